@@ -1,0 +1,687 @@
+"""The service layer: validate a command, load aggregates, apply the change, save atomically.
+
+Every command checks all of its input and every rule before anything is saved, so a
+rejected command appends nothing. Each command returns the id it acted on and the log
+positions of the events it appended.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from .clock import today_in_vietnam
+from .config import Settings
+from .domain import (AnnualRating, Decision, Index, Inspection, MonthlyGrade, Officer,
+                     Proceeding, Unit, index_id)
+from .errors import Conflict, NotFound, RuleViolation, ValidationFailed
+from .limitation import expired_violations
+from .pii import national_id_hash, national_id_problem
+from .reference import ReferenceData, load_reference
+from .transcodings import DateAsISO
+from .validation import Checker, decision_ref_key, decision_ref_text
+
+ROLES = ("inspector", "board", "auditor", "admin", "system")
+UNIT_RATINGS = ("strong", "average", "weak")
+TRANSFER_KINDS = ("transfer", "rotation")
+REAPPOINTMENT_OUTCOMES = ("reappointed", "not_reappointed")
+APPEAL_OUTCOMES = ("upheld", "overturned", "form_changed")
+VIOLATION_SOURCES = ("finding", "complaint", "other")
+FORMS = ("khien_trach", "canh_cao", "ha_bac_luong", "giang_chuc", "cach_chuc",
+         "buoc_thoi_viec", "bai_nhiem")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a user id and a role. Recorded in every event."""
+
+    user_id: str
+    role: str
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"unknown role {self.role!r}")
+
+    @property
+    def kw(self) -> dict[str, str]:
+        return {"actor_id": self.user_id, "actor_role": self.role}
+
+
+SYSTEM = Actor("system", "system")
+
+
+@dataclass
+class CommandResult:
+    """What a command did: the id it acted on and the positions of the events appended."""
+
+    id: UUID
+    positions: list[int]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def position(self) -> int:
+        return max(self.positions)
+
+
+class AuditService(Application):
+    """The audit-service application: commands that append events, and simple reads."""
+
+    name = "AuditService"
+    is_snapshotting_enabled = False
+
+    def __init__(self, settings: Settings | None = None, *, env: dict | None = None,
+                 create_table: bool = False, today: Callable[[], date] = today_in_vietnam,
+                 reference: ReferenceData | None = None):
+        self.settings = settings or Settings.from_env()
+        full_env = self.settings.eventsourcing_env(create_table=create_table)
+        full_env.update(env or {})
+        self.today = today
+        self.reference = reference or load_reference()
+        super().__init__(env=full_env)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _checker(self) -> Checker:
+        return Checker(self.today())
+
+    def _get(self, cls: type, aggregate_id: UUID | str | None, what: str) -> Any:
+        try:
+            aggregate_id = aggregate_id if isinstance(aggregate_id, UUID) else UUID(str(aggregate_id))
+            aggregate = self.repository.get(aggregate_id)
+        except (AggregateNotFoundError, ValueError, TypeError):
+            raise NotFound(f"no {what} with id {aggregate_id}", code=f"{what}_not_found") from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"no {what} with id {aggregate_id}", code=f"{what}_not_found")
+        return aggregate
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        return any(True for _ in self.events.get(aggregate_id, limit=1))
+
+    def _claim(self, kind: str, key: str, owner_id: UUID, actor: Actor, code: str,
+               message: str) -> Index:
+        """An index aggregate that claims a unique key, refused now if already claimed."""
+        claim_id = index_id(kind, key)
+        if self._exists(claim_id):
+            raise RuleViolation(message, code=code)
+        index = Index(kind=kind, key=key, owner_id=owner_id, **actor.kw)
+        index.unique_code = code  # remembered for the race in _save
+        index.unique_message = message
+        return index
+
+    def _save(self, result_id: UUID, *aggregates: Any, extra: dict | None = None) -> CommandResult:
+        """Save atomically; a lost race becomes the rule it broke, or a stale-write conflict."""
+        try:
+            recordings = self.save(*aggregates)
+        except IntegrityError:
+            for agg in aggregates:
+                if isinstance(agg, Index) and hasattr(agg, "unique_code"):
+                    if self._exists(agg.id):
+                        raise RuleViolation(agg.unique_message, code=agg.unique_code) from None
+            for agg in aggregates:
+                if isinstance(agg, (AnnualRating, MonthlyGrade)) and agg.version == 1:
+                    raise RuleViolation(
+                        "a rating for this officer and period was recorded meanwhile",
+                        code="rating_exists") from None
+            raise Conflict(
+                "another change to the same record was saved first; reload and retry",
+                code="stale_write") from None
+        positions = [r.notification.id for r in recordings]
+        if not positions:
+            raise RuleViolation("the command changes nothing", code="no_change")
+        return CommandResult(result_id, positions, extra or {})
+
+    def _check_decision_ref_unique(self, ref: dict, owner_id: UUID, actor: Actor) -> Index:
+        key = decision_ref_key(ref)
+        return self._claim("decision-ref", key, owner_id, actor, "decision_ref_taken",
+                           f"decision reference {decision_ref_text(ref)} is already recorded")
+
+    # ------------------------------------------------------------------ units
+
+    def register_unit(self, actor: Actor, *, code: Any, name: Any, level: Any,
+                      parent_id: Any = None, established_on: Any = None) -> CommandResult:
+        c = self._checker()
+        code = c.text("code", code, max_len=40)
+        name = c.text("name", name, max_len=300)
+        level = c.choice("level", level, self.reference.unit_levels)
+        parent_uuid = c.uuid("parent_id", parent_id, required=False)
+        established = c.date("established_on", established_on, required=False)
+        c.done()
+        if parent_uuid is not None:
+            parent = self._get(Unit, parent_uuid, "unit")
+            if self.reference.unit_levels[parent.level].rank >= self.reference.unit_levels[level].rank:
+                raise RuleViolation(
+                    f"a {level} cannot sit under a {parent.level}", code="unit_level_order")
+        unit = Unit(code=code, name=name, level=level, parent_id=parent_uuid,
+                    established_on=established, **actor.kw)
+        claim = self._claim("unit-code", code.upper(), unit.id, actor, "unit_code_taken",
+                            f"unit code {code} is already registered")
+        return self._save(unit.id, unit, claim)
+
+    def rename_unit(self, actor: Actor, unit_id: Any, *, new_name: Any, effective_on: Any,
+                    decision_ref: Any = None) -> CommandResult:
+        c = self._checker()
+        name = c.text("new_name", new_name, max_len=300)
+        day = c.date("effective_on", effective_on)
+        ref = c.decision_ref("decision_ref", decision_ref, required=False)
+        c.done()
+        unit = self._get(Unit, unit_id, "unit")
+        unit.rename(new_name=name, effective_on=day, decision_ref=ref, **actor.kw)
+        return self._save(unit.id, unit)
+
+    def merge_unit(self, actor: Actor, unit_id: Any, *, into_unit_id: Any, effective_on: Any,
+                   decision_ref: Any = None) -> CommandResult:
+        c = self._checker()
+        into = c.uuid("into_unit_id", into_unit_id)
+        day = c.date("effective_on", effective_on)
+        ref = c.decision_ref("decision_ref", decision_ref, required=False)
+        c.done()
+        unit = self._get(Unit, unit_id, "unit")
+        target = self._get(Unit, into, "unit")
+        if target.merged_into is not None:
+            raise RuleViolation("the target unit was itself merged", code="unit_already_merged")
+        unit.merge_into(into_unit_id=target.id, effective_on=day, decision_ref=ref, **actor.kw)
+        return self._save(unit.id, unit)
+
+    def rate_unit(self, actor: Actor, unit_id: Any, *, year: Any, rating: Any,
+                  source: Any = None, correction_reason: Any = None) -> CommandResult:
+        c = self._checker()
+        year = c.integer("year", year, lo=1990, hi=self.today().year)
+        rating = c.choice("rating", rating, UNIT_RATINGS)
+        source = c.text("source", source, required=False, max_len=300)
+        reason = c.text("correction_reason", correction_reason, required=False)
+        c.done()
+        unit = self._get(Unit, unit_id, "unit")
+        unit.rate(year=year, rating=rating, source=source, correction_reason=reason, **actor.kw)
+        return self._save(unit.id, unit)
+
+    def get_unit(self, unit_id: Any) -> Unit:
+        return self._get(Unit, unit_id, "unit")
+
+    # ------------------------------------------------------------------ officers
+
+    def register_officer(self, actor: Actor, *, personnel_code: Any, full_name: Any,
+                         category: Any, unit_id: Any, position: Any, national_id: Any = None,
+                         joined_on: Any = None) -> CommandResult:
+        c = self._checker()
+        code = c.text("personnel_code", personnel_code, max_len=40)
+        name = c.text("full_name", full_name, max_len=200)
+        category = c.choice("category", category, self.reference.categories)
+        unit_uuid = c.uuid("unit_id", unit_id)
+        position = c.text("position", position, max_len=200)
+        joined = c.date("joined_on", joined_on, required=False)
+        nid = None
+        if national_id not in (None, ""):
+            if not isinstance(national_id, str) or national_id_problem(national_id.strip()):
+                c.fail("national_id", national_id_problem(str(national_id).strip()) or "invalid")
+            elif not self.settings.cipher_key:
+                c.fail("national_id", "cannot be stored: the service runs without AUDIT_CIPHER_KEY,"
+                       " and national IDs are only kept encrypted")
+            else:
+                nid = national_id.strip()
+        c.done()
+        unit = self._get(Unit, unit_uuid, "unit")
+        if unit.merged_into is not None:
+            raise RuleViolation(f"unit {unit.code} was merged into another unit",
+                                code="unit_merged")
+        nid_hash = national_id_hash(self.settings.cipher_key, nid) if nid else None
+        officer = Officer(personnel_code=code, full_name=name, category=category,
+                          unit_id=unit.id, position=position, national_id=nid,
+                          national_id_hash=nid_hash, joined_on=joined, **actor.kw)
+        claims = [self._claim("personnel-code", code.upper(), officer.id, actor,
+                              "personnel_code_taken",
+                              f"personnel code {code} is already registered")]
+        if nid_hash is not None:
+            claims.append(self._claim("national-id", nid_hash, officer.id, actor,
+                                      "national_id_taken",
+                                      "an officer with this national ID is already registered"))
+        return self._save(officer.id, officer, *claims)
+
+    def get_officer(self, officer_id: Any) -> Officer:
+        return self._get(Officer, officer_id, "officer")
+
+    def find_officer(self, *, personnel_code: str | None = None,
+                     national_id: str | None = None) -> Officer:
+        """Look an officer up by personnel code or (keyed-hash of) national ID."""
+        if personnel_code:
+            claim_id = index_id("personnel-code", personnel_code.strip().upper())
+        elif national_id and self.settings.cipher_key:
+            claim_id = index_id("national-id",
+                                national_id_hash(self.settings.cipher_key, national_id.strip()))
+        else:
+            raise ValidationFailed("give a personnel code, or a national ID with a cipher key set",
+                                   details={"personnel_code": "is required"})
+        index = self._get(Index, claim_id, "officer")
+        return self.get_officer(index.owner_id)
+
+    def transfer_officer(self, actor: Actor, officer_id: Any, *, to_unit_id: Any,
+                         effective_on: Any, decision_ref: Any, kind: Any = "transfer",
+                         new_position: Any = None) -> CommandResult:
+        c = self._checker()
+        to_uuid = c.uuid("to_unit_id", to_unit_id)
+        day = c.date("effective_on", effective_on)
+        ref = c.decision_ref("decision_ref", decision_ref)
+        kind = c.choice("kind", kind, TRANSFER_KINDS)
+        position = c.text("new_position", new_position, required=False, max_len=200)
+        c.done()
+        officer = self.get_officer(officer_id)
+        try:
+            target = self._get(Unit, to_uuid, "unit")
+        except NotFound:
+            raise RuleViolation(f"the target unit {to_uuid} does not exist",
+                                code="target_unit_not_found") from None
+        if target.merged_into is not None:
+            raise RuleViolation(f"unit {target.code} was merged into another unit",
+                                code="unit_merged")
+        officer.transfer(to_unit_id=target.id, effective_on=day, decision_ref=ref, kind=kind,
+                         new_position=position, **actor.kw)
+        return self._save(officer.id, officer)
+
+    def appoint_officer(self, actor: Actor, officer_id: Any, *, position: Any, term_start: Any,
+                        decision_ref: Any, term_years: Any = None) -> CommandResult:
+        c = self._checker()
+        position = c.text("position", position, max_len=200)
+        start = c.date("term_start", term_start)
+        default_years = self.reference.rule("term-length").params.get("years", 5)
+        years = c.integer("term_years", default_years if term_years is None else term_years,
+                          lo=1, hi=10)
+        ref = c.decision_ref("decision_ref", decision_ref)
+        c.done()
+        officer = self.get_officer(officer_id)
+        officer.appoint(position=position, term_start=start, term_years=years,
+                        decision_ref=ref, **actor.kw)
+        claim = self._check_decision_ref_unique(ref, officer.id, actor)
+        return self._save(officer.id, officer, claim)
+
+    def decide_reappointment(self, actor: Actor, officer_id: Any, *, outcome: Any,
+                             decided_on: Any, decision_ref: Any,
+                             eligibility_hash: Any = None) -> CommandResult:
+        c = self._checker()
+        outcome = c.choice("outcome", outcome, REAPPOINTMENT_OUTCOMES)
+        day = c.date("decided_on", decided_on)
+        ref = c.decision_ref("decision_ref", decision_ref)
+        ehash = c.text("eligibility_hash", eligibility_hash, required=False, max_len=128)
+        c.done()
+        officer = self.get_officer(officer_id)
+        officer.decide_reappointment(outcome=outcome, decided_on=day, decision_ref=ref,
+                                     eligibility_hash=ehash, **actor.kw)
+        claim = self._check_decision_ref_unique(ref, officer.id, actor)
+        return self._save(officer.id, officer, claim)
+
+    def record_leaving(self, actor: Actor, officer_id: Any, *, left_on: Any,
+                       reason: Any) -> CommandResult:
+        c = self._checker()
+        day = c.date("left_on", left_on)
+        reason = c.text("reason", reason)
+        c.done()
+        officer = self.get_officer(officer_id)
+        officer.leave_service(left_on=day, reason=reason, **actor.kw)
+        return self._save(officer.id, officer)
+
+    # ------------------------------------------------------------------ inspections
+
+    def open_inspection(self, actor: Actor, *, unit_id: Any, team: Any, started_on: Any,
+                        announced: Any = True, basis_ref: Any = None) -> CommandResult:
+        c = self._checker()
+        unit_uuid = c.uuid("unit_id", unit_id)
+        members = c.str_list("team", [] if team is None else team,
+                             required=actor.role != "inspector")
+        started = c.date("started_on", started_on)
+        announced = c.boolean("announced", announced, default=True)
+        basis = c.text("basis_ref", basis_ref, required=False, max_len=300)
+        c.done()
+        unit = self._get(Unit, unit_uuid, "unit")
+        if actor.role == "inspector" and actor.user_id not in members:
+            members = [actor.user_id, *members]  # the opener is on the team
+        inspection = Inspection(unit_id=unit.id, team=members, basis_ref=basis,
+                                announced=announced, started_on=started, **actor.kw)
+        return self._save(inspection.id, inspection)
+
+    def get_inspection(self, inspection_id: Any) -> Inspection:
+        return self._get(Inspection, inspection_id, "inspection")
+
+    def _finding_fields(self, c: Checker, officer_id: Any, conduct_code: Any, description: Any,
+                        observed_at: Any, evidence_sha256: Any) -> dict:
+        officer_uuid = c.uuid("officer_id", officer_id, required=False)
+        code = c.text("conduct_code", conduct_code, max_len=80)
+        observed = c.datetime("observed_at", observed_at)
+        if code is not None and observed is not None:
+            if self.reference.conduct_code(code, observed.date()) is None:
+                c.fail("conduct_code", f"unknown conduct-code clause {code!r} on {observed.date()}")
+        return {
+            "officer_id": officer_uuid, "conduct_code": code,
+            "description": c.text("description", description, max_len=5000),
+            "observed_at": observed,
+            "evidence_sha256": c.sha256_list("evidence_sha256", evidence_sha256),
+        }
+
+    def record_finding(self, actor: Actor, inspection_id: Any, *, conduct_code: Any,
+                       description: Any, observed_at: Any, officer_id: Any = None,
+                       evidence_sha256: Any = None) -> CommandResult:
+        c = self._checker()
+        fields = self._finding_fields(c, officer_id, conduct_code, description, observed_at,
+                                      evidence_sha256)
+        c.done()
+        inspection = self.get_inspection(inspection_id)
+        if fields["officer_id"] is not None:
+            self.get_officer(fields["officer_id"])
+        finding_id = uuid4()
+        inspection.record_finding(finding_id=finding_id, **fields, **actor.kw)
+        result = self._save(inspection.id, inspection, extra={"finding_id": finding_id})
+        return CommandResult(finding_id, result.positions, {"inspection_id": inspection.id})
+
+    def correct_finding(self, actor: Actor, inspection_id: Any, finding_id: Any, *,
+                        reason: Any, **changes: Any) -> CommandResult:
+        """A corrected finding: fields not given keep their current values."""
+        unknown = set(changes) - {"officer_id", "conduct_code", "description", "observed_at",
+                                  "evidence_sha256"}
+        if unknown:
+            raise ValidationFailed("unknown fields", details={k: "unknown field" for k in unknown})
+        c = self._checker()
+        reason = c.text("reason", reason)
+        finding_uuid = c.uuid("finding_id", finding_id)
+        c.done()
+        inspection = self.get_inspection(inspection_id)
+        current = inspection.finding(finding_uuid)
+        merged = {k: current[k] for k in ("officer_id", "conduct_code", "description",
+                                           "observed_at", "evidence_sha256")}
+        merged.update(changes)
+        c = self._checker()
+        fields = self._finding_fields(c, **merged)
+        c.done()
+        if fields["officer_id"] is not None:
+            self.get_officer(fields["officer_id"])
+        if all(fields[k] == current[k] for k in fields):
+            raise RuleViolation("the correction changes nothing", code="correction_changes_nothing")
+        inspection.correct_finding(finding_id=finding_uuid, reason=reason, **fields, **actor.kw)
+        return self._save(finding_uuid, inspection, extra={"inspection_id": inspection.id})
+
+    def withdraw_finding(self, actor: Actor, inspection_id: Any, finding_id: Any, *,
+                         reason: Any) -> CommandResult:
+        c = self._checker()
+        reason = c.text("reason", reason)
+        finding_uuid = c.uuid("finding_id", finding_id)
+        c.done()
+        inspection = self.get_inspection(inspection_id)
+        inspection.withdraw_finding(finding_id=finding_uuid, reason=reason, **actor.kw)
+        return self._save(finding_uuid, inspection, extra={"inspection_id": inspection.id})
+
+    def close_inspection(self, actor: Actor, inspection_id: Any, *, closed_on: Any,
+                         conclusion_ref: Any = None) -> CommandResult:
+        c = self._checker()
+        day = c.date("closed_on", closed_on)
+        ref = c.text("conclusion_ref", conclusion_ref, required=False, max_len=300)
+        c.done()
+        inspection = self.get_inspection(inspection_id)
+        inspection.close(closed_on=day, conclusion_ref=ref, **actor.kw)
+        return self._save(inspection.id, inspection)
+
+    # ------------------------------------------------------------------ proceedings
+
+    def open_proceeding(self, actor: Actor, *, officer_id: Any, violations: Any,
+                        opened_on: Any = None) -> CommandResult:
+        c = self._checker()
+        officer_uuid = c.uuid("officer_id", officer_id)
+        opened = c.date("opened_on", opened_on if opened_on is not None else self.today())
+        clean: list[dict] = []
+        if not isinstance(violations, list) or not violations:
+            c.fail("violations", "must be a non-empty list")
+        else:
+            for n, v in enumerate(violations):
+                f = f"violations[{n}]"
+                if not isinstance(v, dict):
+                    c.fail(f, "must be an object")
+                    continue
+                occurred = c.date(f"{f}.occurred_on", v.get("occurred_on"))
+                detected = c.date(f"{f}.detected_on", v.get("detected_on"))
+                if occurred and detected and detected < occurred:
+                    c.fail(f"{f}.detected_on", "must not be before occurred_on")
+                exemption = v.get("exemption")
+                if exemption is not None:
+                    c.choice(f"{f}.exemption", exemption, self.reference.limitation_exemptions)
+                clean.append({
+                    "finding_id": c.uuid(f"{f}.finding_id", v.get("finding_id"), required=False),
+                    "inspection_id": c.uuid(f"{f}.inspection_id", v.get("inspection_id"),
+                                            required=False),
+                    "source": c.choice(f"{f}.source", v.get("source") or
+                                       ("finding" if v.get("finding_id") else "other"),
+                                       VIOLATION_SOURCES),
+                    "conduct_code": c.text(f"{f}.conduct_code", v.get("conduct_code"), max_len=80),
+                    "description": c.text(f"{f}.description", v.get("description"), max_len=5000),
+                    "occurred_on": occurred, "detected_on": detected, "exemption": exemption,
+                })
+        c.done()
+        officer = self.get_officer(officer_uuid)
+        for n, v in enumerate(clean):
+            if opened < v["detected_on"]:
+                raise ValidationFailed("invalid input", details={
+                    f"violations[{n}].detected_on": "must not be after opened_on"})
+            if v["finding_id"] is not None:
+                self._check_finding_for(v, officer.id, n)
+        proceeding = Proceeding(officer_id=officer.id, violations=clean, opened_on=opened,
+                                **actor.kw)
+        return self._save(proceeding.id, proceeding)
+
+    def _check_finding_for(self, violation: dict, officer_id: UUID, n: int) -> None:
+        """A violation drawn from a finding must name a live finding about this officer."""
+        if violation["inspection_id"] is None:
+            raise ValidationFailed("invalid input", details={
+                f"violations[{n}].inspection_id": "is required with finding_id"})
+        inspection = self.get_inspection(violation["inspection_id"])
+        finding = inspection.finding(violation["finding_id"])
+        if finding["status"] == "withdrawn":
+            raise RuleViolation("the finding was withdrawn", code="finding_withdrawn")
+        if finding["officer_id"] != officer_id:
+            raise RuleViolation("the finding does not name this officer",
+                                code="finding_other_officer")
+
+    def get_proceeding(self, proceeding_id: Any) -> Proceeding:
+        return self._get(Proceeding, proceeding_id, "proceeding")
+
+    def defer_proceeding(self, actor: Actor, proceeding_id: Any, *, reason: Any, until: Any,
+                         deferred_on: Any = None) -> CommandResult:
+        c = self._checker()
+        reason = c.choice("reason", reason, self.reference.deferral_reasons)
+        until = c.date("until", until, past=False)
+        day = c.date("deferred_on", deferred_on if deferred_on is not None else self.today())
+        c.done()
+        proceeding = self.get_proceeding(proceeding_id)
+        proceeding.defer(reason=reason, until=until, deferred_on=day, **actor.kw)
+        return self._save(proceeding.id, proceeding)
+
+    def dismiss_proceeding(self, actor: Actor, proceeding_id: Any, *, reason: Any,
+                           dismissed_on: Any = None) -> CommandResult:
+        c = self._checker()
+        reason = c.text("reason", reason)
+        day = c.date("dismissed_on", dismissed_on if dismissed_on is not None else self.today())
+        c.done()
+        proceeding = self.get_proceeding(proceeding_id)
+        proceeding.dismiss(reason=reason, dismissed_on=day, **actor.kw)
+        return self._save(proceeding.id, proceeding)
+
+    def decide_proceeding(self, actor: Actor, proceeding_id: Any, *, form: Any,
+                          decision_ref: Any, effective_from: Any,
+                          corruption_related: Any = False) -> CommandResult:
+        c = self._checker()
+        form = c.choice("form", form, FORMS)
+        ref = c.decision_ref("decision_ref", decision_ref)
+        effective = c.date("effective_from", effective_from)
+        corruption = c.boolean("corruption_related", corruption_related, default=False)
+        if ref and effective and effective < ref["signed_on"]:
+            c.fail("effective_from", "must not be before the decision is signed")
+        c.done()
+        proceeding = self.get_proceeding(proceeding_id)
+        officer = self.get_officer(proceeding.officer_id)
+        decided_on = ref["signed_on"]
+        proceeding.check_decidable(decided_on)
+        form_entry = self.reference.discipline_form(form, officer.category, decided_on)
+        if form_entry is None:
+            allowed = [f.form for f in self.reference.forms_for(officer.category, decided_on)]
+            raise RuleViolation(
+                f"{form} is not a discipline form for {officer.category} on {decided_on};"
+                f" allowed: {', '.join(allowed)}",
+                code="form_not_applicable", details={"allowed": allowed})
+        if form_entry.leaders_only and officer.term is None:
+            raise RuleViolation(f"{form} applies only to officers holding a leadership post",
+                                code="form_leaders_only")
+        self._check_limitation(officer.category, proceeding.violations, decided_on, form)
+        decision = Decision(proceeding_id=proceeding.id, officer_id=officer.id,
+                            category=officer.category, form=form, regime=form_entry.regime,
+                            decision_ref=ref, effective_from=effective,
+                            corruption_related=corruption, **actor.kw)
+        proceeding.decide(decision_id=decision.id, decided_on=decided_on, **actor.kw)
+        claim = self._check_decision_ref_unique(ref, decision.id, actor)
+        return self._save(decision.id, proceeding, decision, claim,
+                          extra={"proceeding_id": proceeding.id})
+
+    def _check_limitation(self, category: str, violations: list[dict], decided_on: date,
+                          form: str) -> None:
+        period = self.reference.limitation_for(category, decided_on)
+        if period is None:
+            return
+        years = period.minor_years if form in period.minor_forms else period.other_years
+        expired = expired_violations(violations, years, decided_on,
+                                     set(self.reference.limitation_exemptions))
+        if expired:
+            first = expired[0]
+            raise RuleViolation(
+                f"the limitation period ({years} years, {period.source}) for the violation of"
+                f" {first.occurred_on} ran out on {first.expired_on}",
+                code="limitation_expired",
+                details={"violations": [
+                    {"index": e.index, "occurred_on": e.occurred_on.isoformat(),
+                     "clock_start": e.clock_start.isoformat(),
+                     "expired_on": e.expired_on.isoformat()} for e in expired],
+                    "rule": period.id, "source": period.source})
+
+    def get_decision(self, decision_id: Any) -> Decision:
+        return self._get(Decision, decision_id, "decision")
+
+    def lodge_appeal(self, actor: Actor, decision_id: Any, *, lodged_on: Any,
+                     grounds: Any) -> CommandResult:
+        c = self._checker()
+        day = c.date("lodged_on", lodged_on)
+        grounds = c.text("grounds", grounds, max_len=5000)
+        c.done()
+        decision = self.get_decision(decision_id)
+        appeal_id = uuid4()
+        decision.lodge_appeal(appeal_id=appeal_id, lodged_on=day, grounds=grounds, **actor.kw)
+        result = self._save(decision.id, decision)
+        return CommandResult(appeal_id, result.positions, {"decision_id": decision.id})
+
+    def resolve_appeal(self, actor: Actor, decision_id: Any, appeal_id: Any, *, outcome: Any,
+                       resolved_on: Any, new_form: Any = None,
+                       decision_ref: Any = None) -> CommandResult:
+        c = self._checker()
+        appeal_uuid = c.uuid("appeal_id", appeal_id)
+        outcome = c.choice("outcome", outcome, APPEAL_OUTCOMES)
+        day = c.date("resolved_on", resolved_on)
+        ref = c.decision_ref("decision_ref", decision_ref, required=False)
+        if outcome == "form_changed":
+            new_form = c.choice("new_form", new_form, FORMS)
+        elif new_form is not None:
+            c.fail("new_form", "is only given when the outcome is form_changed")
+        c.done()
+        decision = self.get_decision(decision_id)
+        if outcome == "form_changed":
+            entry = self.reference.discipline_form(new_form, decision.category,
+                                                   decision.decision_ref["signed_on"])
+            if entry is None:
+                raise RuleViolation(f"{new_form} is not a discipline form for {decision.category}"
+                                    f" under the decision's regime", code="form_not_applicable")
+            if new_form == decision.form:
+                raise RuleViolation("the new form equals the current one",
+                                    code="correction_changes_nothing")
+        decision.resolve_appeal(appeal_id=appeal_uuid, outcome=outcome, new_form=new_form,
+                                resolved_on=day, decision_ref=ref, **actor.kw)
+        claims = [self._check_decision_ref_unique(ref, decision.id, actor)] if ref else []
+        result = self._save(decision.id, decision, *claims)
+        return CommandResult(appeal_uuid, result.positions, {"decision_id": decision.id})
+
+    def annul_decision(self, actor: Actor, decision_id: Any, *, reason: Any, decision_ref: Any,
+                       annulled_on: Any = None) -> CommandResult:
+        c = self._checker()
+        reason = c.text("reason", reason, max_len=5000)
+        ref = c.decision_ref("decision_ref", decision_ref)
+        day = c.date("annulled_on", annulled_on if annulled_on is not None
+                     else (ref or {}).get("signed_on"))
+        c.done()
+        decision = self.get_decision(decision_id)
+        decision.annul(reason=reason, decision_ref=ref, annulled_on=day, **actor.kw)
+        claim = self._check_decision_ref_unique(ref, decision.id, actor)
+        return self._save(decision.id, decision, claim)
+
+    # ------------------------------------------------------------------ evaluations
+
+    def record_monthly_grade(self, actor: Actor, *, officer_id: Any, period: Any, score: Any,
+                             grade: Any = None) -> CommandResult:
+        c = self._checker()
+        officer_uuid = c.uuid("officer_id", officer_id)
+        period = c.period("period", period)
+        score = c.number("score", score, lo=0, hi=100)
+        if grade is not None:
+            c.choice("grade", grade, ("A", "B", "C", "D"))
+        c.done()
+        computed = self.reference.monthly_grade_for(score)
+        if grade is not None and grade != computed:
+            raise ValidationFailed("invalid input", details={
+                "grade": f"a score of {score:g} is grade {computed}, not {grade}"})
+        officer = self.get_officer(officer_uuid)
+        grade_id = MonthlyGrade.id_for(officer.id, period)
+        if self._exists(grade_id):
+            raise RuleViolation(f"a grade for {period} is already recorded; send a correction",
+                                code="rating_exists")
+        record = MonthlyGrade(officer_id=officer.id, period=period, score=score, grade=computed,
+                              framework="3814-QĐ/TU", **actor.kw)
+        return self._save(grade_id, record)
+
+    def correct_monthly_grade(self, actor: Actor, *, officer_id: Any, period: Any, score: Any,
+                              reason: Any) -> CommandResult:
+        c = self._checker()
+        officer_uuid = c.uuid("officer_id", officer_id)
+        period = c.period("period", period)
+        score = c.number("score", score, lo=0, hi=100)
+        reason = c.text("reason", reason)
+        c.done()
+        record = self._get(MonthlyGrade, MonthlyGrade.id_for(officer_uuid, period), "monthly_grade")
+        record.correct(score=score, grade=self.reference.monthly_grade_for(score), reason=reason,
+                       **actor.kw)
+        return self._save(record.id, record)
+
+    def record_annual_rating(self, actor: Actor, *, officer_id: Any, year: Any,
+                             rating: Any) -> CommandResult:
+        c = self._checker()
+        officer_uuid = c.uuid("officer_id", officer_id)
+        year = c.integer("year", year, lo=1990, hi=self.today().year)
+        rating = c.text("rating", rating, max_len=20)
+        if rating is not None and year is not None and self.reference.annual_level(rating, year) is None:
+            c.fail("rating", f"{rating!r} is not an annual rating level for {year}")
+        c.done()
+        officer = self.get_officer(officer_uuid)
+        rating_id = AnnualRating.id_for(officer.id, year)
+        if self._exists(rating_id):
+            raise RuleViolation(f"officer {officer.personnel_code} already has a rating for {year};"
+                                " send a correction", code="rating_exists")
+        record = AnnualRating(officer_id=officer.id, year=year, rating=rating, **actor.kw)
+        return self._save(rating_id, record)
+
+    def correct_annual_rating(self, actor: Actor, *, officer_id: Any, year: Any, rating: Any,
+                              reason: Any) -> CommandResult:
+        c = self._checker()
+        officer_uuid = c.uuid("officer_id", officer_id)
+        year = c.integer("year", year, lo=1990, hi=self.today().year)
+        rating = c.text("rating", rating, max_len=20)
+        reason = c.text("reason", reason)
+        if rating is not None and year is not None and self.reference.annual_level(rating, year) is None:
+            c.fail("rating", f"{rating!r} is not an annual rating level for {year}")
+        c.done()
+        record = self._get(AnnualRating, AnnualRating.id_for(officer_uuid, year), "annual_rating")
+        record.correct(rating=rating, reason=reason, **actor.kw)
+        return self._save(record.id, record)

@@ -1,0 +1,54 @@
+"""One place that wires a process: settings, the application, and the init step.
+
+Entry points (CLI commands, gunicorn workers, the projector) call ``build_service``;
+only ``init_database`` creates tables, under a lock so concurrent runs are safe.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from .application import AuditService
+from .config import Settings, check_reachable
+
+INIT_LOCK_KEY = 0x41554449  # "AUDI": advisory lock id serialising init-db on PostgreSQL
+
+
+def build_service(settings: Settings | None = None, **kwargs) -> AuditService:
+    """The application for this process; tables are expected to exist (see init_database)."""
+    settings = settings or Settings.from_env()
+    return AuditService(settings, **kwargs)
+
+
+@contextmanager
+def init_lock(settings: Settings) -> Iterator[None]:
+    """Serialise schema creation across processes (PostgreSQL advisory lock)."""
+    if settings.database.kind != "postgresql":
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(settings.database.conninfo(), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (INIT_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (INIT_LOCK_KEY,))
+
+
+def init_database(settings: Settings | None = None) -> list[str]:
+    """Create every table the service uses, idempotently; returns what was set up."""
+    settings = settings or Settings.from_env()
+    check_reachable(settings.database)
+    done = []
+    with init_lock(settings):
+        app = AuditService(settings, create_table=True)
+        app.close()
+        done.append("event store")
+        try:
+            from projections.schema import create_all as create_projection_tables
+        except ImportError:
+            pass
+        else:
+            done.extend(create_projection_tables(settings))
+    return done

@@ -1,0 +1,99 @@
+"""Officers: registration, transfers and rotations, leadership terms, reappointment, leaving."""
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from ..errors import RuleViolation
+from .base import AuditAggregate
+
+
+class Officer(AuditAggregate):
+    @event("Registered")
+    def __init__(self, personnel_code: str, full_name: str, category: str, unit_id: UUID,
+                 position: str, national_id: str | None, national_id_hash: str | None,
+                 joined_on: date | None, actor_id: str, actor_role: str):
+        self.personnel_code = personnel_code
+        self.full_name = full_name
+        self.category = category
+        self.unit_id = unit_id
+        self.position = position
+        self.national_id_hash = national_id_hash
+        self.joined_on = joined_on
+        self.left_on: date | None = None
+        self.term: dict | None = None  # current leadership term
+
+    def _check_in_service(self) -> None:
+        if self.left_on is not None:
+            raise RuleViolation(f"officer {self.personnel_code} left service on {self.left_on}",
+                                code="officer_left_service")
+
+    def transfer(self, to_unit_id: UUID, effective_on: date, decision_ref: dict, kind: str,
+                 new_position: str | None, actor_id: str, actor_role: str) -> None:
+        self._check_in_service()
+        if to_unit_id == self.unit_id:
+            raise RuleViolation("the officer already serves in that unit", code="transfer_same_unit")
+        self._transferred(from_unit_id=self.unit_id, to_unit_id=to_unit_id,
+                          effective_on=effective_on, decision_ref=decision_ref, kind=kind,
+                          new_position=new_position, actor_id=actor_id, actor_role=actor_role)
+
+    @event("Transferred")
+    def _transferred(self, from_unit_id: UUID, to_unit_id: UUID, effective_on: date,
+                     decision_ref: dict, kind: str, new_position: str | None,
+                     actor_id: str, actor_role: str) -> None:
+        self.unit_id = to_unit_id
+        if new_position:
+            self.position = new_position
+
+    def appoint(self, position: str, term_start: date, term_years: int, decision_ref: dict,
+                actor_id: str, actor_role: str) -> None:
+        self._check_in_service()
+        self._appointed(position=position, term_start=term_start, term_years=term_years,
+                        decision_ref=decision_ref, actor_id=actor_id, actor_role=actor_role)
+
+    @event("Appointed")
+    def _appointed(self, position: str, term_start: date, term_years: int, decision_ref: dict,
+                   actor_id: str, actor_role: str) -> None:
+        self.position = position
+        self.term = {"position": position, "term_start": term_start, "term_years": term_years}
+
+    def decide_reappointment(self, outcome: str, decided_on: date, decision_ref: dict,
+                             eligibility_hash: str | None, actor_id: str, actor_role: str) -> None:
+        self._check_in_service()
+        if self.term is None:
+            raise RuleViolation(
+                f"officer {self.personnel_code} holds no leadership term to reappoint",
+                code="no_term",
+            )
+        if decided_on < self.term["term_start"]:
+            raise RuleViolation("the reappointment decision predates the term it ends",
+                                code="reappointment_before_term")
+        self._reappointment_decided(
+            outcome=outcome, decided_on=decided_on, decision_ref=decision_ref,
+            eligibility_hash=eligibility_hash, term_start=self.term["term_start"],
+            actor_id=actor_id, actor_role=actor_role)
+
+    @event("ReappointmentDecided")
+    def _reappointment_decided(self, outcome: str, decided_on: date, decision_ref: dict,
+                               eligibility_hash: str | None, term_start: date,
+                               actor_id: str, actor_role: str) -> None:
+        if outcome == "reappointed" and self.term is not None:
+            years = self.term["term_years"]
+            start = self.term["term_start"]
+            try:
+                new_start = start.replace(year=start.year + years)
+            except ValueError:  # 29 February
+                new_start = start.replace(year=start.year + years, day=28)
+            self.term = {**self.term, "term_start": new_start}
+        elif outcome == "not_reappointed":
+            self.term = None
+
+    def leave_service(self, left_on: date, reason: str, actor_id: str, actor_role: str) -> None:
+        self._check_in_service()
+        self._left_service(left_on=left_on, reason=reason, actor_id=actor_id, actor_role=actor_role)
+
+    @event("LeftService")
+    def _left_service(self, left_on: date, reason: str, actor_id: str, actor_role: str) -> None:
+        self.left_on = left_on

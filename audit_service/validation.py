@@ -1,0 +1,231 @@
+"""Input checking shared by every entry point (HTTP, CLI, bulk import).
+
+Each helper normalises one raw value or records why it is bad in a ``Checker``; the
+service raises one ``ValidationFailed`` listing every bad field before touching the store.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, timezone
+from typing import Any, Iterable
+from uuid import UUID
+
+from .errors import ValidationFailed
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+EARLIEST_DATE = date(1945, 9, 2)
+
+
+def nfc(text: str) -> str:
+    """Vietnamese text is stored NFC-normalised with outer whitespace trimmed."""
+    return unicodedata.normalize("NFC", text).strip()
+
+
+class Checker:
+    """Collects field errors; ``done()`` raises them all at once."""
+
+    def __init__(self, today: date):
+        self.today = today
+        self.errors: dict[str, str] = {}
+
+    def fail(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, message)
+
+    def done(self) -> None:
+        if self.errors:
+            fields = ", ".join(sorted(self.errors))
+            raise ValidationFailed(f"invalid input: {fields}", details=dict(self.errors))
+
+    def text(self, field: str, value: Any, *, required: bool = True,
+             max_len: int = 2000) -> str | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.fail(field, "is required")
+            return None
+        if not isinstance(value, str):
+            self.fail(field, "must be a string")
+            return None
+        value = nfc(value)
+        if len(value) > max_len:
+            self.fail(field, f"must be at most {max_len} characters")
+        return value
+
+    def choice(self, field: str, value: Any, choices: Iterable[str], *,
+               required: bool = True) -> str | None:
+        choices = list(choices)
+        if value is None:
+            if required:
+                self.fail(field, "is required")
+            return None
+        if value not in choices:
+            self.fail(field, f"must be one of: {', '.join(choices)}")
+            return None
+        return value
+
+    def uuid(self, field: str, value: Any, *, required: bool = True) -> UUID | None:
+        if value is None or value == "":
+            if required:
+                self.fail(field, "is required")
+            return None
+        if isinstance(value, UUID):
+            return value
+        try:
+            return UUID(str(value))
+        except ValueError:
+            self.fail(field, "must be a UUID")
+            return None
+
+    def date(self, field: str, value: Any, *, required: bool = True,
+             past: bool = True) -> date | None:
+        """An ISO date in the world; never in the future unless ``past`` is False."""
+        if value is None or value == "":
+            if required:
+                self.fail(field, "is required")
+            return None
+        if isinstance(value, datetime):
+            value = value.date()
+        if not isinstance(value, date):
+            try:
+                value = date.fromisoformat(str(value))
+            except ValueError:
+                self.fail(field, "must be an ISO 8601 date (YYYY-MM-DD)")
+                return None
+        if value < EARLIEST_DATE:
+            self.fail(field, f"must not be before {EARLIEST_DATE.isoformat()}")
+            return None
+        if past and value > self.today:
+            self.fail(field, "must not be in the future")
+            return None
+        return value
+
+    def datetime(self, field: str, value: Any, *, required: bool = True) -> datetime | None:
+        """An ISO timestamp; naive ones are taken as UTC; never in the future."""
+        if value is None or value == "":
+            if required:
+                self.fail(field, "is required")
+            return None
+        if not isinstance(value, datetime):
+            try:
+                value = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            except ValueError:
+                self.fail(field, "must be an ISO 8601 date-time")
+                return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)
+        if value.date() < EARLIEST_DATE:
+            self.fail(field, f"must not be before {EARLIEST_DATE.isoformat()}")
+            return None
+        if value.date() > self.today:
+            self.fail(field, "must not be in the future")
+            return None
+        return value
+
+    def integer(self, field: str, value: Any, *, lo: int, hi: int,
+                required: bool = True) -> int | None:
+        if value is None:
+            if required:
+                self.fail(field, "is required")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+                value = int(value)
+            else:
+                self.fail(field, "must be an integer")
+                return None
+        if not lo <= value <= hi:
+            self.fail(field, f"must be between {lo} and {hi}")
+            return None
+        return value
+
+    def number(self, field: str, value: Any, *, lo: float, hi: float) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(field, "must be a number")
+            return None
+        if not lo <= value <= hi:
+            self.fail(field, f"must be between {lo:g} and {hi:g}")
+            return None
+        return float(value)
+
+    def boolean(self, field: str, value: Any, *, default: bool | None = None) -> bool | None:
+        if value is None and default is not None:
+            return default
+        if not isinstance(value, bool):
+            self.fail(field, "must be true or false")
+            return None
+        return value
+
+    def period(self, field: str, value: Any) -> str | None:
+        """A month, YYYY-MM, not after the current month."""
+        if not isinstance(value, str) or not _PERIOD.match(value):
+            self.fail(field, "must be a month as YYYY-MM")
+            return None
+        year, month = int(value[:4]), int(value[5:])
+        if (year, month) > (self.today.year, self.today.month):
+            self.fail(field, "must not be in the future")
+            return None
+        if year < EARLIEST_DATE.year:
+            self.fail(field, f"must not be before {EARLIEST_DATE.year}")
+            return None
+        return value
+
+    def sha256_list(self, field: str, value: Any) -> list[str]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(field, "must be a list of SHA-256 hex digests")
+            return []
+        out = []
+        for item in value:
+            if not isinstance(item, str) or not _SHA256.match(item.lower()):
+                self.fail(field, "every item must be a 64-character SHA-256 hex digest")
+                return []
+            out.append(item.lower())
+        return out
+
+    def str_list(self, field: str, value: Any, *, required: bool = True) -> list[str]:
+        if not isinstance(value, list) or (required and not value):
+            self.fail(field, "must be a non-empty list of strings")
+            return []
+        if not all(isinstance(v, str) and v.strip() for v in value):
+            self.fail(field, "every item must be a non-empty string")
+            return []
+        return [nfc(v) for v in value]
+
+    def decision_ref(self, field: str, value: Any, *, required: bool = True) -> dict | None:
+        """A document reference: number, symbol, issuer and signing date (số, ký hiệu, cơ quan)."""
+        if value is None:
+            if required:
+                self.fail(field, "is required")
+            return None
+        if not isinstance(value, dict):
+            self.fail(field, "must be an object with number, symbol, issuer, signed_on")
+            return None
+        before = len(self.errors)
+        number = self.text(f"{field}.number", value.get("number"), max_len=20)
+        symbol = self.text(f"{field}.symbol", value.get("symbol"), max_len=60)
+        issuer = self.text(f"{field}.issuer", value.get("issuer"), max_len=300)
+        signed_on = self.date(f"{field}.signed_on", value.get("signed_on"))
+        extra = set(value) - {"number", "symbol", "issuer", "signed_on"}
+        if extra:
+            self.fail(field, f"unknown fields: {', '.join(sorted(extra))}")
+        if len(self.errors) != before:
+            return None
+        return {"number": number, "symbol": symbol, "issuer": issuer, "signed_on": signed_on}
+
+
+def decision_ref_key(ref: dict) -> str:
+    """The identity of a document: issuer + symbol + number + year (numbers restart yearly)."""
+    issuer = " ".join(nfc(ref["issuer"]).casefold().split())
+    symbol = "".join(nfc(ref["symbol"]).upper().split())
+    number = ref["number"].strip().lstrip("0") or "0"
+    return f"{issuer}|{symbol}|{number}|{ref['signed_on'].year}"
+
+
+def decision_ref_text(ref: dict | None) -> str:
+    """Human form, e.g. '123/QĐ-UBND (UBND quận Tây Hồ, 2018-05-02)'."""
+    if not ref:
+        return ""
+    return f"{ref['number']}/{ref['symbol']} ({ref['issuer']}, {ref['signed_on']})"
