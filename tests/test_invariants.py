@@ -1,0 +1,233 @@
+"""One test per domain invariant, on SQLite and PostgreSQL: refused with its code, nothing appended."""
+from __future__ import annotations
+
+import pytest
+
+from audit_service.errors import AuditError, NotFound, RuleViolation, ValidationFailed
+from tests.conftest import ADMIN, BOARD, INSPECTOR, event_count
+from tests.world import build_world, ref, violation
+
+
+def refused(app, expected, call, *args, **kwargs):
+    """Run a command that must be refused with ``code``; check the log did not grow."""
+    before = event_count(app)
+    with pytest.raises(AuditError) as info:
+        call(*args, **kwargs)
+    assert info.value.code == expected, info.value.as_dict()
+    assert event_count(app) == before
+    return info.value
+
+
+@pytest.fixture
+def world(app):
+    return build_world(app)
+
+
+def test_unique_personnel_code(app, world):
+    refused(app, "personnel_code_taken", app.register_officer, ADMIN,
+            personnel_code="hn-000001", full_name="Phạm Văn Dũng", category="cong_chuc",
+            unit_id=world.ward, position="Chuyên viên")
+
+
+def test_unique_unit_code(app, world):
+    refused(app, "unit_code_taken", app.register_unit, ADMIN, code="w-qa", name="Khác",
+            level="ward", parent_id=world.city)
+
+
+def _decide(app, officer, number, signed_on="2024-04-01", form="khien_trach",
+            issuer="UBND phường Tây Hồ", occurred="2024-03-01"):
+    p = app.open_proceeding(BOARD, officer_id=officer, violations=[violation(occurred)],
+                            opened_on=signed_on)
+    return p, lambda: app.decide_proceeding(
+        BOARD, p.id, form=form, decision_ref=ref(number, signed_on, issuer=issuer),
+        effective_from=signed_on)
+
+
+def test_unique_decision_reference(app, world):
+    _, decide = _decide(app, world.officer, "12")
+    decide()
+    _, decide_again = _decide(app, world.vien_chuc, "012")
+    # Same issuer (spacing and case differ), symbol, number and year: the same document.
+    error = refused(app, "decision_ref_taken", decide_again)
+    assert "12/QĐ-UBND" in error.message
+    # Numbers restart each year: the same number next year is another document.
+    _, next_year = _decide(app, world.vien_chuc, "12", signed_on="2025-01-10")
+    assert next_year().positions
+
+
+def test_form_must_exist_for_category_under_regime(app, world):
+    # hạ bậc lương was abolished for công chức from 2025-07-01 ...
+    _, after = _decide(app, world.officer, "30", signed_on="2025-07-15", form="ha_bac_luong",
+                       occurred="2025-07-01")
+    error = refused(app, "form_not_applicable", after)
+    assert "khien_trach" in error.details["allowed"]
+    # ... but was a form for công chức before it.
+    _, before = _decide(app, world.officer, "31", signed_on="2025-06-20", form="ha_bac_luong",
+                        occurred="2025-06-01")
+    assert before().positions
+    # giáng chức never applies to a viên chức.
+    _, vc = _decide(app, world.vien_chuc, "32", signed_on="2024-05-01", form="giang_chuc")
+    refused(app, "form_not_applicable", vc)
+
+
+def test_leaders_only_form_needs_a_leadership_post(app, world):
+    _, decide = _decide(app, world.officer, "40", form="cach_chuc")
+    refused(app, "form_leaders_only", decide)
+    _, leader = _decide(app, world.leader, "41", form="cach_chuc")
+    assert leader().positions
+
+
+def test_statute_of_limitations(app, world):
+    # A reprimand-level violation from 2015 decided in 2021: the 2-year period (Law 52/2019) ran out.
+    p = app.open_proceeding(BOARD, officer_id=world.officer,
+                            violations=[violation("2015-01-10", "2020-12-01")],
+                            opened_on="2021-01-05")
+    error = refused(app, "limitation_expired", app.decide_proceeding, BOARD, p.id,
+                    form="khien_trach", decision_ref=ref("50", "2021-02-01"),
+                    effective_from="2021-02-01")
+    assert error.details["violations"][0]["occurred_on"] == "2015-01-10"
+
+
+def test_statute_of_limitations_exemption(app, world):
+    p = app.open_proceeding(BOARD, officer_id=world.officer,
+                            violations=[violation("2005-01-10", "2020-12-01",
+                                                  exemption="fake_diploma")],
+                            opened_on="2021-01-05")
+    result = app.decide_proceeding(BOARD, p.id, form="buoc_thoi_viec",
+                                   decision_ref=ref("51", "2021-02-01"),
+                                   effective_from="2021-02-01")
+    assert len(result.positions) == 3
+
+
+def test_statute_of_limitations_restarts_on_new_violation(app, world):
+    # 2016 violation, then a new one in 2017 within the period: the clock restarted in 2017.
+    p = app.open_proceeding(BOARD, officer_id=world.officer,
+                            violations=[violation("2016-06-01", "2019-01-01"),
+                                        violation("2017-12-01", "2019-01-01")],
+                            opened_on="2019-01-05")
+    # Decision on 2019-06-01 with 2/5 years pre-2020 -> warning uses the longer period.
+    result = app.decide_proceeding(BOARD, p.id, form="canh_cao",
+                                   decision_ref=ref("52", "2019-06-01"),
+                                   effective_from="2019-06-01")
+    assert result.positions
+
+
+def test_no_decision_on_dismissed_proceeding(app, world):
+    p, decide = _decide(app, world.officer, "60")
+    app.dismiss_proceeding(BOARD, p.id, reason="Không đủ căn cứ", dismissed_on="2024-04-01")
+    refused(app, "proceeding_dismissed", decide)
+
+
+def test_no_decision_while_deferred(app, world):
+    p, decide = _decide(app, world.officer, "61", signed_on="2024-04-01")
+    app.defer_proceeding(BOARD, p.id, reason="maternity", until="2024-09-30",
+                         deferred_on="2024-04-01")
+    refused(app, "proceeding_deferred", decide)
+    later = app.decide_proceeding(BOARD, p.id, form="khien_trach",
+                                  decision_ref=ref("62", "2024-10-15"),
+                                  effective_from="2024-10-15")
+    assert later.positions
+
+
+def test_no_finding_on_closed_inspection(app, world):
+    app.close_inspection(INSPECTOR, world.inspection, closed_on="2024-03-10")
+    refused(app, "inspection_closed", app.record_finding, INSPECTOR, world.inspection,
+            conduct_code="qd522-absent", description="Vắng mặt",
+            observed_at="2024-03-02T09:00:00+07:00")
+
+
+def test_inspector_not_on_team_cannot_record(app, world):
+    from audit_service.application import Actor
+
+    stranger = Actor("insp-9", "inspector")
+    refused(app, "not_on_team", app.record_finding, stranger, world.inspection,
+            conduct_code="qd522-absent", description="Vắng mặt",
+            observed_at="2024-03-02T09:00:00+07:00")
+
+
+@pytest.mark.parametrize("field,call", [
+    ("observed_at", lambda app, w: app.record_finding(
+        INSPECTOR, w.inspection, conduct_code="qd522-late", description="x",
+        observed_at="2030-01-01T00:00:00Z")),
+    ("effective_on", lambda app, w: app.transfer_officer(
+        ADMIN, w.officer, to_unit_id=w.ward2, effective_on="2031-01-01",
+        decision_ref=ref("70", "2024-01-01"))),
+    ("period", lambda app, w: app.record_monthly_grade(
+        BOARD, officer_id=w.officer, period="2027-01", score=80)),
+    ("year", lambda app, w: app.record_annual_rating(
+        BOARD, officer_id=w.officer, year=2027, rating="HTNV")),
+])
+def test_no_date_in_the_future(app, world, field, call):
+    before = event_count(app)
+    with pytest.raises(ValidationFailed) as info:
+        call(app, world)
+    assert field in info.value.details
+    assert event_count(app) == before
+
+
+def test_transfer_needs_existing_target_unit(app, world):
+    import uuid
+
+    refused(app, "target_unit_not_found", app.transfer_officer, ADMIN, world.officer,
+            to_unit_id=str(uuid.uuid4()), effective_on="2024-01-01",
+            decision_ref=ref("71", "2024-01-01"))
+
+
+def test_one_annual_rating_per_officer_and_year(app, world):
+    app.record_annual_rating(BOARD, officer_id=world.officer, year=2023, rating="HTTNV")
+    refused(app, "rating_exists", app.record_annual_rating, BOARD, officer_id=world.officer,
+            year=2023, rating="HTNV")
+    # The explicit correction is the way to change it.
+    assert app.correct_annual_rating(BOARD, officer_id=world.officer, year=2023, rating="HTNV",
+                                     reason="Sai sót khi nhập").positions
+
+
+def test_legacy_rating_only_before_2020(app, world):
+    refused(app, "validation_failed", app.record_annual_rating, BOARD, officer_id=world.officer,
+            year=2021, rating="HTNV_HCNL")
+    assert app.record_annual_rating(BOARD, officer_id=world.officer, year=2019,
+                                    rating="HTNV_HCNL").positions
+
+
+def test_monthly_grade_must_match_score(app, world):
+    error = refused(app, "validation_failed", app.record_monthly_grade, BOARD,
+                    officer_id=world.officer, period="2024-05", score=89.5, grade="A")
+    assert "grade" in error.details
+
+
+def test_unknown_ids_are_not_found(app, world):
+    import uuid
+
+    before = event_count(app)
+    with pytest.raises(NotFound):
+        app.record_annual_rating(BOARD, officer_id=str(uuid.uuid4()), year=2023, rating="HTNV")
+    assert event_count(app) == before
+
+
+def test_bad_input_lists_every_field(app, world):
+    error = refused(app, "validation_failed", app.register_officer, ADMIN, personnel_code="",
+                    full_name=None, category="boss", unit_id="nope", position="x")
+    assert set(error.details) == {"personnel_code", "full_name", "category", "unit_id"}
+
+
+def test_national_id_refused_without_cipher_key(app, world):
+    error = refused(app, "validation_failed", app.register_officer, ADMIN,
+                    personnel_code="HN-9", full_name="Đỗ Thị Hoa", category="cong_chuc",
+                    unit_id=world.ward, position="Chuyên viên", national_id="001190012345")
+    assert "AUDIT_CIPHER_KEY" in error.details["national_id"]
+
+
+def test_appeal_and_annulment_rules(app, world):
+    _, decide = _decide(app, world.officer, "80")
+    decision = decide()
+    appeal = app.lodge_appeal(BOARD, decision.id, lodged_on="2024-04-10", grounds="Oan sai")
+    refused(app, "appeal_pending", app.lodge_appeal, BOARD, decision.id, lodged_on="2024-04-11",
+            grounds="Lần hai")
+    app.resolve_appeal(BOARD, decision.id, appeal.id, outcome="overturned",
+                       resolved_on="2024-05-01")
+    refused(app, "decision_overturned", app.annul_decision, BOARD, decision.id,
+            reason="x", decision_ref=ref("81", "2024-06-01"))
+
+
+def test_rule_violation_is_a_conflict_status():
+    assert RuleViolation("x").status == 409 and ValidationFailed("x").status == 422
