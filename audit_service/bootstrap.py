@@ -45,10 +45,7 @@ def init_database(settings: Settings | None = None) -> list[str]:
         app = AuditService(settings, create_table=True)
         app.close()
         done.append("event store")
-        try:
-            from projections.schema import create_all as create_projection_tables
-        except ImportError:
-            pass
-        else:
-            done.extend(create_projection_tables(settings))
+        from projections.schema import create_all as create_projection_tables
+
+        done.extend(create_projection_tables(settings))
     return done

@@ -1,0 +1,534 @@
+"""Reappointment eligibility (điều kiện bổ nhiệm lại) as a pure function.
+
+``evaluate(reference, rows, on, as_of=None, leadership=True)`` folds the officer's timeline
+rows as recorded at ``as_of`` (all rows if None) and applies the reappointment rules of the
+reference data on the world date ``on``. No I/O and no clock: the same rows, date, ``as_of``
+and reference data always give the same result, byte for byte, and the same ``hash``.
+
+Rule ids, citations, parameters and periods come from the reference data (``rules.toml``,
+``effect_periods.toml``, ``ratings.toml``); a rule not in force on ``on`` is listed in
+``rules_not_in_force`` and not applied. Each reason names the log positions it rests on.
+
+Hash: sha256 (hex) of ``json.dumps(result_without_hash, sort_keys=True,
+separators=(",", ":"), ensure_ascii=False).encode("utf-8")``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, Mapping
+
+from .summaries import decision_ref_text, deferral_titles, form_titles, rating_titles
+from .timeline import (DecisionState, OfficerState, ProceedingState, add_months, fold,
+                       parse_date, parse_instant)
+
+__all__ = ["evaluate", "RULES_CHECKED", "canonical_json", "result_hash", "working_days",
+           "notice_deadline"]
+
+NOT_ELIGIBLE = "not_eligible"
+NEEDS_REVIEW = "needs_review"
+INFO = "info"
+OK = "ok"
+ELIGIBLE = "eligible"
+
+#: The rules evaluate() applies, in the order their reasons are listed.
+RULES_CHECKED = ("term-failed-rating", "open-proceeding", "discipline-effect", "corruption-bar",
+                 "rating-inconsistent", "notice-window")
+
+# What a hit means, from a rule's params.outcome (rules.toml) to a reason outcome.
+_OUTCOMES = {
+    "not_eligible": NOT_ELIGIBLE,
+    "not_eligible_leadership": NOT_ELIGIBLE,  # only when the post is a leadership post
+    "needs_review": NEEDS_REVIEW,
+    "inconsistent": NEEDS_REVIEW,
+    "not_allowed": NOT_ELIGIBLE,
+    "informational": INFO,
+}
+
+_SCOPES = {
+    "state": ("kỷ luật hành chính nhà nước", "state (administrative) discipline"),
+    "party": ("kỷ luật Đảng", "Party discipline"),
+}
+_BARS = {
+    "promotion_and_higher_appointment": (
+        "không nâng ngạch, quy hoạch, đào tạo, bổ nhiệm vào chức vụ cao hơn",
+        "no promotion, planning, training or appointment to a higher post"),
+    "any_appointment": ("không bổ nhiệm vào bất kỳ chức vụ nào", "no appointment at all"),
+    "higher_post": ("không bổ nhiệm, giới thiệu ứng cử vào chức vụ cao hơn",
+                    "no appointment or nomination to a higher post"),
+}
+
+
+# --------------------------------------------------------------------------- canonical form
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode("utf-8")
+
+
+def result_hash(result: Mapping[str, Any]) -> str:
+    """The hash of an evaluation result: everything but its ``hash`` key."""
+    return hashlib.sha256(canonical_json({k: v for k, v in result.items() if k != "hash"})
+                          ).hexdigest()
+
+
+# --------------------------------------------------------------------------- working days
+
+def _weekdays_through(ordinal: int) -> int:
+    """Mon–Fri days among ordinals 1..ordinal (ordinal 1, 0001-01-01, is a Monday)."""
+    weeks, rest = divmod(ordinal, 7)
+    return weeks * 5 + min(rest, 5)
+
+
+def working_days(after: date, through: date) -> int:
+    """Working days (Mon–Fri; public holidays are not known here) in (after, through]."""
+    if through <= after:
+        return 0
+    return _weekdays_through(through.toordinal()) - _weekdays_through(after.toordinal())
+
+
+def notice_deadline(term_end: date, notice_days: int) -> date:
+    """The last working day that still leaves ``notice_days`` working days before term end."""
+    day = term_end
+    while working_days(day, term_end) < notice_days:
+        day -= timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+# --------------------------------------------------------------------------- evaluation
+
+class _Ctx:
+    def __init__(self, reference: Any, state: OfficerState, on: date, leadership: bool):
+        self.ref = reference
+        self.state = state
+        self.on = on
+        self.leadership = leadership
+
+    def decisions(self) -> list[DecisionState]:
+        return sorted(self.state.decisions.values(),
+                      key=lambda d: (d.issued_position if d.issued_position is not None
+                                     else 1 << 62, d.decision_id))
+
+    def in_force(self) -> list[DecisionState]:
+        """In-force decisions that had taken effect by the evaluation date."""
+        return [d for d in self.decisions() if d.in_force and d.effective_from is not None
+                and d.effective_from <= self.on]
+
+    def form(self, d: DecisionState, form: str | None = None) -> tuple[str, str]:
+        return form_titles(self.ref, form or d.form, d.category, d.signed_on or d.effective_from)
+
+    def decision_label(self, d: DecisionState) -> tuple[str, str]:
+        f_vi, f_en = self.form(d)
+        ref = decision_ref_text(d.decision_ref) or d.decision_id
+        return (f"Quyết định kỷ luật {f_vi} số {ref}", f"discipline decision ({f_en}) {ref}")
+
+    def decision_positions(self, d: DecisionState) -> list[int]:
+        extra = []
+        if d.proceeding_id and d.proceeding_id in self.state.proceedings:
+            p = self.state.proceedings[d.proceeding_id]
+            if p.decision_id == d.decision_id and p.positions:
+                extra.append(p.positions[-1])
+        return [*d.positions, *extra]
+
+
+def _reason(rule: Any, outcome: str, vi: str, en: str, positions: Iterable[int] = ()) -> dict:
+    return {"rule_id": rule.id, "outcome": outcome, "citation": rule.citation,
+            "message_vi": vi, "message_en": en,
+            "positions": sorted({int(p) for p in positions if p is not None})}
+
+
+def _hit(rule: Any, default: str = NOT_ELIGIBLE) -> str:
+    return _OUTCOMES.get(str(rule.params.get("outcome", "")), default)
+
+
+# -- term-failed-rating ---------------------------------------------------------------------
+
+def _is_failed(ctx: _Ctx, code: str | None, year: int, failed_level: str) -> bool:
+    if code is None:
+        return False
+    if code == failed_level:
+        return True
+    level = ctx.ref.annual_level(code, year)
+    return bool(level is not None and level.failed)
+
+
+def _term_failed_rating(ctx: _Ctx, rule: Any) -> list[dict]:
+    term = ctx.state.term
+    if term is None:
+        return [_reason(rule, INFO,
+                        "Không có nhiệm kỳ lãnh đạo nào trong hồ sơ nên không xét xếp loại trong"
+                        " nhiệm kỳ.",
+                        "No leadership term on record, so no ratings within a term were checked.")]
+    failed_level = str(rule.params.get("failed_level", "KHTNV"))
+    start, on = term.term_start, ctx.on
+    years = range(start.year, on.year + 1) if start <= on else range(0)
+    checked = [ctx.state.ratings[y] for y in years if y in ctx.state.ratings]
+    out = []
+    for r in checked:
+        if not _is_failed(ctx, r.rating, r.year, failed_level):
+            continue
+        t_vi, t_en = rating_titles(ctx.ref, r.rating, r.year)
+        corr_vi = " (sau đính chính)" if r.status == "corrected" else ""
+        corr_en = " (as corrected)" if r.status == "corrected" else ""
+        out.append(_reason(
+            rule, _hit(rule),
+            f"Năm {r.year} nằm trong nhiệm kỳ bắt đầu {start.isoformat()} và được xếp loại"
+            f" {t_vi}{corr_vi}: không đủ điều kiện bổ nhiệm lại.",
+            f"The year {r.year} lies within the term that began {start.isoformat()} and was"
+            f" rated {t_en}{corr_en}: not eligible for reappointment.",
+            r.positions))
+    if out:
+        return out
+    seen_vi = ", ".join(f"{r.year}: {r.rating}" for r in checked) or "chưa có"
+    seen_en = ", ".join(f"{r.year}: {r.rating}" for r in checked) or "none recorded"
+    return [_reason(
+        rule, OK,
+        f"Không có năm nào xếp loại {failed_level} trong nhiệm kỳ từ {start.isoformat()} đến"
+        f" {on.isoformat()} (các năm đã xếp loại: {seen_vi}).",
+        f"No year rated {failed_level} within the term from {start.isoformat()} to"
+        f" {on.isoformat()} (ratings on record: {seen_en}).",
+        [p for r in checked for p in r.positions])]
+
+
+# -- open-proceeding ------------------------------------------------------------------------
+
+def _open_on(p: ProceedingState, on: date) -> bool:
+    if p.opened_on is not None and p.opened_on > on:
+        return False  # not yet opened on the evaluation date
+    if p.status == "decided" and (p.decided_on is None or p.decided_on <= on):
+        return False
+    if p.status == "dismissed" and (p.dismissed_on is None or p.dismissed_on <= on):
+        return False
+    return True
+
+
+def _open_proceeding(ctx: _Ctx, rule: Any) -> list[dict]:
+    on = ctx.on
+    out = []
+    procs = sorted(ctx.state.proceedings.values(),
+                   key=lambda p: (p.positions[0] if p.positions else 1 << 62, p.proceeding_id))
+    for p in procs:
+        if not _open_on(p, on):
+            continue
+        opened = p.opened_on.isoformat() if p.opened_on else "?"
+        deferral = None
+        for d in p.deferrals:
+            if d["deferred_on"] is None or d["deferred_on"] <= on:
+                deferral = d
+        positions = [p.opened_position] if p.opened_position is not None else p.positions[:1]
+        if deferral is None:
+            vi = (f"Đang bị xem xét kỷ luật: việc xem xét mở ngày {opened}, chưa có quyết định;"
+                  " chưa xem xét bổ nhiệm lại.")
+            en = (f"A discipline proceeding opened on {opened} is still undecided;"
+                  " reappointment must wait for review.")
+        else:
+            positions.append(deferral["position"])
+            until = deferral["until"]
+            until_s = until.isoformat() if until else "?"
+            r_vi, r_en = deferral_titles(ctx.ref, deferral["reason"])
+            if deferral["reason"] == "prosecution" and (until is None or until >= on):
+                vi = (f"Đang bị khởi tố, tạm giữ, tạm giam: việc xem xét kỷ luật mở ngày {opened}"
+                      f" tạm hoãn đến {until_s}; chưa xem xét bổ nhiệm lại.")
+                en = (f"Under prosecution or detention: the discipline proceeding opened on"
+                      f" {opened} is deferred until {until_s}; reappointment must wait for"
+                      " review.")
+            elif until is not None and until < on:
+                vi = (f"Việc xem xét kỷ luật mở ngày {opened} đã hết thời gian tạm hoãn ({r_vi})"
+                      f" ngày {until_s} nhưng chưa có quyết định: vẫn đang xem xét.")
+                en = (f"The discipline proceeding opened on {opened} was deferred ({r_en}) until"
+                      f" {until_s}; the deferral has ended and it is still undecided.")
+            else:
+                vi = (f"Việc xem xét kỷ luật mở ngày {opened} tạm hoãn ({r_vi}) đến {until_s},"
+                      " nhưng vẫn là việc chưa giải quyết xong: cần xem xét trước khi bổ nhiệm"
+                      " lại.")
+                en = (f"The discipline proceeding opened on {opened} is deferred ({r_en}) until"
+                      f" {until_s}, but it is still open business and must be reviewed before"
+                      " reappointment.")
+        out.append(_reason(rule, _hit(rule, NEEDS_REVIEW), vi, en, positions))
+    if out:
+        return out
+    return [_reason(rule, OK,
+                    f"Không có việc xem xét kỷ luật nào đang mở vào ngày {on.isoformat()}.",
+                    f"No discipline proceeding open on {on.isoformat()}.",
+                    [p for pr in procs for p in pr.positions])]
+
+
+# -- discipline-effect ----------------------------------------------------------------------
+
+def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
+    on = ctx.on
+    out: list[dict] = []
+    hits = 0
+    for d in ctx.decisions():
+        label_vi, label_en = ctx.decision_label(d)
+        positions = ctx.decision_positions(d)
+        if not d.in_force:
+            when = d.status_on.isoformat() if d.status_on else "?"
+            if d.status == "annulled":
+                vi = (f"{label_vi} đã bị hủy bỏ ngày {when}: không còn tính đến khi xét bổ nhiệm"
+                      " lại.")
+                en = (f"The {label_en} was annulled on {when}: it no longer counts for"
+                      " reappointment.")
+            else:
+                vi = (f"{label_vi} đã bị hủy khi giải quyết khiếu nại ngày {when}: không còn"
+                      " tính đến khi xét bổ nhiệm lại.")
+                en = (f"The {label_en} was overturned on appeal on {when}: it no longer counts"
+                      " for reappointment.")
+            out.append(_reason(rule, INFO, vi, en, positions))
+            continue
+        eff = d.effective_from
+        if eff is None:
+            continue
+        if eff > on:
+            out.append(_reason(
+                rule, INFO,
+                f"{label_vi} có hiệu lực từ {eff.isoformat()}, sau ngày xét {on.isoformat()};"
+                " thời hạn hệ quả bắt đầu từ ngày đó.",
+                f"The {label_en} takes effect on {eff.isoformat()}, after the evaluation date"
+                f" {on.isoformat()}; its effect periods start then.",
+                positions))
+            continue
+        changed_vi = changed_en = ""
+        if d.original_form and d.form != d.original_form:
+            o_vi, o_en = ctx.form(d, d.original_form)
+            changed_vi = f" (hình thức đổi từ {o_vi} khi giải quyết khiếu nại)"
+            changed_en = f" (form changed on appeal from {o_en})"
+        pending_vi = " Đang có khiếu nại chưa giải quyết." if d.appeal_pending else ""
+        pending_en = " An appeal is pending." if d.appeal_pending else ""
+        effects = list(ctx.ref.effects_for(d.form, eff)) if d.form else []
+        if not effects:
+            out.append(_reason(
+                rule, NEEDS_REVIEW,
+                f"{label_vi}{changed_vi}, hiệu lực từ {eff.isoformat()}: danh mục không có thời"
+                " hạn hệ quả cho hình thức này (hình thức chấm dứt việc làm hoặc chức vụ, hoặc"
+                f" không còn áp dụng); cần xem xét.{pending_vi}",
+                f"The {label_en}{changed_en}, effective {eff.isoformat()}: no effect period is"
+                " catalogued for this form (it ends the employment or the post, or no longer"
+                f" applies); needs review.{pending_en}",
+                positions))
+            hits += 1
+            continue
+        ended = []
+        for e in effects:
+            end = add_months(eff, e.months)  # first day free of the effect
+            last = end - timedelta(days=1)
+            s_vi, s_en = _SCOPES.get(e.scope, (e.scope, e.scope))
+            b_vi, b_en = _BARS.get(e.bars, (e.bars, e.bars))
+            if eff <= on < end:
+                hits += 1
+                out.append(_reason(
+                    rule, _hit(rule),
+                    f"{label_vi}{changed_vi}, hiệu lực từ {eff.isoformat()}: thời hạn {e.months}"
+                    f" tháng theo {s_vi} ({b_vi}), từ {eff.isoformat()} đến hết ngày"
+                    f" {last.isoformat()} (căn cứ: {e.source}).{pending_vi}",
+                    f"The {label_en}{changed_en}, effective {eff.isoformat()}: {e.months}-month"
+                    f" effect period under {s_en} ({b_en}), from {eff.isoformat()} through"
+                    f" {last.isoformat()} (source: {e.source}).{pending_en}",
+                    positions))
+            else:
+                ended.append((e, s_vi, s_en, last))
+        if ended and len(ended) == len(effects):
+            parts_vi = "; ".join(f"{s_vi} {e.months} tháng, hết ngày {last.isoformat()}"
+                                 for e, s_vi, _, last in ended)
+            parts_en = "; ".join(f"{s_en} {e.months} months, ended {last.isoformat()}"
+                                 for e, _, s_en, last in ended)
+            out.append(_reason(
+                rule, OK,
+                f"{label_vi}{changed_vi}, hiệu lực từ {eff.isoformat()}: các thời hạn hệ quả đã"
+                f" hết ({parts_vi}).{pending_vi}",
+                f"The {label_en}{changed_en}, effective {eff.isoformat()}: its effect periods"
+                f" have ended ({parts_en}).{pending_en}",
+                positions))
+    if not ctx.state.decisions:
+        out.append(_reason(rule, OK, "Không có quyết định kỷ luật nào trong hồ sơ.",
+                           "No discipline decision on record."))
+    return out
+
+
+# -- corruption-bar -------------------------------------------------------------------------
+
+def _corruption_bar(ctx: _Ctx, rule: Any) -> list[dict]:
+    code = rule.params.get("conduct_code")
+    out = []
+    for d in ctx.in_force():
+        proceeding = ctx.state.proceedings.get(d.proceeding_id or "")
+        by_code = bool(code and proceeding and code in proceeding.conduct_codes)
+        if not (d.corruption_related or by_code):
+            continue
+        label_vi, label_en = ctx.decision_label(d)
+        positions = ctx.decision_positions(d)
+        if by_code and proceeding is not None and proceeding.opened_position is not None:
+            positions.append(proceeding.opened_position)
+        if ctx.leadership:
+            out.append(_reason(
+                rule, _hit(rule),
+                f"{label_vi}, hiệu lực từ {d.effective_from.isoformat()}, là kỷ luật về hành vi"
+                " liên quan đến tham nhũng: không được bổ nhiệm vào vị trí lãnh đạo, quản lý.",
+                f"The {label_en}, effective {d.effective_from.isoformat()}, is discipline for"
+                " corruption: it bars leadership and management posts.",
+                positions))
+        else:
+            out.append(_reason(
+                rule, INFO,
+                f"{label_vi} liên quan đến tham nhũng; vị trí đang xét không phải vị trí lãnh đạo,"
+                " quản lý nên quy định này không áp dụng.",
+                f"The {label_en} is corruption-related; the post considered is not a leadership"
+                " post, so this bar does not apply.",
+                positions))
+    if out:
+        return out
+    return [_reason(rule, OK,
+                    "Không có quyết định kỷ luật nào về hành vi tham nhũng đang có hiệu lực.",
+                    "No corruption-related discipline decision in force.")]
+
+
+# -- rating-inconsistent --------------------------------------------------------------------
+
+def _at_least(ctx: _Ctx, d: DecisionState, min_form: str | None) -> bool:
+    if not min_form or not d.form:
+        return True
+    on = d.signed_on or d.effective_from
+    cat = d.category or ""
+    mine = ctx.ref.discipline_form(d.form, cat, on) if on else None
+    floor = ctx.ref.discipline_form(min_form, cat, on) if on else None
+    if mine is None or floor is None:
+        return True  # unknown: every discipline form is khiển trách or above
+    return mine.severity >= floor.severity
+
+
+def _rating_inconsistent(ctx: _Ctx, rule: Any) -> list[dict]:
+    forced = str(rule.params.get("forced_level", "KHTNV"))
+    min_form = rule.params.get("min_form")
+    first_year = rule.valid_from.year
+    by_year: dict[int, list[DecisionState]] = {}
+    for d in ctx.in_force():
+        if d.effective_from.year >= first_year and _at_least(ctx, d, min_form):
+            by_year.setdefault(d.effective_from.year, []).append(d)
+    out = []
+    for year in sorted(by_year):
+        r = ctx.state.ratings.get(year)
+        if r is None or r.rating == forced:
+            continue
+        t_vi, t_en = rating_titles(ctx.ref, r.rating, year)
+        f_vi, f_en = rating_titles(ctx.ref, forced, year)
+        labels_vi = ", ".join(ctx.decision_label(d)[0][:1].lower() + ctx.decision_label(d)[0][1:]
+                              + f" (hiệu lực từ {d.effective_from.isoformat()})"
+                              for d in by_year[year])
+        labels_en = ", ".join(ctx.decision_label(d)[1]
+                              + f" (effective {d.effective_from.isoformat()})"
+                              for d in by_year[year])
+        positions = [p for d in by_year[year] for p in d.positions[:1]] + r.positions
+        out.append(_reason(
+            rule, _hit(rule, NEEDS_REVIEW),
+            f"Hồ sơ không thống nhất: năm {year} có {labels_vi} nhưng được xếp loại {t_vi};"
+            f" năm bị kỷ luật phải xếp loại {f_vi}. Cần xem xét.",
+            f"Inconsistent records: {year} has a {labels_en} but was rated {t_en}; a year with"
+            f" discipline must be rated {f_en}. Needs review.",
+            positions))
+    if out:
+        return out
+    return [_reason(rule, OK,
+                    f"Không có năm bị kỷ luật nào được xếp loại khác {forced}.",
+                    f"No year with discipline is rated other than {forced}.")]
+
+
+# -- notice-window --------------------------------------------------------------------------
+
+def _notice_window(ctx: _Ctx, rule: Any) -> list[dict]:
+    term = ctx.state.term
+    on = ctx.on
+    if term is None:
+        return [_reason(rule, INFO, "Không có nhiệm kỳ lãnh đạo nào trong hồ sơ.",
+                        "No leadership term on record.")]
+    n = int(rule.params.get("notice_working_days", 90))
+    end = term.term_end
+    positions = term.positions
+    if end < on:
+        return [_reason(
+            rule, INFO,
+            f"Thời hạn bổ nhiệm (từ {term.term_start.isoformat()}) đã hết ngày {end.isoformat()},"
+            f" trước ngày xét {on.isoformat()}.",
+            f"The appointment term (from {term.term_start.isoformat()}) ended on"
+            f" {end.isoformat()}, before the evaluation date {on.isoformat()}.",
+            positions)]
+    left = working_days(on, end)
+    deadline = notice_deadline(end, n)
+    if left > n:
+        return [_reason(
+            rule, INFO,
+            f"Thời hạn bổ nhiệm kết thúc ngày {end.isoformat()}, còn {left} ngày làm việc (hơn"
+            f" {n} ngày): chưa đến thời điểm thông báo; hạn thông báo là {deadline.isoformat()}.",
+            f"The appointment term ends on {end.isoformat()}, {left} working days away (more"
+            f" than {n}): the notice window has not opened; notice is due by"
+            f" {deadline.isoformat()}.",
+            positions)]
+    return [_reason(
+        rule, OK,
+        f"Thời hạn bổ nhiệm kết thúc ngày {end.isoformat()}, còn {left} ngày làm việc: trong"
+        f" thời hạn {n} ngày làm việc phải thông báo và quyết định bổ nhiệm lại (hạn thông báo"
+        f" {deadline.isoformat()}).",
+        f"The appointment term ends on {end.isoformat()}, {left} working days away: within the"
+        f" {n}-working-day window for notice and the reappointment decision (notice due by"
+        f" {deadline.isoformat()}).",
+        positions)]
+
+
+_CHECKS: dict[str, Callable[[_Ctx, Any], list[dict]]] = {
+    "term-failed-rating": _term_failed_rating,
+    "open-proceeding": _open_proceeding,
+    "discipline-effect": _discipline_effect,
+    "corruption-bar": _corruption_bar,
+    "rating-inconsistent": _rating_inconsistent,
+    "notice-window": _notice_window,
+}
+
+
+def _verdict(reasons: list[dict]) -> str:
+    outcomes = {r["outcome"] for r in reasons}
+    if NOT_ELIGIBLE in outcomes:
+        return NOT_ELIGIBLE
+    if NEEDS_REVIEW in outcomes:
+        return NEEDS_REVIEW
+    return ELIGIBLE
+
+
+def evaluate(reference: Any, rows: Iterable[Mapping[str, Any]], on: date | str,
+             as_of: datetime | str | None = None, *, leadership: bool = True) -> dict:
+    """The reappointment-eligibility verdict for the officer whose timeline ``rows`` are given.
+
+    ``on``: the world date evaluated; ``as_of``: only rows recorded at or before it count;
+    ``leadership``: whether the post is a leadership or management post (corruption bar).
+    """
+    day = parse_date(on)
+    if day is None:
+        raise ValueError("an evaluation date is required")
+    cutoff = parse_instant(as_of)
+    state = fold(list(rows), cutoff)
+    ctx = _Ctx(reference, state, day, leadership)
+    reasons: list[dict] = []
+    checked: list[str] = []
+    not_in_force: list[str] = []
+    for rule_id in RULES_CHECKED:
+        rule = reference.rule(rule_id)
+        if not rule.valid_on(day):
+            not_in_force.append(rule_id)
+            continue
+        checked.append(rule_id)
+        reasons.extend(_CHECKS[rule_id](ctx, rule))
+    result: dict[str, Any] = {
+        "evaluated_on": day.isoformat(),
+        "as_of": cutoff.astimezone(timezone.utc).isoformat() if cutoff else None,
+        "leadership": bool(leadership),
+        "verdict": _verdict(reasons),
+        "reasons": reasons,
+        "rules_checked": checked,
+        "rules_not_in_force": not_in_force,
+        "rules_version": reference.version,
+        "term": state.term.as_dict() if state.term else None,
+        "last_position": state.last_position,
+    }
+    result["hash"] = result_hash(result)
+    return result

@@ -1,0 +1,211 @@
+"""The projector: follows the notification log and keeps the read models current.
+
+Each batch is applied in one transaction that also advances every projection's tracked
+position, so a crash leaves either the whole batch or none of it: exactly once, and a
+restart resumes where the last commit ended. Works by polling on SQLite and PostgreSQL.
+On PostgreSQL only one projector per database is active (an advisory lock); others wait
+and take over when it dies.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from audit_service.application import AuditService
+
+from .db import ReadModelDB
+from .readmodels import PROJECTIONS, Projection, iso_ts
+
+log = logging.getLogger("audit_service.projector")
+
+TRACKING_DDL = ("CREATE TABLE IF NOT EXISTS projection_positions (name TEXT PRIMARY KEY,"
+                " position {big} NOT NULL, updated_at TEXT NOT NULL)")
+PROJECTOR_LOCK_KEY = 0x50524F4A  # "PROJ": one active projector per PostgreSQL database
+SHADOW = "__rebuild"
+
+
+def create_tables(db: ReadModelDB) -> list[str]:
+    """Create the tracking table and every projection's tables (idempotent)."""
+    big = "INTEGER" if db.kind == "sqlite" else "BIGINT"
+    with db.transaction():
+        db.execute(TRACKING_DDL.format(big=big))
+        for cls in PROJECTIONS:
+            projection = cls(reference=None)
+            projection.create(db)
+            db.execute("INSERT INTO projection_positions (name, position, updated_at)"
+                       " SELECT ?, 0, ? WHERE NOT EXISTS"
+                       " (SELECT 1 FROM projection_positions WHERE name = ?)",
+                       (cls.name, iso_ts(_now()), cls.name))
+    return [f"projection {cls.name}" for cls in PROJECTIONS]
+
+
+def _now():
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Status:
+    name: str
+    position: int
+    head: int
+    updated_at: str
+
+    @property
+    def behind(self) -> int:
+        return max(0, self.head - self.position)
+
+
+class Projector:
+    def __init__(self, app: AuditService, db: ReadModelDB | None = None,
+                 projections: list[Projection] | None = None, batch_size: int = 500):
+        self.app = app
+        self.db = db or ReadModelDB(app.settings.database)
+        self.projections = projections or [cls(app.reference) for cls in PROJECTIONS]
+        self.batch_size = batch_size
+        self.stop_event = threading.Event()
+
+    # -- positions -------------------------------------------------------------
+    def positions(self) -> dict[str, int]:
+        rows = self.db.fetchall("SELECT name, position FROM projection_positions")
+        return {name: int(pos) for name, pos in rows}
+
+    def status(self) -> list[Status]:
+        head = self.app.recorder.max_notification_id() or 0
+        rows = self.db.fetchall("SELECT name, position, updated_at FROM projection_positions"
+                                " ORDER BY name")
+        return [Status(name, int(pos), head, updated) for name, pos, updated in rows]
+
+    # -- applying --------------------------------------------------------------
+    def _apply_batch(self, notifications: list, projections: list[Projection],
+                     positions: dict[str, int]) -> None:
+        mapper = self.app.mapper
+        for n in notifications:
+            event = mapper.to_domain_event(n)
+            recorded_at = iso_ts(event.timestamp)
+            for p in projections:
+                if n.id > positions[p.name]:
+                    p.apply(self.db, n.id, recorded_at, event)
+
+    def run_once(self) -> int:
+        """Apply the next batch, if any; returns how many notifications it covered."""
+        with self.db.transaction():
+            positions = self._locked_positions()
+            start = min(positions[p.name] for p in self.projections)
+            notifications = self.app.recorder.select_notifications(
+                start=start, limit=self.batch_size, inclusive_of_start=False)
+            if not notifications:
+                return 0
+            self._apply_batch(notifications, self.projections, positions)
+            last = notifications[-1].id
+            now = iso_ts(_now())
+            for p in self.projections:
+                self.db.execute("UPDATE projection_positions SET position = ?, updated_at = ?"
+                                " WHERE name = ?", (last, now, p.name))
+        return len(notifications)
+
+    def _locked_positions(self) -> dict[str, int]:
+        """Read tracked positions inside the batch's transaction, locking them on PostgreSQL."""
+        lock = "" if self.db.kind == "sqlite" else " FOR UPDATE"
+        rows = self.db.fetchall(f"SELECT name, position FROM projection_positions{lock}")
+        return {name: int(pos) for name, pos in rows}
+
+    def catch_up(self) -> int:
+        """Apply everything currently in the log; returns the number of notifications."""
+        total = 0
+        while True:
+            n = self.run_once()
+            total += n
+            if n < self.batch_size:
+                return total
+
+    def run(self, poll_interval: float = 0.1, on_error_wait: float = 1.0,
+            single_active: bool = True) -> None:
+        """Follow the log until ``stop()``; survives a database outage by retrying."""
+        with self._active_lock(single_active):
+            while not self.stop_event.is_set():
+                try:
+                    if self.run_once() < self.batch_size:
+                        self.stop_event.wait(poll_interval)
+                except Exception:  # noqa: BLE001 - keep following the log after an outage
+                    log.exception("projector batch failed; retrying")
+                    self.db.reset()
+                    self.stop_event.wait(on_error_wait)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    @contextmanager
+    def _active_lock(self, enabled: bool) -> Iterator[None]:
+        """On PostgreSQL, hold an advisory lock for as long as this projector is active."""
+        if not enabled or self.db.kind != "postgresql":
+            yield
+            return
+        holder = ReadModelDB(self.app.settings.database)
+        try:
+            while not self.stop_event.is_set():
+                got = holder.fetchone("SELECT pg_try_advisory_lock(?)", (PROJECTOR_LOCK_KEY,))[0]
+                if got:
+                    break
+                log.info("another projector is active; waiting")
+                self.stop_event.wait(1.0)
+            yield
+        finally:
+            holder.close()  # closing the session releases the lock
+
+    # -- rebuilding ------------------------------------------------------------
+    def rebuild(self, names: list[str] | None = None,
+                progress: Callable[[int, int], Any] | None = None) -> int:
+        """Replay the whole log into shadow tables, then swap them in atomically.
+
+        Readers keep seeing the old tables until the swap; memory stays flat because the
+        log is read in batches. Returns the position the rebuilt projections reached.
+        """
+        chosen = [cls for cls in PROJECTIONS if names is None or cls.name in names]
+        unknown = set(names or []) - {cls.name for cls in PROJECTIONS}
+        if unknown:
+            raise ValueError(f"unknown projection(s): {', '.join(sorted(unknown))}")
+        shadows = [cls(self.app.reference, suffix=SHADOW) for cls in chosen]
+        token = uuid.uuid4().hex[:8]
+        with self.db.transaction():
+            for s in shadows:
+                s.drop(self.db)
+                s.create(self.db, token=token)
+        position = 0
+        head = self.app.recorder.max_notification_id() or 0
+        zero = {s.name: 0 for s in shadows}
+        while True:
+            notifications = self.app.recorder.select_notifications(
+                start=position, limit=self.batch_size, inclusive_of_start=False)
+            if len(notifications) < self.batch_size:
+                break  # the tail is applied inside the swap transaction
+            with self.db.transaction():
+                self._apply_batch(notifications, shadows, zero)
+            position = notifications[-1].id
+            if progress:
+                progress(position, head)
+        with self.db.transaction():
+            self._locked_positions()  # the live projector waits for the swap (PostgreSQL)
+            while True:
+                notifications = self.app.recorder.select_notifications(
+                    start=position, limit=self.batch_size, inclusive_of_start=False)
+                if not notifications:
+                    break
+                self._apply_batch(notifications, shadows, zero)
+                position = notifications[-1].id
+            now = iso_ts(_now())
+            for cls, shadow in zip(chosen, shadows):
+                for table, shadow_name in shadow.t.items():
+                    self.db.execute(f"DROP TABLE IF EXISTS {table}")
+                    self.db.execute(f"ALTER TABLE {shadow_name} RENAME TO {table}")
+                self.db.execute("UPDATE projection_positions SET position = ?, updated_at = ?"
+                                " WHERE name = ?", (position, now, cls.name))
+        if progress:
+            progress(position, max(head, position))
+        return position

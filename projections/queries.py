@@ -1,0 +1,240 @@
+"""The query interface the HTTP API and the CLI call: no SQL outside ``projections/``.
+
+Every officer query reads that officer's timeline rows (an indexed range) and answers with
+the pure functions in ``timeline`` and ``eligibility``; ``as_of`` = a recorded time T keeps
+only rows recorded at or before T, so the past is answered from the same tables.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date, datetime, timezone
+from typing import Any
+
+from audit_service.errors import NotFound, ValidationFailed
+
+from .db import ReadModelDB
+from .eligibility import evaluate
+from .readmodels import iso_ts, search_key
+from .rotation import check_rotation
+from .timeline import add_months, entry_status_changes, fold
+
+TIMELINE_COLUMNS = ("officer_id", "position", "event_type", "recorded_at", "occurred_on",
+                    "subject_id", "actor_id", "actor_role", "summary_vi", "summary_en", "data")
+
+
+def as_of_text(as_of: datetime | str | None) -> str | None:
+    """Normalise a recorded-time bound to the stored fixed-width UTC text."""
+    if as_of is None or as_of == "":
+        return None
+    if isinstance(as_of, str):
+        try:
+            as_of = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationFailed("invalid as_of", details={
+                "as_of": "must be an ISO 8601 date-time"}) from None
+    if as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=timezone.utc)
+    return iso_ts(as_of)
+
+
+class ReadModels:
+    def __init__(self, db: ReadModelDB, reference: Any):
+        self.db = db
+        self.reference = reference
+
+    # -- officers --------------------------------------------------------------
+    def timeline_rows(self, officer_id: str, as_of: datetime | str | None = None) -> list[dict]:
+        bound = as_of_text(as_of)
+        sql = f"SELECT {', '.join(TIMELINE_COLUMNS)} FROM officer_timeline WHERE officer_id = ?"
+        params: list[Any] = [str(officer_id)]
+        if bound:
+            sql += " AND recorded_at <= ?"
+            params.append(bound)
+        rows = self.db.fetchall(sql + " ORDER BY position", params)
+        out = []
+        for r in rows:
+            row = dict(zip(TIMELINE_COLUMNS, r))
+            row["position"] = int(row["position"])
+            row["data"] = json.loads(row["data"])
+            out.append(row)
+        if not out:
+            known = self.db.fetchone("SELECT 1 FROM officers WHERE officer_id = ?",
+                                     (str(officer_id),))
+            if not known:
+                raise NotFound(f"no officer with id {officer_id}", code="officer_not_found")
+        return out
+
+    def history(self, officer_id: str, as_of: datetime | str | None = None) -> dict:
+        rows = self.timeline_rows(officer_id, as_of)
+        changes = entry_status_changes(rows)
+        entries = []
+        for row in rows:
+            change = changes.get(row["position"], {"status": "active"})
+            entries.append({
+                "position": row["position"], "event_type": row["event_type"],
+                "recorded_at": row["recorded_at"], "occurred_on": row["occurred_on"],
+                "actor": {"id": row["actor_id"], "role": row["actor_role"]},
+                "summary_vi": row["summary_vi"], "summary_en": row["summary_en"],
+                "status": change["status"], "status_changed_by": change.get("changed_by"),
+                "subject_id": row["subject_id"], "data": row["data"],
+            })
+        return {"officer_id": str(officer_id), "as_of": as_of_text(as_of), "entries": entries}
+
+    def standing(self, officer_id: str, as_of: datetime | str | None = None,
+                 on: date | None = None) -> dict:
+        """Current unit and position, term, discipline effects in force, ratings, open cases."""
+        rows = self.timeline_rows(officer_id, as_of)
+        state = fold(rows)
+        day = on or date.today()
+        effects = []
+        for d in state.decisions.values():
+            if not d.in_force or d.effective_from is None:
+                continue
+            for effect in self.reference.effects_for(d.form, d.effective_from):
+                ends = add_months(d.effective_from, effect.months)
+                if d.effective_from <= day < ends:
+                    effects.append({"decision_id": d.decision_id, "form": d.form,
+                                    "scope": effect.scope, "bars": effect.bars,
+                                    "from": d.effective_from.isoformat(), "until": ends.isoformat(),
+                                    "source": effect.source, "positions": d.positions})
+        open_cases = [{"proceeding_id": p.proceeding_id, "status": p.status,
+                       "opened_on": p.opened_on.isoformat() if p.opened_on else None,
+                       "deferred_until": p.deferred_until.isoformat() if p.deferred_until else None}
+                      for p in state.proceedings.values() if p.status in ("open", "deferred")]
+        body = state.as_dict()
+        return {
+            "officer_id": str(officer_id), "as_of": as_of_text(as_of), "on": day.isoformat(),
+            "personnel_code": state.personnel_code, "full_name": state.full_name,
+            "category": state.category, "unit_id": state.unit_id, "position": state.position,
+            "left_on": body["left_on"], "term": body["term"],
+            "effects_in_force": effects, "open_proceedings": open_cases,
+            "ratings": {str(y): r.rating for y, r in sorted(state.ratings.items())},
+            "decisions": body["decisions"],
+        }
+
+    def eligibility(self, officer_id: str, on: date | str, as_of: datetime | str | None = None,
+                    leadership: bool = True) -> dict:
+        rows = self.timeline_rows(officer_id, as_of)
+        result = evaluate(self.reference, rows, on, as_of_text(as_of), leadership=leadership)
+        return {"officer_id": str(officer_id), **result}
+
+    def list_officers(self, unit_id: str | None = None, q: str | None = None,
+                      after: str | None = None, limit: int = 50) -> dict:
+        """Officers ordered by id, filtered by unit and an accent-insensitive name/code match."""
+        sql = ("SELECT officer_id, personnel_code, full_name, category, unit_id, job_position,"
+               " left_on FROM officers WHERE 1 = 1")
+        params: list[Any] = []
+        if unit_id:
+            sql += " AND unit_id = ?"
+            params.append(str(unit_id))
+        if q:
+            sql += " AND (search_name LIKE ? OR personnel_code LIKE ?)"
+            params += [f"%{search_key(q)}%", f"%{q.strip().upper()}%"]
+        if after:
+            sql += " AND officer_id > ?"
+            params.append(str(after))
+        sql += " ORDER BY officer_id LIMIT ?"
+        params.append(int(limit) + 1)
+        rows = self.db.fetchall(sql, params)
+        keys = ("officer_id", "personnel_code", "full_name", "category", "unit_id", "position",
+                "left_on")
+        items = [dict(zip(keys, r)) for r in rows[:limit]]
+        return {"items": items, "next": items[-1]["officer_id"] if len(rows) > limit else None}
+
+    # -- units -----------------------------------------------------------------
+    def unit(self, unit_id: str) -> dict:
+        row = self.db.fetchone("SELECT unit_id, code, name, level, parent_id, merged_into"
+                               " FROM units WHERE unit_id = ?", (str(unit_id),))
+        if not row:
+            raise NotFound(f"no unit with id {unit_id}", code="unit_not_found")
+        keys = ("unit_id", "code", "name", "level", "parent_id", "merged_into")
+        return dict(zip(keys, row))
+
+    def unit_rating(self, unit_id: str, as_of: datetime | str | None = None) -> dict | None:
+        """The latest rating of a unit (latest year, latest correction)."""
+        bound = as_of_text(as_of)
+        sql = "SELECT year, rating, position FROM unit_ratings WHERE unit_id = ?"
+        params: list[Any] = [str(unit_id)]
+        if bound:
+            sql += " AND recorded_at <= ?"
+            params.append(bound)
+        row = self.db.fetchone(sql + " ORDER BY year DESC, position DESC LIMIT 1", params)
+        return {"year": row[0], "rating": row[1], "position": int(row[2])} if row else None
+
+    def subtree(self, unit_id: str) -> list[str]:
+        """The unit and every unit registered under it (current hierarchy)."""
+        found, frontier = [str(unit_id)], [str(unit_id)]
+        while frontier:
+            marks = ", ".join("?" for _ in frontier)
+            children = [r[0] for r in self.db.fetchall(
+                f"SELECT unit_id FROM units WHERE parent_id IN ({marks})", frontier)]
+            frontier = [c for c in children if c not in found]
+            found += frontier
+        return found
+
+    def rotation_check(self, from_unit_id: str, to_unit_id: str,
+                       as_of: datetime | str | None = None) -> dict | None:
+        return check_rotation(self.reference, self.unit(from_unit_id), self.unit(to_unit_id),
+                              self.unit_rating(from_unit_id, as_of))
+
+    def unit_statistics(self, unit_id: str, year: int, as_of: datetime | str | None = None,
+                        subunits: bool = True) -> dict:
+        self.unit(unit_id)
+        units = self.subtree(unit_id) if subunits else [str(unit_id)]
+        bound = as_of_text(as_of)
+        marks = ", ".join("?" for _ in units)
+        sql = (f"SELECT position, kind, subject_id, officer_id, detail FROM unit_facts"
+               f" WHERE unit_id IN ({marks}) AND year = ?")
+        params: list[Any] = [*units, int(year)]
+        if bound:
+            sql += " AND recorded_at <= ?"
+            params.append(bound)
+        facts = self.db.fetchall(sql + " ORDER BY position", params)
+        return {"unit_id": str(unit_id), "year": int(year), "as_of": bound,
+                "subunits": subunits, "units_counted": len(units), **count_facts(facts)}
+
+
+def count_facts(facts: list[tuple]) -> dict:
+    """Totals from fact rows (position, kind, subject, officer, detail) in position order."""
+    inspections = 0
+    findings: dict[str, dict] = {}
+    proceedings = 0
+    decisions: dict[str, dict] = {}
+    ratings: dict[str, str] = {}
+    for _pos, kind, subject, officer, detail in facts:
+        if kind == "inspection":
+            inspections += 1
+        elif kind == "finding":
+            findings[subject] = {"code": detail, "officer": officer, "live": True}
+        elif kind == "finding_corrected" and subject in findings:
+            change = json.loads(detail)
+            findings[subject].update(code=change["conduct_code"], officer=change["officer_id"])
+        elif kind == "finding_withdrawn" and subject in findings:
+            findings[subject]["live"] = False
+        elif kind == "proceeding":
+            proceedings += 1
+        elif kind == "decision":
+            decisions[subject] = {"form": detail, "officer": officer, "live": True}
+        elif kind == "decision_changed" and subject in decisions:
+            if detail in ("annulled", "overturned"):
+                decisions[subject]["live"] = False
+            elif detail.startswith("form:"):
+                decisions[subject]["form"] = detail[5:]
+        elif kind in ("rating", "rating_corrected"):
+            ratings[subject] = detail
+    live_findings = [f for f in findings.values() if f["live"]]
+    live_decisions = [d for d in decisions.values() if d["live"]]
+    by_form: dict[str, set] = {}
+    for d in live_decisions:
+        by_form.setdefault(d["form"], set()).add(d["officer"])
+    return {
+        "inspections": inspections,
+        "findings": len(live_findings),
+        "findings_by_conduct_code": dict(sorted(Counter(f["code"] for f in live_findings).items())),
+        "officers_with_findings": len({f["officer"] for f in live_findings if f["officer"]}),
+        "proceedings_opened": proceedings,
+        "officers_disciplined": len({d["officer"] for d in live_decisions}),
+        "disciplined_by_form": {form: len(o) for form, o in sorted(by_form.items())},
+        "rating_distribution": dict(sorted(Counter(ratings.values()).items())),
+    }
