@@ -16,6 +16,8 @@ $(STAMP): setup.cfg pyproject.toml
 run: $(STAMP)
 	$(BIN)/audit-service init-db
 	$(BIN)/audit-service demo-data --if-empty
+	$(BIN)/audit-service project --until-caught-up
+	$(BIN)/audit-service projections status
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

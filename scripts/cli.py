@@ -65,6 +65,86 @@ def demo_data(officers: int, seed: int, if_empty: bool) -> None:
     click.echo("demo data loaded: " + ", ".join(f"{v} {k}" for k, v in summary.items()))
 
 
+def _projector():
+    from audit_service.bootstrap import build_service
+    from audit_service.config import Settings, check_reachable
+    from projections.projector import Projector
+
+    settings = Settings.from_env()
+    check_reachable(settings.database)
+    return Projector(build_service(settings))
+
+
+@main.command("project")
+@click.option("--until-caught-up", is_flag=True,
+              help="Apply everything in the log, then exit instead of following it.")
+@click.option("--poll-interval", default=0.1, show_default=True,
+              help="Seconds between polls of the log when idle.")
+@click.option("--batch-size", default=500, show_default=True,
+              help="Events applied per transaction.")
+def project(until_caught_up: bool, poll_interval: float, batch_size: int) -> None:
+    """Keep the read models current; runs until SIGTERM or SIGINT, then stops cleanly."""
+    import signal
+
+    projector = _projector()
+    projector.batch_size = batch_size
+    if until_caught_up:
+        count = projector.catch_up()
+        click.echo(f"applied {count} events; at position {min(projector.positions().values())}")
+        return
+
+    def stop(signum, _frame):
+        click.echo(f"received signal {signum}; stopping after the current batch", err=True)
+        projector.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo("projector running; Ctrl-C to stop", err=True)
+    projector.run(poll_interval=poll_interval)
+    click.echo("projector stopped", err=True)
+
+
+@main.group()
+def projections() -> None:
+    """Read-model projections: status and rebuild."""
+
+
+@projections.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def projections_status(as_json: bool) -> None:
+    """Each projection's position against the head of the log, and how far behind it is."""
+    import json
+
+    rows = _projector().status()
+    if as_json:
+        click.echo(json.dumps([{"name": r.name, "position": r.position, "head": r.head,
+                                "behind": r.behind, "updated_at": r.updated_at} for r in rows]))
+        return
+    click.echo(f"{'projection':<20} {'position':>10} {'head':>10} {'behind':>8}  updated at")
+    for r in rows:
+        click.echo(f"{r.name:<20} {r.position:>10} {r.head:>10} {r.behind:>8}  {r.updated_at}")
+
+
+@projections.command("rebuild")
+@click.argument("name", required=False)
+def projections_rebuild(name: str | None) -> None:
+    """Replay the log into fresh tables and swap them in (all projections, or NAME)."""
+    from tqdm import tqdm
+
+    projector = _projector()
+    head = projector.app.recorder.max_notification_id() or 0
+    with tqdm(total=head, unit="ev", desc="rebuild", disable=None) as bar:
+        def progress(position: int, total: int) -> None:
+            bar.total = max(total, bar.total or 0)
+            bar.update(position - bar.n)
+
+        try:
+            position = projector.rebuild([name] if name else None, progress=progress)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="NAME") from None
+    click.echo(f"rebuilt {name or 'all projections'} up to position {position}")
+
+
 @main.group()
 def keys() -> None:
     """Key material: the cipher key for personal data at rest."""
