@@ -233,3 +233,30 @@ def test_history_entries_carry_both_times_actor_and_summaries(store_env):
     positions = [e["position"] for e in history["entries"]]
     assert positions == sorted(positions)
     app.close()
+
+
+def test_standing_lists_effects_in_force_and_open_cases(store_env):
+    app = build_app(store_env)
+    w = build_world(app)
+    p = app.open_proceeding(BOARD, officer_id=w.officer, opened_on="2024-08-01",
+                            violations=[violation("2024-07-01")])
+    app.decide_proceeding(BOARD, p.id, form="canh_cao", decision_ref=ref("7", "2024-09-01"),
+                          effective_from="2024-09-01")
+    app.open_proceeding(BOARD, officer_id=w.officer, opened_on="2025-02-01",
+                        violations=[violation("2025-01-10")])
+    app.record_annual_rating(BOARD, officer_id=w.officer, year=2024, rating="KHTNV")
+    projector = Projector(app)
+    projector.catch_up()
+    models = ReadModels(projector.db, app.reference)
+    from datetime import date
+
+    standing = models.standing(w.officer, on=date(2025, 3, 1))
+    state_effects = [e for e in standing["effects_in_force"] if e["scope"] == "state"]
+    assert [(e["form"], e["from"], e["until"]) for e in state_effects] == \
+        [("canh_cao", "2024-09-01", "2025-09-01")]
+    assert len(standing["open_proceedings"]) == 1
+    assert standing["ratings"] == {"2024": "KHTNV"}
+    assert standing["unit_id"] == str(w.ward)
+    later = models.standing(w.officer, on=date(2025, 10, 1))
+    assert not [e for e in later["effects_in_force"] if e["scope"] == "state"]
+    app.close()
