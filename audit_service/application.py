@@ -228,9 +228,9 @@ class AuditService(Application):
                 nid = national_id.strip()
         c.done()
         unit = self._get(Unit, unit_uuid, "unit")
-        if unit.merged_into is not None:
-            raise RuleViolation(f"unit {unit.code} was merged into another unit",
-                                code="unit_merged")
+        if unit.merged_by(joined):
+            raise RuleViolation(f"unit {unit.code} was merged into another unit on"
+                                f" {unit.merged_on}", code="unit_merged")
         nid_hash = national_id_hash(self.settings.cipher_key, nid) if nid else None
         officer = Officer(personnel_code=code, full_name=name, category=category,
                           unit_id=unit.id, position=position, national_id=nid,
@@ -277,9 +277,9 @@ class AuditService(Application):
         except NotFound:
             raise RuleViolation(f"the target unit {to_uuid} does not exist",
                                 code="target_unit_not_found") from None
-        if target.merged_into is not None:
-            raise RuleViolation(f"unit {target.code} was merged into another unit",
-                                code="unit_merged")
+        if target.merged_by(day):
+            raise RuleViolation(f"unit {target.code} was merged into another unit on"
+                                f" {target.merged_on}", code="unit_merged")
         officer.transfer(to_unit_id=target.id, effective_on=day, decision_ref=ref, kind=kind,
                          new_position=position, **actor.kw)
         return self._save(officer.id, officer)
@@ -528,9 +528,7 @@ class AuditService(Application):
                 f"{form} is not a discipline form for {officer.category} on {decided_on};"
                 f" allowed: {', '.join(allowed)}",
                 code="form_not_applicable", details={"allowed": allowed})
-        if form_entry.leaders_only and officer.term is None:
-            raise RuleViolation(f"{form} applies only to officers holding a leadership post",
-                                code="form_leaders_only")
+        self._check_form_fits_officer(form_entry, officer)
         self._check_limitation(officer.category, proceeding.violations, decided_on, form)
         decision = Decision(proceeding_id=proceeding.id, officer_id=officer.id,
                             category=officer.category, form=form, regime=form_entry.regime,
@@ -540,6 +538,18 @@ class AuditService(Application):
         claim = self._check_decision_ref_unique(ref, decision.id, actor)
         return self._save(decision.id, proceeding, decision, claim,
                           extra={"proceeding_id": proceeding.id})
+
+    @staticmethod
+    def _check_form_fits_officer(form_entry: Any, officer: Officer) -> None:
+        """Leaders-only forms (giáng chức, cách chức) need a leadership term on record;
+        non-leaders-only forms (hạ bậc lương) refuse one. Elected status is not recorded,
+        so bãi nhiệm is not checked against it."""
+        if form_entry.leaders_only and officer.term is None:
+            raise RuleViolation(f"{form_entry.form} applies only to officers holding a"
+                                " leadership post", code="form_leaders_only")
+        if form_entry.non_leaders_only and officer.term is not None:
+            raise RuleViolation(f"{form_entry.form} applies only to officers without a"
+                                " leadership post", code="form_non_leaders_only")
 
     def _check_limitation(self, category: str, violations: list[dict], decided_on: date,
                           form: str) -> None:
@@ -599,6 +609,7 @@ class AuditService(Application):
             if new_form == decision.form:
                 raise RuleViolation("the new form equals the current one",
                                     code="correction_changes_nothing")
+            self._check_form_fits_officer(entry, self.get_officer(decision.officer_id))
         decision.resolve_appeal(appeal_id=appeal_uuid, outcome=outcome, new_form=new_form,
                                 resolved_on=day, decision_ref=ref, **actor.kw)
         claims = [self._check_decision_ref_unique(ref, decision.id, actor)] if ref else []

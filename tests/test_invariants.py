@@ -231,3 +231,25 @@ def test_appeal_and_annulment_rules(app, world):
 
 def test_rule_violation_is_a_conflict_status():
     assert RuleViolation("x").status == 409 and ValidationFailed("x").status == 422
+
+
+def test_non_leaders_only_form_refused_for_a_leader(app, world):
+    _, leader = _decide(app, world.leader, "42", form="ha_bac_luong")
+    refused(app, "form_non_leaders_only", leader)
+    _, officer = _decide(app, world.officer, "43", form="ha_bac_luong")
+    decision = officer()
+    appeal = app.lodge_appeal(BOARD, decision.id, lodged_on="2024-04-10", grounds="Nặng")
+    # An appeal cannot turn it into a leaders-only form for a non-leader either.
+    refused(app, "form_leaders_only", app.resolve_appeal, BOARD, decision.id, appeal.id,
+            outcome="form_changed", new_form="giang_chuc", resolved_on="2024-05-01")
+
+
+def test_transfer_into_merged_unit_only_refused_after_the_merge(app, world):
+    app.merge_unit(ADMIN, world.ward2, into_unit_id=world.ward, effective_on="2025-07-01")
+    refused(app, "unit_merged", app.transfer_officer, ADMIN, world.officer,
+            to_unit_id=world.ward2, effective_on="2025-07-01",
+            decision_ref=ref("90", "2025-06-20"))
+    # A transfer that took effect before the merge, recorded late, is still accepted.
+    assert app.transfer_officer(ADMIN, world.officer, to_unit_id=world.ward2,
+                                effective_on="2025-06-30",
+                                decision_ref=ref("91", "2025-06-20")).positions

@@ -20,6 +20,7 @@ class Unit(AuditAggregate):
         self.parent_id = parent_id
         self.established_on = established_on
         self.merged_into: UUID | None = None
+        self.merged_on: date | None = None
         self.ratings: dict[int, str] = {}
 
     @event("Renamed")
@@ -40,6 +41,11 @@ class Unit(AuditAggregate):
     def _merged(self, into_unit_id: UUID, effective_on: date, decision_ref: dict | None,
                 actor_id: str, actor_role: str) -> None:
         self.merged_into = into_unit_id
+        self.merged_on = effective_on
+
+    def merged_by(self, day: date | None) -> bool:
+        """Whether the unit no longer existed on ``day`` (today when None)."""
+        return self.merged_on is not None and (day is None or day >= self.merged_on)
 
     def rate(self, year: int, rating: str, source: str | None, actor_id: str,
              actor_role: str, correction_reason: str | None = None) -> None:
