@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
-from .clock import today_in_vietnam
+from .clock import local_date, today_in_vietnam
 from .config import Settings
 from .domain import (AnnualRating, Decision, Index, Inspection, MonthlyGrade, Officer,
                      Proceeding, Unit, index_id)
@@ -353,8 +353,9 @@ class AuditService(Application):
         code = c.text("conduct_code", conduct_code, max_len=80)
         observed = c.datetime("observed_at", observed_at)
         if code is not None and observed is not None:
-            if self.reference.conduct_code(code, observed.date()) is None:
-                c.fail("conduct_code", f"unknown conduct-code clause {code!r} on {observed.date()}")
+            day = local_date(observed)
+            if self.reference.conduct_code(code, day) is None:
+                c.fail("conduct_code", f"unknown conduct-code clause {code!r} on {day}")
         return {
             "officer_id": officer_uuid, "conduct_code": code,
             "description": c.text("description", description, max_len=5000),

@@ -8,3 +8,10 @@ VIETNAM = timezone(timedelta(hours=7), "ICT")
 
 def today_in_vietnam() -> date:
     return datetime.now(VIETNAM).date()
+
+
+def local_date(moment: datetime) -> date:
+    """The Vietnamese calendar day of an instant (naive instants are taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(VIETNAM).date()

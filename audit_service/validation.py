@@ -11,6 +11,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable
 from uuid import UUID
 
+from .clock import local_date
 from .errors import ValidationFailed
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -118,7 +119,7 @@ class Checker:
         if value.date() < EARLIEST_DATE:
             self.fail(field, f"must not be before {EARLIEST_DATE.isoformat()}")
             return None
-        if value.date() > self.today:
+        if local_date(value) > self.today:
             self.fail(field, "must not be in the future")
             return None
         return value

@@ -11,6 +11,8 @@ from datetime import date, datetime, timezone
 from typing import Any
 from uuid import UUID
 
+from audit_service.clock import local_date
+
 from .db import ReadModelDB
 from .summaries import summarize
 
@@ -68,7 +70,10 @@ def occurred_on(kind: str, data: dict) -> str | None:
         year, month = int(data["period"][:4]), int(data["period"][5:])
         nxt = date(year + month // 12, month % 12 + 1, 1)
         return date.fromordinal(nxt.toordinal() - 1).isoformat()
-    value = data.get(OCCURRED_FIELD.get(kind, ""))
+    field = OCCURRED_FIELD.get(kind, "")
+    value = data.get(field)
+    if field == "observed_at" and isinstance(value, str):
+        return local_date(datetime.fromisoformat(value)).isoformat()
     return value[:10] if isinstance(value, str) else None
 
 
@@ -291,7 +296,7 @@ class UnitStatistics(Projection):
         elif kind == "Inspection.FindingRecorded":
             unit = db.fetchone(f"SELECT unit_id FROM {t['stats_inspections']}"
                                " WHERE inspection_id = ?", (oid,))[0]
-            self._fact(db, position, 0, unit, event.observed_at.year, "finding",
+            self._fact(db, position, 0, unit, local_date(event.observed_at).year, "finding",
                        str(event.finding_id),
                        str(event.officer_id) if event.officer_id else None,
                        event.conduct_code, recorded_at)

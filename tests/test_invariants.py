@@ -253,3 +253,14 @@ def test_transfer_into_merged_unit_only_refused_after_the_merge(app, world):
     assert app.transfer_officer(ADMIN, world.officer, to_unit_id=world.ward2,
                                 effective_on="2025-06-30",
                                 decision_ref=ref("91", "2025-06-20")).positions
+
+
+def test_early_morning_finding_counts_on_the_vietnamese_day(app, world):
+    # 06:30 in Hanoi on the inspection's first day is still 2024-02-29 in UTC.
+    result = app.record_finding(INSPECTOR, world.inspection, conduct_code="qd522-absent",
+                                description="Vắng mặt đầu giờ",
+                                observed_at="2024-03-01T06:30:00+07:00")
+    assert result.positions
+    refused(app, "finding_before_inspection", app.record_finding, INSPECTOR, world.inspection,
+            conduct_code="qd522-absent", description="Trước ngày kiểm tra",
+            observed_at="2024-02-29T23:30:00+07:00")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from audit_service.clock import local_date
 from projections.projector import Projector
 from projections.queries import ReadModels
 from projections.readmodels import PROJECTIONS
@@ -178,7 +179,7 @@ def test_statistics_match_counts_from_raw_events(store_env):
                       and e.started_on.year == 2024)
     withdrawn = {e.finding_id for e in events if kind(e) == "Inspection.FindingWithdrawn"}
     findings = [e for e in events if kind(e) == "Inspection.FindingRecorded"
-                and e.observed_at.year == 2024 and e.finding_id not in withdrawn]
+                and local_date(e.observed_at).year == 2024 and e.finding_id not in withdrawn]
     annulled = {e.originator_id for e in events if kind(e) == "Decision.Annulled"}
     decisions = [e for e in events if kind(e) == "Decision.Issued"
                  and e.effective_from.year == 2024 and e.originator_id not in annulled]

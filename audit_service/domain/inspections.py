@@ -9,6 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
+from ..clock import local_date
 from ..errors import NotFound, RuleViolation
 from .base import AuditAggregate
 
@@ -47,7 +48,7 @@ class Inspection(AuditAggregate):
                        actor_id: str, actor_role: str) -> None:
         self._check_open("no finding can be added")
         self._check_team(actor_id, actor_role)
-        if observed_at.date() < self.started_on:
+        if local_date(observed_at) < self.started_on:
             raise RuleViolation("a finding cannot be observed before the inspection started",
                                 code="finding_before_inspection")
         self._finding_recorded(finding_id=finding_id, officer_id=officer_id,
