@@ -141,7 +141,7 @@ class AuditService(Application):
     def _check_decision_ref_unique(self, ref: dict, owner_id: UUID, actor: Actor) -> Index:
         key = decision_ref_key(ref)
         return self._claim("decision-ref", key, owner_id, actor, "decision_ref_taken",
-                           f"decision reference {decision_ref_text(ref)} is already recorded")
+                           f"decision reference {decision_ref_text(ref, with_date=True)} is already recorded")
 
     # ------------------------------------------------------------------ units
 

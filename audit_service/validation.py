@@ -225,8 +225,17 @@ def decision_ref_key(ref: dict) -> str:
     return f"{issuer}|{symbol}|{number}|{ref['signed_on'].year}"
 
 
-def decision_ref_text(ref: dict | None) -> str:
-    """Human form, e.g. '123/QĐ-UBND (UBND quận Tây Hồ, 2018-05-02)'."""
+def decision_ref_text(ref: dict | None, *, with_date: bool = False) -> str:
+    """Human form, '123/QĐ-UBND (UBND quận Tây Hồ)', with ', 2018-05-02' when ``with_date``.
+
+    Tolerates partial references (as stored in old events or read models).
+    """
     if not ref:
         return ""
-    return f"{ref['number']}/{ref['symbol']} ({ref['issuer']}, {ref['signed_on']})"
+    number, symbol, issuer = ref.get("number"), ref.get("symbol"), ref.get("issuer")
+    text = f"{number}/{symbol}" if number is not None and symbol else str(number or symbol or "")
+    extra = [str(issuer)] if issuer else []
+    signed = ref.get("signed_on")
+    if with_date and signed:
+        extra.append(signed.isoformat() if hasattr(signed, "isoformat") else str(signed)[:10])
+    return f"{text} ({', '.join(extra)})" if extra else text

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass

@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import date, datetime, timezone
 from typing import Any
 
+from audit_service.clock import today_in_vietnam
 from audit_service.errors import NotFound, ValidationFailed
 
 from .db import ReadModelDB
@@ -86,7 +87,7 @@ class ReadModels:
         """Current unit and position, term, discipline effects in force, ratings, open cases."""
         rows = self.timeline_rows(officer_id, as_of)
         state = fold(rows)
-        day = on or date.today()
+        day = on or today_in_vietnam()
         effects = []
         for d in state.decisions.values():
             if not d.in_force or d.effective_from is None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timezone
 from typing import Any
-from uuid import UUID
 
 from audit_service.clock import local_date
 
 from .db import ReadModelDB
 from .summaries import summarize
+from .timeline import jsonable
 
 SKIP_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
                "national_id", "national_id_hash"}
@@ -23,20 +23,6 @@ SKIP_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_t
 def iso_ts(moment: datetime) -> str:
     """Recorded times as fixed-width UTC strings, so text order is time order."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-
-
-def jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def event_data(event: Any) -> dict:
@@ -222,7 +208,7 @@ class Directory(Projection):
                        f" job_position = COALESCE(?, job_position), position = ?"
                        f" WHERE officer_id = ?",
                        (str(event.to_unit_id), event.new_position, position, oid))
-        elif kind in ("Officer.Appointed",):
+        elif kind == "Officer.Appointed":
             db.execute(f"UPDATE {t['officers']} SET job_position = ?, position = ?"
                        f" WHERE officer_id = ?", (event.position, position, oid))
         elif kind == "Officer.LeftService":

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Callable, Mapping
 
+from audit_service.validation import decision_ref_text
+
 from .timeline import parse_date
 
 __all__ = ["summarize", "form_titles", "decision_ref_text", "rating_titles", "deferral_titles",
@@ -44,18 +46,6 @@ def _iso(value: Any) -> str:
     except (TypeError, ValueError):
         return str(value)
     return day.isoformat() if day else "?"
-
-
-def decision_ref_text(ref: Mapping[str, Any] | None, *, with_date: bool = False) -> str:
-    """'12/QĐ-UBND (UBND phường Tây Hồ)' (with ', 2024-02-28' when ``with_date``)."""
-    if not ref:
-        return ""
-    number, symbol, issuer = ref.get("number"), ref.get("symbol"), ref.get("issuer")
-    text = f"{number}/{symbol}" if number is not None and symbol else str(number or symbol or "")
-    extra = [str(issuer)] if issuer else []
-    if with_date and ref.get("signed_on"):
-        extra.append(_iso(ref["signed_on"]))
-    return f"{text} ({', '.join(extra)})" if extra else text
 
 
 def form_titles(reference: Any, form: str | None, category: str | None = None,

@@ -20,6 +20,9 @@ import calendar
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
+from uuid import UUID
+
+from audit_service.limitation import add_years
 
 __all__ = [
     "ACTIVE", "CORRECTED", "WITHDRAWN", "ANNULLED", "OVERTURNED",
@@ -61,13 +64,6 @@ def parse_instant(value: Any) -> datetime | None:
     return moment
 
 
-def add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
 def add_months(day: date, months: int) -> date:
     """``day`` plus whole months; the day of month is clamped to the month's last day."""
     index = day.month - 1 + months
@@ -76,9 +72,12 @@ def add_months(day: date, months: int) -> date:
 
 
 def jsonable(value: Any) -> Any:
-    """Dates as ISO strings, mapping keys as strings, tuples as lists (recursively)."""
+    """Instants as UTC ISO strings, dates as ISO strings, UUIDs as strings, mapping keys as
+    strings, tuples as lists (recursively)."""
     if isinstance(value, datetime):
-        return value.isoformat()
+        return (value.astimezone(timezone.utc) if value.tzinfo else value).isoformat()
+    if isinstance(value, UUID):
+        return str(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping):

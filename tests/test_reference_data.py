@@ -7,7 +7,7 @@ import re
 import shutil
 import tomllib
 import unicodedata
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
