@@ -25,6 +25,9 @@ from .reference import ReferenceData, load_reference
 from .transcodings import DateAsISO
 from .validation import Checker, decision_ref_key, decision_ref_text
 
+# The kinds of unique key an Index aggregate claims, and the code of the rule each enforces.
+CLAIM_CODES = {"unit-code": "unit_code_taken", "personnel-code": "personnel_code_taken",
+               "national-id": "national_id_taken", "decision-ref": "decision_ref_taken"}
 ROLES = ("inspector", "board", "auditor", "admin", "system")
 UNIT_RATINGS = ("strong", "average", "weak")
 TRANSFER_KINDS = ("transfer", "rotation")
@@ -105,16 +108,11 @@ class AuditService(Application):
     def _exists(self, aggregate_id: UUID) -> bool:
         return any(True for _ in self.events.get(aggregate_id, limit=1))
 
-    def _claim(self, kind: str, key: str, owner_id: UUID, actor: Actor, code: str,
-               message: str) -> Index:
+    def _claim(self, kind: str, key: str, owner_id: UUID, actor: Actor, message: str) -> Index:
         """An index aggregate that claims a unique key, refused now if already claimed."""
-        claim_id = index_id(kind, key)
-        if self._exists(claim_id):
-            raise RuleViolation(message, code=code)
-        index = Index(kind=kind, key=key, owner_id=owner_id, **actor.kw)
-        index.unique_code = code  # remembered for the race in _save
-        index.unique_message = message
-        return index
+        if self._exists(index_id(kind, key)):
+            raise RuleViolation(message, code=CLAIM_CODES[kind])
+        return Index(kind=kind, key=key, owner_id=owner_id, **actor.kw)
 
     def _save(self, result_id: UUID, *aggregates: Any, extra: dict | None = None) -> CommandResult:
         """Save atomically; a lost race becomes the rule it broke, or a stale-write conflict."""
@@ -122,9 +120,10 @@ class AuditService(Application):
             recordings = self.save(*aggregates)
         except IntegrityError:
             for agg in aggregates:
-                if isinstance(agg, Index) and hasattr(agg, "unique_code"):
-                    if self._exists(agg.id):
-                        raise RuleViolation(agg.unique_message, code=agg.unique_code) from None
+                if isinstance(agg, Index) and agg.version == 1 and self._exists(agg.id):
+                    raise RuleViolation(
+                        f"the {agg.kind.replace('-', ' ')} was claimed by a concurrent request",
+                        code=CLAIM_CODES[agg.kind]) from None
             for agg in aggregates:
                 if isinstance(agg, (AnnualRating, MonthlyGrade)) and agg.version == 1:
                     raise RuleViolation(
@@ -140,8 +139,9 @@ class AuditService(Application):
 
     def _check_decision_ref_unique(self, ref: dict, owner_id: UUID, actor: Actor) -> Index:
         key = decision_ref_key(ref)
-        return self._claim("decision-ref", key, owner_id, actor, "decision_ref_taken",
-                           f"decision reference {decision_ref_text(ref, with_date=True)} is already recorded")
+        text = decision_ref_text(ref, with_date=True)
+        return self._claim("decision-ref", key, owner_id, actor,
+                           f"decision reference {text} is already recorded")
 
     # ------------------------------------------------------------------ units
 
@@ -161,8 +161,8 @@ class AuditService(Application):
                     f"a {level} cannot sit under a {parent.level}", code="unit_level_order")
         unit = Unit(code=code, name=name, level=level, parent_id=parent_uuid,
                     established_on=established, **actor.kw)
-        claim = self._claim("unit-code", code.upper(), unit.id, actor, "unit_code_taken",
-                            f"unit code {code} is already registered")
+        claim = self._claim("unit-code", code.upper(), unit.id, actor,
+                           f"unit code {code} is already registered")
         return self._save(unit.id, unit, claim)
 
     def rename_unit(self, actor: Actor, unit_id: Any, *, new_name: Any, effective_on: Any,
@@ -236,11 +236,9 @@ class AuditService(Application):
                           unit_id=unit.id, position=position, national_id=nid,
                           national_id_hash=nid_hash, joined_on=joined, **actor.kw)
         claims = [self._claim("personnel-code", code.upper(), officer.id, actor,
-                              "personnel_code_taken",
                               f"personnel code {code} is already registered")]
         if nid_hash is not None:
             claims.append(self._claim("national-id", nid_hash, officer.id, actor,
-                                      "national_id_taken",
                                       "an officer with this national ID is already registered"))
         return self._save(officer.id, officer, *claims)
 
