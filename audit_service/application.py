@@ -527,7 +527,7 @@ class AuditService(Application):
                 f"{form} is not a discipline form for {officer.category} on {decided_on};"
                 f" allowed: {', '.join(allowed)}",
                 code="form_not_applicable", details={"allowed": allowed})
-        self._check_form_fits_officer(form_entry, officer)
+        self._check_form_fits_officer(form_entry, officer, decided_on)
         self._check_limitation(officer.category, proceeding.violations, decided_on, form)
         decision = Decision(proceeding_id=proceeding.id, officer_id=officer.id,
                             category=officer.category, form=form, regime=form_entry.regime,
@@ -539,16 +539,19 @@ class AuditService(Application):
                           extra={"proceeding_id": proceeding.id})
 
     @staticmethod
-    def _check_form_fits_officer(form_entry: Any, officer: Officer) -> None:
-        """Leaders-only forms (giáng chức, cách chức) need a leadership term on record;
-        non-leaders-only forms (hạ bậc lương) refuse one. Elected status is not recorded,
-        so bãi nhiệm is not checked against it."""
-        if form_entry.leaders_only and officer.term is None:
+    def _check_form_fits_officer(form_entry: Any, officer: Officer, on: date) -> None:
+        """Leaders-only forms (giáng chức, cách chức) need a leadership post held on the
+        decision date; non-leaders-only forms (hạ bậc lương) refuse one. Elected status is
+        not recorded, so bãi nhiệm is not checked against it."""
+        led = officer.led_on(on)
+        if form_entry.leaders_only and not led:
             raise RuleViolation(f"{form_entry.form} applies only to officers holding a"
-                                " leadership post", code="form_leaders_only")
-        if form_entry.non_leaders_only and officer.term is not None:
+                                f" leadership post (none on record on {on})",
+                                code="form_leaders_only")
+        if form_entry.non_leaders_only and led:
             raise RuleViolation(f"{form_entry.form} applies only to officers without a"
-                                " leadership post", code="form_non_leaders_only")
+                                f" leadership post (one on record on {on})",
+                                code="form_non_leaders_only")
 
     def _check_limitation(self, category: str, violations: list[dict], decided_on: date,
                           form: str) -> None:
@@ -608,7 +611,8 @@ class AuditService(Application):
             if new_form == decision.form:
                 raise RuleViolation("the new form equals the current one",
                                     code="correction_changes_nothing")
-            self._check_form_fits_officer(entry, self.get_officer(decision.officer_id))
+            self._check_form_fits_officer(entry, self.get_officer(decision.officer_id),
+                                          decision.decision_ref["signed_on"])
         decision.resolve_appeal(appeal_id=appeal_uuid, outcome=outcome, new_form=new_form,
                                 resolved_on=day, decision_ref=ref, **actor.kw)
         claims = [self._check_decision_ref_unique(ref, decision.id, actor)] if ref else []

@@ -260,3 +260,26 @@ def test_refuses_bad_arguments_before_appending_anything(tmp_path):
     finally:
         app.close()
         early.close()
+
+
+def test_default_demo_city_loads_as_make_run_does(tmp_path):
+    """The README's first command at full size, on today's date: nothing is refused."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "AUDIT_DATABASE_URL": ""}
+    env.pop("AUDIT_CIPHER_KEY", None)
+    for args in (["init-db"], ["demo-data", "--if-empty"]):
+        done = subprocess.run([sys.executable, "-m", "scripts.cli", *args], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+    loaded = {kind: int(n) for n, kind in
+              re.findall(r"(\d+) (\w+)", done.stdout.split("loaded:")[1])}
+    assert loaded["officers"] == 520 and loaded["units"] >= 20
+    app = AuditService(Settings.from_env({"AUDIT_DATABASE_URL":
+                                          f"sqlite:///{tmp_path}/var/audit.sqlite3"}))
+    assert app.recorder.max_notification_id() == loaded["events"]
+    app.close()

@@ -264,3 +264,14 @@ def test_early_morning_finding_counts_on_the_vietnamese_day(app, world):
     refused(app, "finding_before_inspection", app.record_finding, INSPECTOR, world.inspection,
             conduct_code="qd522-absent", description="Trước ngày kiểm tra",
             observed_at="2024-02-29T23:30:00+07:00")
+
+
+def test_leadership_forms_are_judged_on_the_decision_date(app, world):
+    # The leader was appointed on 2021-03-01: before that, hạ bậc lương fitted and cách chức
+    # did not, even though the decision is recorded after the appointment.
+    _, before_post = _decide(app, world.leader, "44", signed_on="2020-12-01",
+                             form="ha_bac_luong", occurred="2020-11-01")
+    assert before_post().positions
+    _, removal = _decide(app, world.leader, "45", signed_on="2020-12-02", form="cach_chuc",
+                         occurred="2020-11-02")
+    refused(app, "form_leaders_only", removal)

@@ -24,6 +24,7 @@ class Officer(AuditAggregate):
         self.joined_on = joined_on
         self.left_on: date | None = None
         self.term: dict | None = None  # current leadership term
+        self.leadership: list[list] = []  # [start, end or None] of each time in a leading post
 
     def _check_in_service(self) -> None:
         if self.left_on is not None:
@@ -58,6 +59,16 @@ class Officer(AuditAggregate):
                    actor_id: str, actor_role: str) -> None:
         self.position = position
         self.term = {"position": position, "term_start": term_start, "term_years": term_years}
+        self._end_leadership(term_start)
+        self.leadership.append([term_start, None])
+
+    def _end_leadership(self, day: date) -> None:
+        if self.leadership and self.leadership[-1][1] is None:
+            self.leadership[-1][1] = max(day, self.leadership[-1][0])
+
+    def led_on(self, day: date) -> bool:
+        """Whether the officer held a leadership post (an appointment on record) on ``day``."""
+        return any(start <= day and (end is None or day < end) for start, end in self.leadership)
 
     def decide_reappointment(self, outcome: str, decided_on: date, decision_ref: dict,
                              eligibility_hash: str | None, actor_id: str, actor_role: str) -> None:
@@ -89,6 +100,7 @@ class Officer(AuditAggregate):
             self.term = {**self.term, "term_start": new_start}
         elif outcome == "not_reappointed":
             self.term = None
+            self._end_leadership(decided_on)
 
     def leave_service(self, left_on: date, reason: str, actor_id: str, actor_role: str) -> None:
         self._check_in_service()
@@ -97,3 +109,4 @@ class Officer(AuditAggregate):
     @event("LeftService")
     def _left_service(self, left_on: date, reason: str, actor_id: str, actor_role: str) -> None:
         self.left_on = left_on
+        self._end_leadership(left_on)
