@@ -6,6 +6,8 @@ positions of the events it appended.
 """
 from __future__ import annotations
 
+import hashlib
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
@@ -16,8 +18,8 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from .clock import local_date, today_in_vietnam
 from .config import Settings
-from .domain import (AnnualRating, Decision, Index, Inspection, MonthlyGrade, Officer,
-                     Proceeding, Unit, index_id)
+from .domain import (AnnualRating, Decision, IdempotencyRecord, Index, Inspection,
+                     MonthlyGrade, Officer, Proceeding, Unit, index_id)
 from .errors import Conflict, NotFound, RuleViolation, ValidationFailed
 from .limitation import expired_violations
 from .pii import national_id_hash, national_id_problem
@@ -70,6 +72,31 @@ class CommandResult:
         return max(self.positions)
 
 
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """A request's Idempotency-Key, as it is saved with the command's events."""
+
+    actor: Actor
+    key_sha256: str
+    request_sha256: str
+
+    @classmethod
+    def of(cls, actor: Actor, key: str, request_fingerprint: bytes) -> "IdempotencyClaim":
+        return cls(actor, hashlib.sha256(key.encode()).hexdigest(),
+                   hashlib.sha256(request_fingerprint).hexdigest())
+
+    @property
+    def record_id(self) -> UUID:
+        return IdempotencyRecord.create_id(self.actor.user_id, self.key_sha256)
+
+
+class _ReplayInstead(Exception):
+    """A concurrent copy of the same idempotent request was saved first."""
+
+
+_CLAIM: ContextVar[IdempotencyClaim | None] = ContextVar("idempotency_claim", default=None)
+
+
 class AuditService(Application):
     """The audit-service application: commands that append events, and simple reads."""
 
@@ -115,10 +142,27 @@ class AuditService(Application):
         return Index(kind=kind, key=key, owner_id=owner_id, **actor.kw)
 
     def _save(self, result_id: UUID, *aggregates: Any, extra: dict | None = None) -> CommandResult:
-        """Save atomically; a lost race becomes the rule it broke, or a stale-write conflict."""
+        """Save atomically; a lost race becomes the rule it broke, or a stale-write conflict.
+
+        Inside ``idempotent()``, the request's idempotency record is saved in the same
+        transaction, listing every event this save appends.
+        """
+        claim = _CLAIM.get()
+        if claim is not None:
+            appended = [[str(e.originator_id), e.originator_version]
+                        for agg in aggregates for e in agg.pending_events]
+            appended.append([str(claim.record_id), 1])
+            record = IdempotencyRecord(
+                user_id=claim.actor.user_id, key_sha256=claim.key_sha256,
+                request_sha256=claim.request_sha256, result_id=result_id,
+                extra={k: str(v) for k, v in (extra or {}).items()}, appended=appended,
+                **claim.actor.kw)
+            aggregates = (*aggregates, record)
         try:
             recordings = self.save(*aggregates)
         except IntegrityError:
+            if claim is not None and self._exists(claim.record_id):
+                raise _ReplayInstead() from None
             for agg in aggregates:
                 if isinstance(agg, Index) and agg.version == 1 and self._exists(agg.id):
                     raise RuleViolation(
@@ -136,6 +180,65 @@ class AuditService(Application):
         if not positions:
             raise RuleViolation("the command changes nothing", code="no_change")
         return CommandResult(result_id, positions, extra or {})
+
+    # ------------------------------------------------------------------ idempotency
+
+    def idempotent(self, claim: IdempotencyClaim,
+                   command: Callable[[], CommandResult]) -> tuple[CommandResult, bool]:
+        """Run ``command`` once per (user, key): a repeat returns the first result.
+
+        Returns the result and whether it is a replay. The same key with a different
+        request is refused with ``idempotency_key_reused``; a command that was refused
+        records nothing, so its retry runs again.
+        """
+        replay = self._replay(claim)
+        if replay is not None:
+            return replay, True
+        token = _CLAIM.set(claim)
+        try:
+            return command(), False
+        except _ReplayInstead:
+            pass
+        finally:
+            _CLAIM.reset(token)
+        replay = self._replay(claim)
+        if replay is None:  # pragma: no cover - the record was seen a moment ago
+            raise Conflict("a concurrent copy of this request is being saved; retry",
+                           code="stale_write")
+        return replay, True
+
+    def _replay(self, claim: IdempotencyClaim) -> CommandResult | None:
+        if not self._exists(claim.record_id):
+            return None
+        record = self.repository.get(claim.record_id)
+        if record.request_sha256 != claim.request_sha256:
+            raise ValidationFailed(
+                "this Idempotency-Key was already used for a different request",
+                code="idempotency_key_reused",
+                details={"Idempotency-Key": "already used with another method, path or body"})
+        positions = self.positions_of([(UUID(i), v) for i, v in record.appended])
+        return CommandResult(record.result_id, positions, dict(record.extra))
+
+    def positions_of(self, events: list[tuple[UUID, int]]) -> list[int]:
+        """The log positions of stored events, by (originator id, version)."""
+        table = self.recorder.events_table_name
+        if self.settings.database.kind == "sqlite":
+            sql = f"SELECT rowid FROM {table} WHERE originator_id = ? AND originator_version = ?"
+            args = [(i.hex, v) for i, v in events]
+            with self.recorder.datastore.transaction(commit=False) as cursor:
+                found = []
+                for a in args:
+                    cursor.execute(sql, a)
+                    found += [row[0] for row in cursor.fetchall()]
+        else:
+            sql = (f"SELECT notification_id FROM {self.recorder.datastore.schema}.{table}"
+                   " WHERE originator_id = %s AND originator_version = %s")
+            with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+                found = []
+                for i, v in events:
+                    cursor.execute(sql, (i, v))
+                    found += [row["notification_id"] for row in cursor.fetchall()]
+        return sorted(int(p) for p in found)
 
     def _check_decision_ref_unique(self, ref: dict, owner_id: UUID, actor: Actor) -> Index:
         key = decision_ref_key(ref)

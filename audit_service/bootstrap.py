@@ -48,4 +48,13 @@ def init_database(settings: Settings | None = None) -> list[str]:
         from projections.schema import create_all as create_projection_tables
 
         done.extend(create_projection_tables(settings))
+        from projections.db import ReadModelDB
+
+        from .access import create_tables as create_access_tables
+
+        db = ReadModelDB(settings.database)
+        try:
+            done.extend(create_access_tables(db))
+        finally:
+            db.close()
     return done

@@ -152,6 +152,22 @@ class ReadModels:
         keys = ("unit_id", "code", "name", "level", "parent_id", "merged_into")
         return dict(zip(keys, row))
 
+    def list_units(self, parent_id: str | None = None, after: str | None = None,
+                   limit: int = 50) -> dict:
+        """Units ordered by id, optionally only the direct children of one unit."""
+        sql = "SELECT unit_id, code, name, level, parent_id, merged_into FROM units WHERE 1 = 1"
+        params: list[Any] = []
+        if parent_id:
+            sql += " AND parent_id = ?"
+            params.append(str(parent_id))
+        if after:
+            sql += " AND unit_id > ?"
+            params.append(str(after))
+        rows = self.db.fetchall(sql + " ORDER BY unit_id LIMIT ?", [*params, int(limit) + 1])
+        keys = ("unit_id", "code", "name", "level", "parent_id", "merged_into")
+        items = [dict(zip(keys, r)) for r in rows[:limit]]
+        return {"items": items, "next": items[-1]["unit_id"] if len(rows) > limit else None}
+
     def unit_rating(self, unit_id: str, as_of: datetime | str | None = None) -> dict | None:
         """The latest rating of a unit (latest year, latest correction)."""
         bound = as_of_text(as_of)

@@ -159,5 +159,10 @@ def keys_cipher() -> None:
     click.echo(base64.b64encode(os.urandom(32)).decode())
 
 
+from .cli_serve import serve, tokens  # noqa: E402
+
+main.add_command(serve)
+main.add_command(tokens)
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,56 @@
+"""gunicorn settings for audit-service (``gunicorn.conf.py`` at the repository root and
+``audit-service serve`` both use this module).
+
+Each worker calls ``api:create_app()`` after the fork (``preload_app`` is off), so every
+worker builds its own eventsourcing application and database connections. Sized for a
+small machine: CPU count + 1 synchronous workers. Tables are not created here; run
+``audit-service init-db`` once first.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+wsgi_app = "api:create_app()"
+bind = os.environ.get("AUDIT_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("AUDIT_WORKERS", (os.cpu_count() or 1) + 1))
+worker_class = "sync"
+preload_app = False
+timeout = int(os.environ.get("AUDIT_WORKER_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("AUDIT_GRACEFUL_TIMEOUT", "20"))
+keepalive = 5
+limit_request_line = 8190
+accesslog = os.environ.get("AUDIT_ACCESS_LOG", "-")
+errorlog = "-"
+loglevel = os.environ.get("AUDIT_LOG_LEVEL", "info")
+proc_name = "audit-service"
+
+_projector: subprocess.Popen | None = None
+
+
+def on_starting(server) -> None:
+    """With AUDIT_SERVE_PROJECTOR=1 (``serve`` on SQLite), run the projector beside gunicorn."""
+    global _projector
+    if os.environ.get("AUDIT_SERVE_PROJECTOR") == "1":
+        _projector = subprocess.Popen([sys.executable, "-m", "scripts.cli", "project"])
+        server.log.info("projector started (pid %s)", _projector.pid)
+
+
+def on_exit(server) -> None:
+    if _projector is not None and _projector.poll() is None:
+        _projector.send_signal(signal.SIGTERM)
+        try:
+            _projector.wait(timeout=graceful_timeout)
+        except subprocess.TimeoutExpired:
+            _projector.kill()
+        server.log.info("projector stopped")
+
+
+def child_exit(server, worker) -> None:
+    """Let Prometheus forget a dead worker's live gauges (counters are kept)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,93 @@
+"""Officers: registration, transfers, appointments, reappointment; history and verdicts."""
+from __future__ import annotations
+
+from audit_service.clock import today_in_vietnam
+
+from ..auth import READERS, current_user
+from ..commands import ID, link, run
+from ..schemas import (AppointmentCreate, AsOf, EligibilityQuery, LeavingCreate, Listing,
+                       OfficerCreate, OfficerQuery, ReappointmentCreate, TransferCreate)
+from ..services import services
+from . import aggregate_json, blueprint, read, write
+
+blp = blueprint("officers", "Officers, their history, standing and reappointment eligibility.")
+BOARD_AUDITOR = ("board", "auditor")
+STAFF = ("admin", "board")
+
+
+def _officer_link():
+    return link("officers.get_officer", officer_id=ID)
+
+
+@write(blp, "/officers", OfficerCreate, ("admin",), summary="Register an officer")
+def create_officer(body):
+    return run(services().service.register_officer, **body, location=_officer_link())
+
+
+@read(blp, "/officers", READERS, query=OfficerQuery, schema=Listing,
+      summary="List officers (by unit, or by an accent-insensitive name or code match)")
+def list_officers(unit_id=None, q=None, after=None, limit=50, min_position=None):
+    s = services()
+    s.wait_for(min_position)
+    return s.readmodels.list_officers(unit_id=unit_id, q=q, after=after, limit=limit)
+
+
+@read(blp, "/officers/<officer_id>", READERS, summary="An officer's current record")
+def get_officer(officer_id):
+    body = aggregate_json(services().service.get_officer(officer_id))
+    return body
+
+
+@write(blp, "/officers/<officer_id>/transfers", TransferCreate, STAFF, status=201,
+       summary="Transfer or rotate an officer to another unit")
+def transfer(body, officer_id):
+    return run(services().service.transfer_officer, officer_id, **body, location=_officer_link())
+
+
+@write(blp, "/officers/<officer_id>/appointments", AppointmentCreate, ("board",),
+       summary="Appoint an officer to a post for a term")
+def appoint(body, officer_id):
+    return run(services().service.appoint_officer, officer_id, **body, location=_officer_link())
+
+
+@write(blp, "/officers/<officer_id>/reappointment-decisions", ReappointmentCreate, ("board",),
+       summary="Record the board's reappointment decision (with the eligibility hash it saw)")
+def reappointment(body, officer_id):
+    return run(services().service.decide_reappointment, officer_id, **body,
+               location=_officer_link())
+
+
+@write(blp, "/officers/<officer_id>/leaving", LeavingCreate, STAFF,
+       summary="Record that an officer left the service")
+def leaving(body, officer_id):
+    return run(services().service.record_leaving, officer_id, **body, location=_officer_link())
+
+
+def _audited_read(officer_id: str, what: str, as_of, min_position, query: str | None = None):
+    s = services()
+    s.wait_for(min_position)
+    s.access_log.record(current_user(), officer_id, what,
+                        as_of.isoformat() if as_of else None, query)
+    return s
+
+
+@read(blp, "/officers/<officer_id>/history", BOARD_AUDITOR, query=AsOf,
+      summary="Everything on record about an officer, superseded entries marked")
+def history(officer_id, as_of=None, min_position=None):
+    s = _audited_read(officer_id, "history", as_of, min_position)
+    return s.readmodels.history(officer_id, as_of=as_of)
+
+
+@read(blp, "/officers/<officer_id>/standing", BOARD_AUDITOR, query=AsOf,
+      summary="Unit, post, term, discipline in force, ratings, open proceedings")
+def standing(officer_id, as_of=None, min_position=None):
+    s = _audited_read(officer_id, "standing", as_of, min_position)
+    return s.readmodels.standing(officer_id, as_of=as_of)
+
+
+@read(blp, "/officers/<officer_id>/eligibility", BOARD_AUDITOR, query=EligibilityQuery,
+      summary="Reappointment eligibility on a date: verdict, reasons with citations, hash")
+def eligibility(officer_id, on=None, as_of=None, leadership=True, min_position=None):
+    day = on or today_in_vietnam()
+    s = _audited_read(officer_id, "eligibility", as_of, min_position, f"on={day.isoformat()}")
+    return s.readmodels.eligibility(officer_id, on=day, as_of=as_of, leadership=leadership)

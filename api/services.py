@@ -1,0 +1,83 @@
+"""What one worker process uses: the application, the read models, tokens, access log.
+
+Built by ``create_app`` inside each gunicorn worker (after the fork), never at import.
+Read-model connections are per thread, so threaded workers would also be safe.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+from audit_service.access import AccessLog, TokenStore
+from audit_service.application import AuditService
+from audit_service.config import Settings
+from projections.db import ReadModelDB
+from projections.queries import ReadModels
+
+from .errors import Unavailable
+
+
+@dataclass
+class Services:
+    settings: Settings
+    service: AuditService
+    read_wait_seconds: float = 5.0
+    _local: threading.local = field(default_factory=threading.local)
+
+    def _db(self) -> ReadModelDB:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = ReadModelDB(self.settings.database)
+        return db
+
+    @property
+    def db(self) -> ReadModelDB:
+        return self._db()
+
+    @property
+    def readmodels(self) -> ReadModels:
+        return ReadModels(self._db(), self.service.reference)
+
+    @property
+    def tokens(self) -> TokenStore:
+        return TokenStore(self._db())
+
+    @property
+    def access_log(self) -> AccessLog:
+        return AccessLog(self._db())
+
+    def reset_connections(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.reset()
+
+    def projected_position(self) -> int:
+        """The position every projection has reached (the slowest one)."""
+        row = self.db.fetchone("SELECT MIN(position) FROM projection_positions"
+                               " WHERE name <> 'integrity'")
+        return int(row[0] or 0) if row else 0
+
+    def wait_for(self, position: int | None) -> None:
+        """Read-your-writes: wait (bounded) until the projections include ``position``."""
+        if not position:
+            return
+        deadline = time.monotonic() + self.read_wait_seconds
+        delay = 0.01
+        while self.projected_position() < position:
+            if time.monotonic() >= deadline:
+                raise Unavailable("projection_behind",
+                                  f"the read models have not reached position {position} yet;"
+                                  " retry shortly", retry_after=1)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+    def close(self) -> None:
+        self.reset_connections()
+        self.service.close()
+
+
+def services() -> Services:
+    return current_app.extensions["audit_service"]

@@ -1,0 +1,2 @@
+"""Running plain ``gunicorn`` from the repository root uses the service's settings."""
+from api.gunicorn_conf import *  # noqa: F401,F403
