@@ -1,6 +1,8 @@
 """Inspections (đoàn kiểm tra công vụ) and their findings."""
 from __future__ import annotations
 
+from audit_service.errors import NotFound
+
 from ..commands import ID, link, run
 from ..schemas import FindingCorrection, FindingCreate, InspectionClose, InspectionCreate, Withdrawal
 from ..services import services
@@ -24,20 +26,21 @@ def open_inspection(body):
 
 @read(blp, "/inspections/<inspection_id>", READ, summary="An inspection and its findings")
 def get_inspection(inspection_id):
-    inspection = services().service.get_inspection(inspection_id)
-    body = aggregate_json(inspection)
+    return _inspection_json(inspection_id)
+
+
+def _inspection_json(inspection_id) -> dict:
+    body = aggregate_json(services().service.get_inspection(inspection_id))
     body["findings"] = [{"finding_id": k, **v} for k, v in body["findings"].items()]
     return body
 
 
 @read(blp, "/inspections/<inspection_id>/findings/<finding_id>", READ, summary="One finding")
 def get_finding(inspection_id, finding_id):
-    body = get_inspection(inspection_id)
+    body = _inspection_json(inspection_id)
     for finding in body["findings"]:
         if finding["finding_id"] == str(finding_id):
             return {"inspection_id": body["id"], **finding}
-    from audit_service.errors import NotFound
-
     raise NotFound(f"no finding {finding_id} in inspection {inspection_id}",
                    code="finding_not_found")
 
