@@ -54,7 +54,18 @@ class ApiHarness:
         return r.get_json()
 
     def project(self) -> None:
+        """Bring every follower of the log up to date (read models and, when present, the
+        integrity chain)."""
         Projector(self.service).catch_up()
+        try:
+            from projections.integrity import IntegrityFollower
+        except ImportError:
+            return
+        follower = IntegrityFollower(self.service)
+        try:
+            follower.catch_up()
+        finally:
+            follower.close()
 
     def event_count(self) -> int:
         return self.service.recorder.max_notification_id() or 0

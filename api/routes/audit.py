@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import json
 
-from flask import Response, stream_with_context
+from flask import Response
 
 from projections.readmodels import event_data, iso_ts
 
@@ -37,7 +37,7 @@ def events(after=0, limit=1000):
             }, ensure_ascii=False) + "\n"
 
     last = notifications[-1].id if notifications else after
-    return Response(stream_with_context(lines()), mimetype="application/x-ndjson",
+    return Response(lines(), mimetype="application/x-ndjson",
                     headers={"X-Next-After": str(last),
                              "X-Has-More": "true" if len(notifications) == limit else "false"})
 
