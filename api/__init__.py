@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, *, service: AuditService | None
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    svc = Services(settings, service or AuditService(settings),
+    svc = Services(settings, service,
                    read_wait_seconds=float(os.environ.get("AUDIT_READ_WAIT_SECONDS", "5")))
     app.extensions["audit_service"] = svc
     app.extensions["audit_metrics"] = Metrics(lambda: _gauges(svc))

@@ -111,6 +111,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         if isinstance(exc, db_errors):
+            from .services import services
+
+            services().reset_connections()
             log.warning("database unavailable: %s", str(exc).strip().splitlines()[:1])
             return problem(503, "database_unavailable",
                            "the database cannot be reached; retry shortly",

@@ -23,9 +23,20 @@ from .errors import Unavailable
 @dataclass
 class Services:
     settings: Settings
-    service: AuditService
+    _service: AuditService | None = None
     read_wait_seconds: float = 5.0
     _local: threading.local = field(default_factory=threading.local)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def service(self) -> AuditService:
+        """The worker's application, built on first use: a worker starts even while the
+        database is down, answers 503 meanwhile, and recovers without a restart."""
+        if self._service is None:
+            with self._lock:
+                if self._service is None:
+                    self._service = AuditService(self.settings)
+        return self._service
 
     def _db(self) -> ReadModelDB:
         db = getattr(self._local, "db", None)
@@ -64,6 +75,14 @@ class Services:
         """Read-your-writes: wait (bounded) until the projections include ``position``."""
         if not position:
             return
+        head = self.service.recorder.max_notification_id() or 0
+        if position > head:
+            from audit_service.errors import ValidationFailed
+
+            raise ValidationFailed(
+                f"min_position {position} is beyond the end of the log ({head})",
+                code="min_position_ahead",
+                details={"min_position": f"must not exceed the log head, {head}"})
         deadline = time.monotonic() + self.read_wait_seconds
         delay = 0.01
         while self.projected_position() < position:
@@ -76,7 +95,8 @@ class Services:
 
     def close(self) -> None:
         self.reset_connections()
-        self.service.close()
+        if self._service is not None:
+            self._service.close()
 
 
 def services() -> Services:

@@ -335,3 +335,16 @@ def test_operations_endpoints(h):
     post = spec["paths"]["/api/v1/officers"]["post"]
     assert any(p["name"] == "Idempotency-Key" for p in post["parameters"])
     assert h.client.get("/openapi.json").get_json()["paths"] == spec["paths"]
+
+
+def test_an_unreachable_database_is_a_503_with_retry_after(tmp_path):
+    """A worker starts without its database and answers 503 + Retry-After, not 500."""
+    settings = Settings.from_env({"AUDIT_DATABASE_URL": "postgresql://root@127.0.0.1:9/none"})
+    flask_app = create_app(settings)
+    client = flask_app.test_client()
+    r = client.get("/api/v1/units", headers={"Authorization": "Bearer ast_x"})
+    assert r.status_code == 503 and int(r.headers["Retry-After"]) > 0
+    assert r.get_json()["code"] == "database_unavailable"
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["code"] == "database_unavailable"
+    assert client.get("/healthz").status_code == 200
