@@ -1,9 +1,11 @@
 # The two set-up commands of the README: `make run` and `make test`.
 # Both create a virtual environment in .venv and install the project into it first.
+# `make run` ends with the HTTP API serving the demo data on SQLite (Ctrl-C stops it).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BIND ?= 127.0.0.1:8000
 
 .PHONY: run test clean
 
@@ -17,7 +19,8 @@ run: $(STAMP)
 	$(BIN)/audit-service init-db
 	$(BIN)/audit-service demo-data --if-empty
 	$(BIN)/audit-service project --until-caught-up
-	$(BIN)/audit-service projections status
+	$(BIN)/audit-service tokens create --role admin --name "make run" --url http://$(BIND)
+	$(BIN)/audit-service serve --bind $(BIND)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -54,7 +54,7 @@ def _cli(env: dict, *args: str) -> str:
 
 
 class Server:
-    def __init__(self, env: dict, tmp: Path):
+    def __init__(self, env: dict, tmp: Path, own_projector: bool = True):
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env, "AUDIT_ACCESS_LOG": "-"}
@@ -62,8 +62,9 @@ class Server:
         self.proc = subprocess.Popen([*CLI, "serve", "--bind", f"127.0.0.1:{self.port}",
                                       "--workers", "2"], env=self.env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
-        self.projector = subprocess.Popen([*CLI, "project", "--poll-interval", "0.05"],
-                                          env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.projector = subprocess.Popen(
+            [*CLI, "project", "--poll-interval", "0.05"], env=self.env, stdout=self.log,
+            stderr=subprocess.STDOUT) if own_projector else None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -78,9 +79,10 @@ class Server:
         return [int(p) for p in out.stdout.split()]
 
     def stop(self) -> None:
-        for p in (self.proc, self.projector):
+        procs = [p for p in (self.proc, self.projector) if p is not None]
+        for p in procs:
             p.send_signal(signal.SIGTERM)
-        for p in (self.proc, self.projector):
+        for p in procs:
             p.wait(timeout=30)
         self.log.close()
 
