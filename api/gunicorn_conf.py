@@ -26,6 +26,9 @@ accesslog = os.environ.get("AUDIT_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("AUDIT_LOG_LEVEL", "info")
 proc_name = "audit-service"
+# gunicorn ≥ 25's control socket lives at one path per user; several services on one host
+# would fight over it, and nothing here uses it.
+control_socket_disable = True
 
 _projector: subprocess.Popen | None = None
 
