@@ -7,10 +7,11 @@ positions of the events it appended.
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -97,6 +98,17 @@ class _ReplayInstead(Exception):
 _CLAIM: ContextVar[IdempotencyClaim | None] = ContextVar("idempotency_claim", default=None)
 
 
+@dataclass
+class Batch:
+    """Commands run inside ``AuditService.batch()`` collect their aggregates here instead of
+    saving; later commands in the batch see them; ``commit_batch`` saves them all at once."""
+
+    aggregates: dict[UUID, Any] = field(default_factory=dict)
+
+
+_BATCH: ContextVar[Batch | None] = ContextVar("command_batch", default=None)
+
+
 class AuditService(Application):
     """The audit-service application: commands that append events, and simple reads."""
 
@@ -125,7 +137,13 @@ class AuditService(Application):
     def _get(self, cls: type, aggregate_id: UUID | str | None, what: str) -> Any:
         try:
             aggregate_id = aggregate_id if isinstance(aggregate_id, UUID) else UUID(str(aggregate_id))
-            aggregate = self.repository.get(aggregate_id)
+            batch = _BATCH.get()
+            if batch is not None and aggregate_id in batch.aggregates:
+                aggregate = batch.aggregates[aggregate_id]
+            else:
+                aggregate = self.repository.get(aggregate_id)
+                if batch is not None:  # later commands of the batch see the same object
+                    batch.aggregates[aggregate_id] = aggregate
         except (AggregateNotFoundError, ValueError, TypeError):
             raise NotFound(f"no {what} with id {aggregate_id}", code=f"{what}_not_found") from None
         if not isinstance(aggregate, cls):
@@ -133,6 +151,9 @@ class AuditService(Application):
         return aggregate
 
     def _exists(self, aggregate_id: UUID) -> bool:
+        batch = _BATCH.get()
+        if batch is not None and aggregate_id in batch.aggregates:
+            return True
         return any(True for _ in self.events.get(aggregate_id, limit=1))
 
     def _claim(self, kind: str, key: str, owner_id: UUID, actor: Actor, message: str) -> Index:
@@ -148,7 +169,8 @@ class AuditService(Application):
         transaction, listing every event this save appends.
         """
         claim = _CLAIM.get()
-        if claim is not None:
+        batch = _BATCH.get()
+        if claim is not None and not (batch is not None and claim.record_id in batch.aggregates):
             appended = [[str(e.originator_id), e.originator_version]
                         for agg in aggregates for e in agg.pending_events]
             appended.append([str(claim.record_id), 1])
@@ -158,6 +180,10 @@ class AuditService(Application):
                 extra={k: str(v) for k, v in (extra or {}).items()}, appended=appended,
                 **claim.actor.kw)
             aggregates = (*aggregates, record)
+        if batch is not None:
+            for agg in aggregates:
+                batch.aggregates[agg.id] = agg
+            return CommandResult(result_id, [], extra or {})
         try:
             recordings = self.save(*aggregates)
         except IntegrityError:
@@ -207,17 +233,62 @@ class AuditService(Application):
                            code="stale_write")
         return replay, True
 
+    def idempotent_seen(self, claim: IdempotencyClaim) -> bool:
+        """Whether this claim's request was already saved (the same request: True; the
+        same key with another request: ``idempotency_key_reused``)."""
+        return self._exists(claim.record_id)
+
     def _replay(self, claim: IdempotencyClaim) -> CommandResult | None:
         if not self._exists(claim.record_id):
             return None
-        record = self.repository.get(claim.record_id)
+        record = self._get(IdempotencyRecord, claim.record_id, "idempotency_record")
         if record.request_sha256 != claim.request_sha256:
             raise ValidationFailed(
                 "this Idempotency-Key was already used for a different request",
                 code="idempotency_key_reused",
                 details={"Idempotency-Key": "already used with another method, path or body"})
-        positions = self.positions_of([(UUID(i), v) for i, v in record.appended])
+        batch = _BATCH.get()
+        in_batch = batch is not None and claim.record_id in batch.aggregates
+        positions = [] if in_batch else self.positions_of(
+            [(UUID(i), v) for i, v in record.appended])
         return CommandResult(record.result_id, positions, dict(record.extra))
+
+    # ------------------------------------------------------------------ batches
+
+    @contextmanager
+    def batch(self) -> Iterator[Batch]:
+        """Collect the aggregates of several commands, to be saved by ``commit_batch``.
+
+        A command that fails inside a batch may have changed aggregates the batch holds,
+        so a caller that meets an error must discard the batch (and may re-run it without
+        the failing command), never commit it.
+        """
+        batch = Batch()
+        token = _BATCH.set(batch)
+        try:
+            yield batch
+        finally:
+            _BATCH.reset(token)
+
+    @contextmanager
+    def claimed(self, claim: IdempotencyClaim | None) -> Iterator[None]:
+        """Attach ``claim``'s idempotency record to the command's save (in a batch: once)."""
+        token = _CLAIM.set(claim)
+        try:
+            yield
+        finally:
+            _CLAIM.reset(token)
+
+    def commit_batch(self, batch: Batch) -> list[int]:
+        """Save every aggregate of the batch in one transaction; returns the positions."""
+        if not batch.aggregates:
+            return []
+        try:
+            recordings = self.save(*batch.aggregates.values())
+        except IntegrityError:
+            raise Conflict("another writer changed records of this batch first; re-run it",
+                           code="stale_write") from None
+        return [r.notification.id for r in recordings]
 
     def positions_of(self, events: list[tuple[UUID, int]]) -> list[int]:
         """The log positions of stored events, by (originator id, version)."""
@@ -307,6 +378,13 @@ class AuditService(Application):
 
     def get_unit(self, unit_id: Any) -> Unit:
         return self._get(Unit, unit_id, "unit")
+
+    def find_unit(self, code: str) -> Unit:
+        """A unit by its code (case-insensitive)."""
+        if not isinstance(code, str) or not code.strip():
+            raise ValidationFailed("a unit code is required", details={"unit_code": "is required"})
+        index = self._get(Index, index_id("unit-code", code.strip().upper()), "unit")
+        return self.get_unit(index.owner_id)
 
     # ------------------------------------------------------------------ officers
 

@@ -163,6 +163,9 @@ from .cli_serve import serve, tokens  # noqa: E402
 
 main.add_command(serve)
 main.add_command(tokens)
+from .cli_data import import_command  # noqa: E402
+
+main.add_command(import_command)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,234 @@
+"""Bulk import of historical records (NDJSON), through the same commands as the API.
+
+One JSON object per line, with a ``type`` and natural keys instead of ids (``unit_code``,
+``personnel_code``), so a file can be written from another system's export. Records are
+applied in batches; each batch is one transaction, so a batch is either wholly saved or
+not at all. A record that fails validation or a rule is reported with its line number and
+left out; the rest of its batch is re-run without it. Each record carries an idempotency
+record keyed by its content, so re-running a file appends nothing twice.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+from .application import Actor, AuditService, IdempotencyClaim
+from .errors import AuditError, ValidationFailed
+
+IMPORTER = Actor("importer", "system")
+
+
+def _unit(app: AuditService, code: Any, field_name: str = "unit_code") -> Any:
+    if code is None:
+        return None
+    if not isinstance(code, str):
+        raise ValidationFailed("invalid input", details={field_name: "must be a unit code"})
+    try:
+        return app.find_unit(code).id
+    except AuditError:
+        raise ValidationFailed("invalid input", details={
+            field_name: f"no unit with code {code!r}"}) from None
+
+
+def _officer(app: AuditService, code: Any) -> Any:
+    if not isinstance(code, str) or not code.strip():
+        raise ValidationFailed("invalid input", details={"personnel_code": "is required"})
+    try:
+        return app.find_officer(personnel_code=code).id
+    except AuditError:
+        raise ValidationFailed("invalid input", details={
+            "personnel_code": f"no officer with personnel code {code!r}"}) from None
+
+
+def _take(record: dict, *names: str, optional: tuple[str, ...] = ()) -> dict:
+    """Required fields (None when missing, so the service names them) and optional ones
+    when given (so the service's defaults apply)."""
+    return {**{n: record.get(n) for n in names},
+            **{n: record[n] for n in optional if n in record}}
+
+
+def _unit_cmd(app, a, r):
+    return app.register_unit(a, parent_id=_unit(app, r.get("parent_code"), "parent_code"),
+                             **_take(r, "code", "name", "level", optional=("established_on",)))
+
+
+def _unit_rating(app, a, r):
+    return app.rate_unit(a, _unit(app, r.get("unit_code")), **_take(r, "year", "rating", optional=("source",)))
+
+
+def _officer_cmd(app, a, r):
+    return app.register_officer(a, unit_id=_unit(app, r.get("unit_code")), **_take(
+        r, "personnel_code", "full_name", "category", "position",
+        optional=("national_id", "joined_on")))
+
+
+def _appointment(app, a, r):
+    return app.appoint_officer(a, _officer(app, r.get("personnel_code")), **_take(
+        r, "position", "term_start", "decision_ref", optional=("term_years",)))
+
+
+def _transfer(app, a, r):
+    return app.transfer_officer(a, _officer(app, r.get("personnel_code")),
+                                to_unit_id=_unit(app, r.get("to_unit_code"), "to_unit_code"),
+                                **_take(r, "effective_on", "decision_ref",
+                                      optional=("kind", "new_position")))
+
+
+def _reappointment(app, a, r):
+    return app.decide_reappointment(a, _officer(app, r.get("personnel_code")), **_take(
+        r, "outcome", "decided_on", "decision_ref", optional=("eligibility_hash",)))
+
+
+def _leaving(app, a, r):
+    return app.record_leaving(a, _officer(app, r.get("personnel_code")),
+                              **_take(r, "left_on", "reason"))
+
+
+def _annual(app, a, r):
+    return app.record_annual_rating(a, officer_id=_officer(app, r.get("personnel_code")),
+                                    **_take(r, "year", "rating"))
+
+
+def _monthly(app, a, r):
+    return app.record_monthly_grade(a, officer_id=_officer(app, r.get("personnel_code")),
+                                    **_take(r, "period", "score", optional=("grade",)))
+
+
+def _discipline(app, a, r):
+    """A past case in one record: the proceeding and its decision."""
+    opened = app.open_proceeding(a, officer_id=_officer(app, r.get("personnel_code")),
+                                 **_take(r, "violations", optional=("opened_on",)))
+    return app.decide_proceeding(a, opened.id, **_take(
+        r, "form", "decision_ref", "effective_from", optional=("corruption_related",)))
+
+
+RECORD_TYPES: dict[str, Callable] = {
+    "unit": _unit_cmd, "unit_rating": _unit_rating, "officer": _officer_cmd,
+    "appointment": _appointment, "transfer": _transfer, "reappointment": _reappointment,
+    "leaving": _leaving, "annual_rating": _annual, "monthly_grade": _monthly,
+    "discipline": _discipline,
+}
+
+
+@dataclass
+class BadRecord:
+    line: int
+    code: str
+    message: str
+    details: Any = None
+
+    def as_dict(self) -> dict:
+        body = {"line": self.line, "code": self.code, "message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+@dataclass
+class ImportReport:
+    records: int = 0
+    imported: int = 0
+    already_imported: int = 0
+    events_appended: int = 0
+    batches: int = 0
+    bad: list[BadRecord] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"records": self.records, "imported": self.imported,
+                "already_imported": self.already_imported,
+                "events_appended": self.events_appended, "batches": self.batches,
+                "bad_records": len(self.bad)}
+
+
+def parse_lines(lines: Iterable[str | bytes]) -> Iterator[tuple[int, dict | BadRecord]]:
+    """(line number, record or the reason it is unreadable); blank lines are skipped."""
+    for number, raw in enumerate(lines, start=1):
+        text = raw.decode("utf-8", errors="strict") if isinstance(raw, bytes) else raw
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+        except ValueError as exc:
+            yield number, BadRecord(number, "invalid_json", f"not a JSON object: {exc}")
+            continue
+        if not isinstance(record, dict):
+            yield number, BadRecord(number, "invalid_json", "a line must be a JSON object")
+        elif record.get("type") not in RECORD_TYPES:
+            yield number, BadRecord(number, "unknown_record_type",
+                                    f"type must be one of {', '.join(RECORD_TYPES)}",
+                                    {"type": record.get("type")})
+        else:
+            yield number, record
+
+
+def record_claim(record: dict, actor: Actor) -> IdempotencyClaim:
+    canonical = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return IdempotencyClaim.of(actor, f"import:{digest}", canonical.encode())
+
+
+def import_records(app: AuditService, lines: Iterable[str | bytes], *, batch_size: int = 500,
+                   actor: Actor = IMPORTER,
+                   progress: Callable[[int], Any] | None = None) -> ImportReport:
+    report = ImportReport()
+    chunk: list[tuple[int, dict]] = []
+    for number, item in parse_lines(lines):
+        report.records += 1
+        if isinstance(item, BadRecord):
+            report.bad.append(item)
+            if progress:
+                progress(1)
+            continue
+        chunk.append((number, item))
+        if len(chunk) >= batch_size:
+            _apply_batch(app, chunk, actor, report)
+            if progress:
+                progress(len(chunk))
+            chunk = []
+    if chunk:
+        _apply_batch(app, chunk, actor, report)
+        if progress:
+            progress(len(chunk))
+    report.bad.sort(key=lambda b: b.line)
+    return report
+
+
+def _apply_batch(app: AuditService, chunk: list[tuple[int, dict]], actor: Actor,
+                 report: ImportReport) -> None:
+    """Run the chunk in one batch; on a bad record, drop it and run the batch again."""
+    excluded: dict[int, BadRecord] = {}
+    while True:
+        imported = skipped = 0
+        failed = None
+        with app.batch() as batch:
+            for number, record in chunk:
+                if number in excluded:
+                    continue
+                claim = record_claim(record, actor)
+                try:
+                    if app.idempotent_seen(claim):
+                        skipped += 1
+                        continue
+                    body = {k: v for k, v in record.items() if k != "type"}
+                    with app.claimed(claim):
+                        RECORD_TYPES[record["type"]](app, actor, body)
+                    imported += 1
+                except AuditError as exc:
+                    failed = BadRecord(number, exc.code, exc.message, exc.details)
+                    break
+                except (TypeError, ValueError, AttributeError) as exc:
+                    failed = BadRecord(number, "invalid_record", f"malformed record: {exc}")
+                    break
+            if failed is None:
+                positions = app.commit_batch(batch)
+        if failed is not None:
+            excluded[failed.line] = failed
+            continue
+        report.batches += 1 if positions else 0
+        report.imported += imported
+        report.already_imported += skipped
+        report.events_appended += len(positions)
+        report.bad.extend(excluded.values())
+        return
