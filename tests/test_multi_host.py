@@ -1,0 +1,95 @@
+"""Beyond one machine: several `serve` processes (ports standing in for hosts) share one
+PostgreSQL and see each other's writes; of two projectors only one is active, and the
+other takes over within seconds when it is killed, with nothing processed twice."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+import requests
+
+from projections.db import ReadModelDB
+from projections.projector import PROJECTOR_LOCK_KEY, Projector
+from audit_service.config import Settings
+from tests.conftest import build_app
+from tests.test_projections import snapshot
+from tests.test_serve import CLI, Server, _cli, _officer, _post, _ward, pg_env  # noqa: F401
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+def _active_projectors(db: ReadModelDB) -> int:
+    row = db.fetchone("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                      " AND objid = ? AND database = (SELECT oid FROM pg_database"
+                      " WHERE datname = current_database())", (PROJECTOR_LOCK_KEY,))
+    return int(row[0])
+
+
+def test_two_hosts_share_the_store_and_a_standby_projector_takes_over(pg_env, tmp_path):
+    _cli(pg_env, "init-db")
+    token = json.loads(_cli(pg_env, "tokens", "create", "--role", "admin", "--name", "ops",
+                            "--json"))["token"]
+    headers = {"admin": {"Authorization": f"Bearer {token}"}}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    env = {**os.environ, **pg_env}
+    hosts = []
+    projectors = []
+    db = ReadModelDB(Settings.from_env(pg_env).database)
+    try:
+        for name in ("a", "b"):
+            host = Server(pg_env, tmp_path / name, own_projector=False)
+            host.headers = headers
+            hosts.append(host)
+        a, b = hosts
+        logs = [open(tmp_path / f"projector{n}.log", "w") for n in (1, 2)]
+        projectors.append(subprocess.Popen([*CLI, "project", "--poll-interval", "0.05"],
+                                           env=env, stdout=logs[0], stderr=subprocess.STDOUT))
+        ward = _ward(a)
+        first = _post(a, "admin", "/officers", _officer(1, ward)).json()
+        # host b sees host a's write (same PostgreSQL), once projected
+        seen = requests.get(f"{b.base}/api/v1/officers", headers=headers["admin"], timeout=30,
+                            params={"min_position": first["position"], "unit_id": ward})
+        assert [o["officer_id"] for o in seen.json()["items"]] == [first["id"]]
+        projectors.append(subprocess.Popen([*CLI, "project", "--poll-interval", "0.05"],
+                                           env=env, stdout=logs[1], stderr=subprocess.STDOUT))
+        time.sleep(1.5)
+        assert _active_projectors(db) == 1
+        for n in range(2, 30):
+            _post((a, b)[n % 2], "admin", "/officers", _officer(n, ward))
+        projectors[0].send_signal(signal.SIGKILL)
+        projectors[0].wait(timeout=10)
+        killed = time.monotonic()
+        last = _post(b, "admin", "/officers", _officer(99, ward)).json()
+        r = requests.get(f"{a.base}/api/v1/officers/{last['id']}/history",
+                         headers=headers["admin"], timeout=30)
+        assert r.status_code == 403  # admins do not read histories; the directory will do
+        app = build_app(pg_env)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            positions = Projector(app, db=db).positions()
+            if min(v for k, v in positions.items() if k != "integrity") >= last["position"]:
+                break
+            time.sleep(0.1)
+        took = time.monotonic() - killed
+        assert took < 10, f"the standby took {took:.1f} s to take over"
+        assert _active_projectors(db) == 1
+        listed = requests.get(f"{a.base}/api/v1/officers", headers=headers["admin"], timeout=30,
+                              params={"unit_id": ward, "limit": 500}).json()["items"]
+        assert len(listed) == 30
+        live = snapshot(db)
+        Projector(app, db=db).rebuild()
+        assert snapshot(db) == live  # nothing applied twice, nothing skipped
+        app.close()
+    finally:
+        for p in projectors:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=30)
+        for host in hosts:
+            host.stop()
+        db.close()
