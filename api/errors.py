@@ -41,10 +41,46 @@ def _database_errors() -> tuple[type, ...]:
 
     import psycopg
     import psycopg_pool
+    from eventsourcing.persistence import PersistenceError
+
+    return (PersistenceError, psycopg.Error, psycopg_pool.PoolTimeout, sqlite3.Error)
+
+
+# SQLSTATEs (PostgreSQL) that mean "the database cannot take this now", not "a bug".
+READ_ONLY_STATES = {"25006"}                       # read_only_sql_transaction
+FULL_STATES = {"53100", "53200", "53400"}          # disk_full, out_of_memory, config limit
+UNAVAILABLE_PREFIXES = ("08", "57P", "53300", "40001", "40P01", "55P03")
+
+
+def classify_database_error(exc: BaseException) -> tuple[str, str, int] | None:
+    """(code, message, retry-after seconds) for a database that is down, read-only or full;
+    None for anything else (a programming error stays a 500)."""
+    import sqlite3
+
+    import psycopg
+    import psycopg_pool
     from eventsourcing.persistence import InterfaceError, OperationalError
 
-    return (OperationalError, InterfaceError, psycopg.OperationalError,
-            psycopg.InterfaceError, psycopg_pool.PoolTimeout, sqlite3.OperationalError)
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 6:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    for e in seen:
+        state = getattr(e, "sqlstate", None) if isinstance(e, psycopg.Error) else None
+        text = str(e).lower()
+        if state in READ_ONLY_STATES or "readonly database" in text or "read-only" in text:
+            return ("database_read_only", "the database accepts no writes at the moment"
+                    " (read-only); nothing was saved", 30)
+        if state in FULL_STATES or "disk is full" in text or "disk full" in text:
+            return ("database_full", "the database is out of space; nothing was saved", 60)
+        if state and state.startswith(UNAVAILABLE_PREFIXES):
+            return ("database_unavailable", "the database cannot be reached; retry shortly", 2)
+    if any(isinstance(e, (OperationalError, InterfaceError, psycopg.OperationalError,
+                          psycopg.InterfaceError, psycopg_pool.PoolTimeout,
+                          sqlite3.OperationalError)) for e in seen):
+        return ("database_unavailable", "the database cannot be reached; retry shortly", 2)
+    return None
 
 
 class Unavailable(Exception):
@@ -111,12 +147,13 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         if isinstance(exc, db_errors):
-            from .services import services
+            found = classify_database_error(exc)
+            if found is not None:
+                from .services import services
 
-            services().reset_connections()
-            log.warning("database unavailable: %s", str(exc).strip().splitlines()[:1])
-            return problem(503, "database_unavailable",
-                           "the database cannot be reached; retry shortly",
-                           headers={"Retry-After": "2"})
+                code, message, retry = found
+                services().reset_connections()
+                log.warning("%s: %s", code, str(exc).strip().splitlines()[:1])
+                return problem(503, code, message, headers={"Retry-After": str(retry)})
         log.exception("unhandled error")
         return problem(500, "internal_error", "an unexpected error occurred; it was logged")
