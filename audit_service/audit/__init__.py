@@ -1,0 +1,1 @@
+"""Auditing: the tamper-evident chain, signed checkpoints, export, verification, replay."""

@@ -1,0 +1,148 @@
+"""Ed25519 signing keys for checkpoints, and the auditing settings from the environment.
+
+The private key never enters the database: it comes from a file (``AUDIT_SIGNING_KEY_FILE``)
+or an environment variable (``AUDIT_SIGNING_KEY``), as base64 of the raw 32-byte seed (what
+``audit-service keys generate`` writes) or, in a file, as a PKCS#8 PEM. The public key is
+stored in ``integrity_keys`` so that exports carry every key ever used (rotation).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from audit_service.errors import ConfigurationError
+
+from .chain import checkpoint_payload, key_id_of
+
+DEFAULT_EVERY_EVENTS = 1000
+DEFAULT_EVERY_SECONDS = 60.0
+
+
+class Signer:
+    """An Ed25519 private key with its public half and key id."""
+
+    def __init__(self, private_key):
+        from cryptography.hazmat.primitives import serialization
+
+        self._key = private_key
+        self.public_raw = private_key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        self.public_b64 = base64.b64encode(self.public_raw).decode()
+        self.key_id = key_id_of(self.public_raw)
+
+    @classmethod
+    def from_seed(cls, seed: bytes) -> "Signer":
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        return cls(Ed25519PrivateKey.from_private_bytes(seed))
+
+    @classmethod
+    def generate(cls) -> "Signer":
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        return cls(Ed25519PrivateKey.generate())
+
+    def seed_b64(self) -> str:
+        from cryptography.hazmat.primitives import serialization
+
+        raw = self._key.private_bytes(serialization.Encoding.Raw,
+                                      serialization.PrivateFormat.Raw,
+                                      serialization.NoEncryption())
+        return base64.b64encode(raw).decode()
+
+    def sign(self, checkpoint: dict) -> str:
+        """The base64 signature of a checkpoint (its ``key_id`` must be this key's)."""
+        if checkpoint.get("key_id") != self.key_id:
+            raise ValueError("the checkpoint names another key")
+        return base64.b64encode(self._key.sign(checkpoint_payload(checkpoint))).decode()
+
+    def public_record(self, valid_from: str) -> dict:
+        return {"key_id": self.key_id, "algorithm": "ed25519", "public_key": self.public_b64,
+                "valid_from": valid_from}
+
+
+def parse_key(text: str | bytes, source: str) -> Signer:
+    """A signer from base64 of a raw 32-byte seed, or from a PKCS#8 PEM (unencrypted)."""
+    data = text.encode() if isinstance(text, str) else text
+    if data.lstrip().startswith(b"-----BEGIN"):
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        try:
+            key = serialization.load_pem_private_key(data, password=None)
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError(f"{source}: not a usable PEM private key ({exc})",
+                                     code="bad_signing_key") from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ConfigurationError(f"{source}: the PEM key is not an Ed25519 key",
+                                     code="bad_signing_key")
+        return Signer(key)
+    try:
+        seed = base64.b64decode(data.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigurationError(f"{source} is not valid base64", code="bad_signing_key") from None
+    if len(seed) != 32:
+        raise ConfigurationError(
+            f"{source} decodes to {len(seed)} bytes; an Ed25519 key is 32"
+            " (make one with: audit-service keys generate)", code="bad_signing_key")
+    return Signer.from_seed(seed)
+
+
+def load_signer(environ: dict | None = None) -> Signer | None:
+    """The configured signing key, or None when neither variable is set."""
+    environ = os.environ if environ is None else environ
+    path = (environ.get("AUDIT_SIGNING_KEY_FILE") or "").strip()
+    if path:
+        try:
+            text = Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigurationError(f"AUDIT_SIGNING_KEY_FILE {path!r}: {exc.strerror or exc}",
+                                     code="bad_signing_key") from None
+        return parse_key(text, f"AUDIT_SIGNING_KEY_FILE {path!r}")
+    value = (environ.get("AUDIT_SIGNING_KEY") or "").strip()
+    if value:
+        return parse_key(value, "AUDIT_SIGNING_KEY")
+    return None
+
+
+def write_key_file(path: str | Path, signer: Signer) -> None:
+    """Write the base64 seed to a new file readable by its owner only."""
+    path = Path(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(signer.seed_b64() + "\n")
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """How often checkpoints are made, and the key that signs them (None: unsigned)."""
+
+    every_events: int = DEFAULT_EVERY_EVENTS
+    every_seconds: float = DEFAULT_EVERY_SECONDS
+    signer: Signer | None = None
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None) -> "AuditSettings":
+        environ = os.environ if environ is None else environ
+        return cls(every_events=_positive(environ, "AUDIT_CHECKPOINT_EVERY_EVENTS",
+                                          DEFAULT_EVERY_EVENTS, int),
+                   every_seconds=_positive(environ, "AUDIT_CHECKPOINT_EVERY_SECONDS",
+                                           DEFAULT_EVERY_SECONDS, float),
+                   signer=load_signer(environ))
+
+
+def _positive(environ: dict, name: str, default, kind):
+    text = (environ.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} {text!r} is not a number",
+                                 code="bad_configuration") from None
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be positive", code="bad_configuration")
+    return value

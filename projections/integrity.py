@@ -1,0 +1,344 @@
+"""The integrity follower: a hash chain over the notification log, and signed checkpoints.
+
+It follows the log like the read-model projector, with the same exactly-once tracking: each
+batch of chain rows commits in one transaction with its position in ``projection_positions``
+(name ``integrity``). It reads raw notifications (no decoding; the state is decrypted only to
+read its timestamp when the store is encrypted). The canonical bytes and the hash are defined
+in ``audit_service.audit.chain``.
+
+Tables:
+
+- ``integrity_chain``: one row per chained event: ``position``, ``seq`` (1, 2, 3, … in chain
+  order: the number of events chained so far), ``prev_position`` (the previous chained
+  position: ``prev_position < position - 1`` records a gap in the log), ``digest`` (hex
+  SHA-256 of the event's content without its position) and ``hash`` (hex chain hash).
+- ``integrity_checkpoints``: ``checkpoint_id``, ``position``, ``head``, ``event_count``,
+  ``created_at``, ``key_id`` and ``signature`` (both NULL when no signing key is configured).
+- ``integrity_keys``: every public key that ever signed a checkpoint (``key_id``,
+  ``algorithm``, ``public_key`` base64 raw, ``valid_from``).
+
+The tracked position's row (``projection_positions``, name ``integrity``) is made by the
+follower's first run.
+
+A checkpoint is made after every ``every_events`` chained events, and at the end of a batch
+(or an idle poll) when ``every_seconds`` have passed since the last one and events were
+chained since. The chain is never rebuilt: rebuilding would launder a tampered log.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from audit_service.audit.chain import GENESIS, content_bytes, digest, link
+from audit_service.audit.records import record_of
+from audit_service.audit.signing import AuditSettings, Signer
+
+from .db import ReadModelDB
+from .projector import TRACKING_DDL
+
+log = logging.getLogger("audit_service.integrity")
+
+NAME = "integrity"
+TABLES = {
+    "integrity_chain": (
+        "CREATE TABLE IF NOT EXISTS integrity_chain (position {big} PRIMARY KEY,"
+        " seq {big} NOT NULL, prev_position {big} NOT NULL, digest TEXT NOT NULL,"
+        " hash TEXT NOT NULL)"),
+    "integrity_checkpoints": (
+        "CREATE TABLE IF NOT EXISTS integrity_checkpoints (checkpoint_id {big} PRIMARY KEY,"
+        " position {big} NOT NULL, head TEXT NOT NULL, event_count {big} NOT NULL,"
+        " created_at TEXT NOT NULL, key_id TEXT, signature TEXT)"),
+    "integrity_keys": (
+        "CREATE TABLE IF NOT EXISTS integrity_keys (key_id TEXT PRIMARY KEY,"
+        " algorithm TEXT NOT NULL, public_key TEXT NOT NULL, valid_from TEXT NOT NULL)"),
+}
+INDEXES = ["CREATE INDEX IF NOT EXISTS ix_integrity_checkpoints_position"
+           " ON integrity_checkpoints (position)"]
+CHECKPOINT_COLUMNS = ("checkpoint_id", "position", "head", "count", "created_at", "key_id",
+                      "signature")
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def create_tables(db: ReadModelDB) -> list[str]:
+    """Create the chain, checkpoint and key tables and the tracked position (idempotent)."""
+    big = "INTEGER" if db.kind == "sqlite" else "BIGINT"
+    with db.transaction():
+        db.execute(TRACKING_DDL.format(big=big))
+        for ddl in TABLES.values():
+            db.execute(ddl.format(big=big))
+        for ddl in INDEXES:
+            db.execute(ddl)
+    return ["integrity chain"]
+
+
+def _locked_position(db: ReadModelDB) -> int:
+    """The tracked position, locked for this transaction; the row is made on first use.
+
+    (Made here rather than by ``create_tables`` so that the projector's status lists the
+    integrity follower only once it runs.)
+    """
+    lock = "" if db.kind == "sqlite" else " FOR UPDATE"
+    sql = f"SELECT position FROM projection_positions WHERE name = ?{lock}"
+    row = db.fetchone(sql, (NAME,))
+    if row is None:
+        db.execute("INSERT INTO projection_positions (name, position, updated_at)"
+                   " VALUES (?, 0, ?) ON CONFLICT (name) DO NOTHING", (NAME, iso(utc_now())))
+        row = db.fetchone(sql, (NAME,))
+    return int(row[0])
+
+
+# --------------------------------------------------------------------------- reading
+
+def chain_position(db: ReadModelDB) -> int:
+    row = db.fetchone("SELECT position FROM projection_positions WHERE name = ?", (NAME,))
+    return int(row[0]) if row else 0
+
+
+def checkpoints(db: ReadModelDB, lo: int | None = None, hi: int | None = None) -> list[dict]:
+    """Checkpoints (optionally with ``lo <= position <= hi``) in creation order."""
+    sql = ("SELECT checkpoint_id, position, head, event_count, created_at, key_id, signature"
+           " FROM integrity_checkpoints WHERE 1 = 1")
+    params: list[Any] = []
+    if lo is not None:
+        sql += " AND position >= ?"
+        params.append(lo)
+    if hi is not None:
+        sql += " AND position <= ?"
+        params.append(hi)
+    rows = db.fetchall(sql + " ORDER BY checkpoint_id", params)
+    out = []
+    for r in rows:
+        cp = dict(zip(CHECKPOINT_COLUMNS, r))
+        cp.update(checkpoint_id=int(cp["checkpoint_id"]), position=int(cp["position"]),
+                  count=int(cp["count"]))
+        out.append(cp)
+    return out
+
+
+def latest_checkpoint(db: ReadModelDB, signed_only: bool = False) -> dict | None:
+    sql = ("SELECT checkpoint_id FROM integrity_checkpoints"
+           + (" WHERE signature IS NOT NULL" if signed_only else "")
+           + " ORDER BY checkpoint_id DESC LIMIT 1")
+    row = db.fetchone(sql)
+    if not row:
+        return None
+    return next(cp for cp in checkpoints_by_id(db, int(row[0])))
+
+
+def checkpoints_by_id(db: ReadModelDB, checkpoint_id: int) -> list[dict]:
+    rows = db.fetchall("SELECT checkpoint_id, position, head, event_count, created_at, key_id,"
+                       " signature FROM integrity_checkpoints WHERE checkpoint_id = ?",
+                       (checkpoint_id,))
+    return [dict(zip(CHECKPOINT_COLUMNS, (int(r[0]), int(r[1]), r[2], int(r[3]), *r[4:])))
+            for r in rows]
+
+
+def public_keys(db: ReadModelDB) -> list[dict]:
+    """Every public key that signed checkpoints, oldest first."""
+    rows = db.fetchall("SELECT key_id, algorithm, public_key, valid_from FROM integrity_keys"
+                       " ORDER BY valid_from, key_id")
+    return [dict(zip(("key_id", "algorithm", "public_key", "valid_from"), r)) for r in rows]
+
+
+def chain_entry(db: ReadModelDB, position: int) -> tuple[int, int, str, str] | None:
+    """(seq, prev_position, digest, hash) of the chain entry at ``position``."""
+    row = db.fetchone("SELECT seq, prev_position, digest, hash FROM integrity_chain"
+                      " WHERE position = ?", (position,))
+    return (int(row[0]), int(row[1]), row[2], row[3]) if row else None
+
+
+def chain_before(db: ReadModelDB, position: int) -> tuple[int, int, bytes]:
+    """(position, seq, hash) of the last chain entry before ``position`` (genesis if none)."""
+    row = db.fetchone("SELECT position, seq, hash FROM integrity_chain WHERE position < ?"
+                      " ORDER BY position DESC LIMIT 1", (position,))
+    if not row:
+        return 0, 0, GENESIS
+    return int(row[0]), int(row[1]), bytes.fromhex(row[2])
+
+
+# --------------------------------------------------------------------------- the follower
+
+class IntegrityFollower:
+    """Chains the log and makes checkpoints; ``run_once``/``catch_up``/``run`` like the projector."""
+
+    def __init__(self, app: Any, db: ReadModelDB | None = None,
+                 settings: AuditSettings | None = None, batch_size: int = 1000,
+                 clock: Callable[[], datetime] = utc_now):
+        self.app = app
+        self.db = db or ReadModelDB(app.settings.database)
+        self.settings = settings if settings is not None else AuditSettings.from_env()
+        self.batch_size = batch_size
+        self.clock = clock
+        self.stop_event = threading.Event()
+        self._started = clock()
+        self._key_registered: str | None = None
+
+    @property
+    def signer(self) -> Signer | None:
+        return self.settings.signer
+
+    def position(self) -> int:
+        return chain_position(self.db)
+
+    # -- one batch --------------------------------------------------------------
+    def run_once(self) -> int:
+        """Chain the next batch (and make any checkpoint due); returns how many events."""
+        try:
+            return self._run_once()
+        except Exception:
+            self.db.reset()
+            raise
+
+    def _run_once(self) -> int:
+        db = self.db
+        with db.transaction():
+            position = _locked_position(db)
+            if position:
+                entry = chain_entry(db, position)
+                if entry is None:
+                    raise RuntimeError(f"integrity_chain has no entry at its tracked position"
+                                       f" {position}")
+                seq, prev_hash = entry[0], bytes.fromhex(entry[3])
+            else:
+                seq, prev_hash = 0, GENESIS
+            last_cp = self._last_checkpoint()
+            notifications = self.app.recorder.select_notifications(
+                start=position, limit=self.batch_size, inclusive_of_start=False)
+            rows = []
+            due_at = []
+            mapper = self.app.mapper
+            every = self.settings.every_events
+            since = seq - last_cp[0]
+            for n in notifications:
+                content = content_bytes(*record_of(n, mapper))
+                prev_hash = link(prev_hash, n.id, content)
+                seq += 1
+                rows.append((n.id, seq, position, digest(content).hex(), prev_hash.hex()))
+                position = n.id
+                since += 1
+                if since >= every:
+                    due_at.append((position, prev_hash.hex(), seq))
+                    since = 0
+            db.executemany("INSERT INTO integrity_chain (position, seq, prev_position, digest,"
+                           " hash) VALUES (?, ?, ?, ?, ?)", rows)
+            now = self.clock()
+            for cp_position, head, count in due_at:
+                self._checkpoint(cp_position, head, count, now)
+            if not due_at and seq > last_cp[0] and \
+                    (now - (last_cp[1] or self._started)).total_seconds() >= \
+                    self.settings.every_seconds:
+                self._checkpoint(position, prev_hash.hex(), seq, now)
+            if rows:
+                db.execute("UPDATE projection_positions SET position = ?, updated_at = ?"
+                           " WHERE name = ?", (position, iso(now), NAME))
+        return len(notifications)
+
+    def _last_checkpoint(self) -> tuple[int, datetime | None]:
+        row = self.db.fetchone("SELECT event_count, created_at FROM integrity_checkpoints"
+                               " ORDER BY checkpoint_id DESC LIMIT 1")
+        if not row:
+            return 0, None
+        return int(row[0]), datetime.fromisoformat(row[1])
+
+    def _checkpoint(self, position: int, head: str, count: int, now: datetime) -> dict:
+        """Insert a checkpoint (inside the caller's transaction), signed when a key is set."""
+        db = self.db
+        row = db.fetchone("SELECT COALESCE(MAX(checkpoint_id), 0) FROM integrity_checkpoints")
+        cp = {"checkpoint_id": int(row[0]) + 1, "position": position, "head": head,
+              "count": count, "created_at": iso(now), "key_id": None, "signature": None}
+        signer = self.signer
+        if signer is not None:
+            self._register_key(signer, now)
+            cp["key_id"] = signer.key_id
+            cp["signature"] = signer.sign(cp)
+        db.execute("INSERT INTO integrity_checkpoints (checkpoint_id, position, head,"
+                   " event_count, created_at, key_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   (cp["checkpoint_id"], position, head, count, cp["created_at"],
+                    cp["key_id"], cp["signature"]))
+        log.info("checkpoint %s at position %s (%s)", cp["checkpoint_id"], position,
+                 "signed " + signer.key_id if signer else "unsigned")
+        return cp
+
+    def _register_key(self, signer: Signer, now: datetime) -> None:
+        if self._key_registered == signer.key_id:
+            return
+        self.db.execute("INSERT INTO integrity_keys (key_id, algorithm, public_key, valid_from)"
+                        " SELECT ?, 'ed25519', ?, ? WHERE NOT EXISTS"
+                        " (SELECT 1 FROM integrity_keys WHERE key_id = ?)",
+                        (signer.key_id, signer.public_b64, iso(now), signer.key_id))
+        self._key_registered = signer.key_id
+
+    def register_key(self) -> dict | None:
+        """Store the configured public key now (it is also stored at its first checkpoint)."""
+        if self.signer is None:
+            return None
+        with self.db.transaction():
+            self._register_key(self.signer, self.clock())
+        return next(k for k in public_keys(self.db) if k["key_id"] == self.signer.key_id)
+
+    def checkpoint_now(self) -> dict | None:
+        """A checkpoint at the current chain head, unless the latest one (by this key) is there."""
+        db = self.db
+        with db.transaction():
+            position = _locked_position(db)
+            if position == 0:
+                return None
+            latest = latest_checkpoint(db)
+            key_id = self.signer.key_id if self.signer else None
+            if latest and latest["position"] == position and latest["key_id"] == key_id:
+                return latest
+            seq, _prev, _digest, head = chain_entry(db, position)
+            return self._checkpoint(position, head, seq, self.clock())
+
+    # -- following ----------------------------------------------------------------
+    def catch_up(self) -> int:
+        total = 0
+        while True:
+            n = self.run_once()
+            total += n
+            if n < self.batch_size:
+                return total
+
+    def run(self, poll_interval: float = 0.1, on_error_wait: float = 1.0) -> None:
+        """Follow the log until ``stop()``; keeps retrying through database outages."""
+        while not self.stop_event.is_set():
+            try:
+                if self.run_once() < self.batch_size:
+                    self.stop_event.wait(poll_interval)
+            except Exception:  # noqa: BLE001 - keep following the log after an outage
+                log.exception("integrity batch failed; retrying")
+                self.stop_event.wait(on_error_wait)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def follow_with(projector: Any, follower: IntegrityFollower | None = None) -> IntegrityFollower:
+    """Make ``projector.run_once`` also advance the integrity chain (own transaction).
+
+    Used by ``audit-service project``: the loop, its signals and its catch-up stay the
+    projector's; each turn also chains what is new and makes checkpoints that are due.
+    """
+    follower = follower or IntegrityFollower(projector.app, batch_size=projector.batch_size)
+    projector_run_once = projector.run_once
+
+    def run_once() -> int:
+        applied = projector_run_once()
+        follower.batch_size = projector.batch_size
+        return max(applied, follower.run_once())  # a full batch from either: more to do
+
+    projector.run_once = run_once
+    projector.integrity = follower
+    return follower
