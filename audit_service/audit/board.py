@@ -1,0 +1,117 @@
+"""What the board saw: check the eligibility hash a reappointment decision quotes.
+
+An ``Officer.ReappointmentDecided`` event may carry ``eligibility_hash``: the ``hash`` of the
+eligibility answer the board relied on. The answer is recomputed from the officer's timeline
+as recorded when the decision was recorded, for the decision date:
+
+- ``before_decision``: every row recorded before the decision (log position lower than the
+  decision's), evaluated without an ``as_of`` bound: the answer the service gave for
+  ``GET …/eligibility?on=<decided_on>`` just before the decision was recorded;
+- ``as_of_recorded``: ``ReadModels.eligibility(officer, on=decided_on, as_of=recorded_at)``:
+  the answer to the same question asked "as of" the decision's recorded time.
+
+Both are tried, for a leadership post and for a non-leadership post; the decision matches
+if any of them gives the quoted hash (the report says which). Anything else is a mismatch:
+the board relied on an answer the record does not reproduce.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .chain import BOARD
+
+REAPPOINTMENT_TOPIC = "audit_service.domain.officers:Officer.ReappointmentDecided"
+
+
+def decision_of(event: Any, position: int) -> dict | None:
+    """The facts of a reappointment decision event, or None if it quotes no hash."""
+    quoted = getattr(event, "eligibility_hash", None)
+    if not quoted:
+        return None
+    from projections.readmodels import iso_ts
+
+    decided_on = event.decided_on
+    return {"position": position, "officer_id": str(event.originator_id),
+            "decided_on": decided_on.isoformat() if hasattr(decided_on, "isoformat")
+            else str(decided_on),
+            "eligibility_hash": quoted, "recorded_at": iso_ts(event.timestamp)}
+
+
+def check_decision(read_models: Any, decision: dict) -> dict:
+    """Recompute the eligibility a decision quotes; ``{"status": "match" | "mismatch" | …}``."""
+    from projections.eligibility import evaluate
+
+    officer = decision["officer_id"]
+    position = decision["position"]
+    result = {**decision, "status": "mismatch", "matched": None, "recomputed": {}}
+    rows = read_models.timeline_rows(officer)
+    if not any(r["position"] == position for r in rows):
+        result.update(status="skipped", reason="the read models do not hold the decision yet"
+                      " (run the projector)")
+        return result
+    before = [r for r in rows if r["position"] < position]
+    for leadership in (True, False):
+        label = "" if leadership else ", not a leadership post"
+        candidates = {
+            f"before_decision{label}": lambda: evaluate(
+                read_models.reference, before, decision["decided_on"], None,
+                leadership=leadership)["hash"],
+            f"as_of_recorded{label}": lambda: read_models.eligibility(
+                officer, on=decision["decided_on"], as_of=decision["recorded_at"],
+                leadership=leadership)["hash"],
+        }
+        for name, compute in candidates.items():
+            value = compute()
+            result["recomputed"][name] = value
+            if value == decision["eligibility_hash"]:
+                result.update(status="match", matched=name)
+                return result
+    return result
+
+
+def board_fault(check: dict) -> dict:
+    return {"position": check["position"], "kind": BOARD,
+            "detail": f"the reappointment of officer {check['officer_id']} decided on"
+                      f" {check['decided_on']} quotes eligibility hash"
+                      f" {check['eligibility_hash'][:16]}…, which the record does not"
+                      " reproduce"}
+
+
+def merge_board(report: dict, checks: list[dict]) -> dict:
+    """Add board checks to a chain report: mismatches become faults."""
+    report["board"] = {
+        "decisions": len(checks),
+        "matched": sum(c["status"] == "match" for c in checks),
+        "mismatched": sum(c["status"] == "mismatch" for c in checks),
+        "skipped": sum(c["status"] == "skipped" for c in checks),
+        "checks": checks,
+    }
+    faults = [board_fault(c) for c in checks if c["status"] == "mismatch"]
+    if faults:
+        report["faults"] = sorted(report["faults"] + faults, key=lambda f: f["position"])
+        report["fault_count"] += len(faults)
+        report["ok"] = False
+        if report["first_fault"] is None:
+            report["first_fault"] = faults[0]
+    return report
+
+
+def describe_board(report: dict) -> list[str]:
+    board = report.get("board")
+    if not board:
+        return []
+    lines = [f"board decisions quoting an eligibility hash: {board['decisions']}"
+             f" ({board['matched']} match, {board['mismatched']} mismatch,"
+             f" {board['skipped']} not checked)"]
+    for c in board["checks"]:
+        if c["status"] == "match":
+            lines.append(f"  position {c['position']}: officer {c['officer_id']}: hash matches"
+                         f" ({c['matched']})")
+        elif c["status"] == "mismatch":
+            lines.append(f"  position {c['position']}: officer {c['officer_id']}: MISMATCH:"
+                         f" quoted {c['eligibility_hash']}, recomputed"
+                         f" {c['recomputed'].get('before_decision')}")
+        else:
+            lines.append(f"  position {c['position']}: officer {c['officer_id']}: not checked:"
+                         f" {c.get('reason')}")
+    return lines
