@@ -1,0 +1,432 @@
+#!/usr/bin/env python3
+"""Verify an audit-service export offline: signatures, the hash chain, and (optionally) replay.
+
+    python verify_export.py EXPORT.ndjson [--trusted-checkpoint FILE] [--trusted-key FILE]
+                            [--require-signatures] [--save-checkpoint FILE] [--json]
+                            [--no-replay] [--officer ID ...] [--on YYYY-MM-DD]
+                            [--compare-url URL --token TOKEN]
+
+The chain and signature check needs only Python 3.11+ and the ``cryptography`` package, and
+this file with ``audit_service/audit/chain.py`` (found in the installed package, next to this
+file, or in the repository layout). Replay (board hashes, histories, eligibility, comparison
+with a running service) needs the audit-service package installed; without it, replay is
+skipped and the report says so.
+
+Exit status: 0 when everything checked is sound, 1 when a fault or difference is found,
+2 when the file cannot be read as an export.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import importlib.util
+import json
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+FORMAT = "audit-service-export"
+SUPPORTED_VERSIONS = (1,)
+
+
+def load_chain_module():
+    """``audit_service.audit.chain``: from the installed package, or as a plain file."""
+    try:
+        from audit_service.audit import chain  # noqa: PLC0415
+        return chain
+    except ImportError:
+        pass
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "chain.py", here.parent / "audit_service" / "audit" / "chain.py"):
+        if candidate.is_file():
+            spec = importlib.util.spec_from_file_location("audit_chain", candidate)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["audit_chain"] = module
+            spec.loader.exec_module(module)
+            return module
+    raise SystemExit("verify_export: cannot find chain.py (audit_service/audit/chain.py);"
+                     " put it next to this script")
+
+
+chain = load_chain_module()
+
+
+class ExportError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- chain check
+
+def read_keys_file(path: str) -> dict[str, dict]:
+    """Trusted public keys: JSON key records (one per line, or a list) or bare base64 keys."""
+    keys: dict[str, dict] = {}
+    text = Path(path).read_text().strip()
+    items: list[Any]
+    try:
+        parsed = json.loads(text)
+        items = parsed if isinstance(parsed, list) else [parsed]
+    except ValueError:
+        items = []
+        for line in text.splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            items.append(json.loads(line) if line.startswith("{") else line)
+    for item in items:
+        record = item if isinstance(item, dict) else {"public_key": item}
+        raw = base64.b64decode(record["public_key"])
+        key_id = chain.key_id_of(raw)
+        keys[key_id] = {"key_id": key_id, "public_key": record["public_key"],
+                        "valid_from": record.get("valid_from")}
+    return keys
+
+
+def check_export(path: str | Path, *, trusted_checkpoint: dict | None = None,
+                 trusted_keys: dict[str, dict] | None = None,
+                 require_signatures: bool = False) -> dict:
+    """Check an export's signatures and chain; the report of ``chain.ChainChecker``.
+
+    Also in the report: ``manifest``, ``decision_positions`` (reappointment decisions, for
+    replay) and ``latest_recorded_at``.
+    """
+    loads = json.loads
+    b64decode = base64.b64decode
+    digest = hashlib.sha256()
+    decisions: list[int] = []
+    latest = ""
+    with chain.open_export(path) as f:
+        first = f.readline()
+        try:
+            head = loads(first)
+        except ValueError:
+            raise ExportError("the first line is not JSON: not an audit-service export") from None
+        if head.get("type") != "manifest" or head.get("format") != FORMAT:
+            raise ExportError("the first line is not an audit-service export manifest")
+        if head.get("format_version") not in SUPPORTED_VERSIONS:
+            raise ExportError(f"export format version {head.get('format_version')} is not"
+                              f" supported (this verifier reads {SUPPORTED_VERSIONS})")
+        if head.get("canonical_version") != chain.CANONICAL_VERSION:
+            raise ExportError(f"canonical bytes version {head.get('canonical_version')} is not"
+                              " supported")
+        digest.update(first)
+        lines = 1
+        keys: dict[str, dict] = {}
+        cps: list[dict] = []
+        checker = None
+        end = None
+        event_count = chain_lines = 0
+        start = head["start"]
+        for raw in f:
+            obj = loads(raw)
+            kind = obj["type"]
+            if kind == "event":
+                if checker is None:
+                    checker = _checker(head, keys, cps, trusted_checkpoint, trusted_keys,
+                                       require_signatures)
+                c = obj["chain"]
+                recorded_at = obj["recorded_at"]
+                checker.feed(obj["position"],
+                             (obj["originator_id"], obj["originator_version"], obj["topic"],
+                              b64decode(obj["state"]), recorded_at),
+                             (c["seq"], c["prev"], c["digest"], c["hash"]) if c else None)
+                event_count += 1
+                if recorded_at > latest:
+                    latest = recorded_at
+                if obj["topic"] == "audit_service.domain.officers:Officer.ReappointmentDecided":
+                    decisions.append(obj["position"])
+            elif kind == "chain":
+                if checker is None:
+                    checker = _checker(head, keys, cps, trusted_checkpoint, trusted_keys,
+                                       require_signatures)
+                c = obj["chain"]
+                checker.feed(obj["position"], None, (c["seq"], c["prev"], c["digest"], c["hash"]))
+                chain_lines += 1
+            elif kind == "end":
+                end = obj
+                break
+            elif checker is not None:
+                raise ExportError(f"a {kind!r} line after the events (line {lines + 1})")
+            elif kind == "key":
+                keys[obj["key_id"]] = obj
+            elif kind == "checkpoint":
+                cps.append(obj)
+            else:
+                raise ExportError(f"unknown line type {kind!r} (line {lines + 1})")
+            digest.update(raw)
+            lines += 1
+        if checker is None:
+            checker = _checker(head, keys, cps, trusted_checkpoint, trusted_keys,
+                               require_signatures)
+    file_faults = []
+    if end is None:
+        file_faults.append("the file ends without its end line: the export is cut short")
+    else:
+        if end["lines"] != lines:
+            file_faults.append(f"the end line counts {end['lines']} lines; the file has {lines}")
+        if end["events"] != event_count:
+            file_faults.append(f"the end line counts {end['events']} events; the file has"
+                               f" {event_count}")
+        if end["sha256"] != digest.hexdigest():
+            file_faults.append("the file's SHA-256 differs from the one in its end line")
+    complete = end is not None
+    report = checker.finish(complete=True, range_end=head.get("to_position"),
+                            log_head=head.get("log_head"))
+    for problem in file_faults:
+        after = (report["last_position"] or 0) + 1
+        fault = {"position": after, "kind": chain.TRUNCATED if end is None else "file",
+                 "detail": problem}
+        report["faults"].append(fault)
+        report["fault_count"] += 1
+        report["ok"] = False
+    if file_faults:
+        report["faults"].sort(key=lambda f: f["position"])
+        report["first_fault"] = report["faults"][0]
+    if trusted_keys is None:
+        report["notes"].append("public keys were taken from the export itself; pin them with"
+                               " --trusted-key to verify authorship independently")
+    report["file_complete"] = complete
+    report["manifest"] = head
+    report["start"] = start
+    report["decision_positions"] = decisions
+    report["latest_recorded_at"] = latest or None
+    return report
+
+
+def _checker(head: dict, keys: dict, cps: list, trusted: dict | None,
+             trusted_keys: dict | None, require_signatures: bool):
+    start = head["start"]
+    return chain.ChainChecker(
+        checkpoints=cps, keys=trusted_keys if trusted_keys is not None else keys,
+        start_position=start["position"], start_hash=bytes.fromhex(start["hash"]),
+        start_count=start["count"], chain_head=head.get("chain_position"), trusted=trusted,
+        require_signatures=require_signatures)
+
+
+# --------------------------------------------------------------------------- replay
+
+def replay_available() -> str | None:
+    """None when replay can run here, else the reason it cannot."""
+    try:
+        import audit_service.audit.replay  # noqa: F401, PLC0415
+        import projections.queries  # noqa: F401, PLC0415
+    except ImportError as exc:
+        return f"replay needs the audit-service package installed ({exc})"
+    return None
+
+
+def fetch_json(url: str, token: str | None) -> tuple[int, Any]:
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                    timeout=60) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as exc:
+        try:
+            body = json.load(exc)
+        except ValueError:
+            body = None
+        return exc.code, body
+
+
+def differences(ours: Any, theirs: Any, path: str = "") -> list[str]:
+    """Where two JSON values differ; dict keys only one side has are ignored."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        out = []
+        for key in sorted(set(ours) & set(theirs)):
+            out += differences(ours[key], theirs[key], f"{path}.{key}" if path else key)
+        return out
+    if isinstance(ours, list) and isinstance(theirs, list):
+        if len(ours) != len(theirs):
+            return [f"{path}: replay has {len(ours)} items, the service {len(theirs)}"]
+        out = []
+        for i, (a, b) in enumerate(zip(ours, theirs)):
+            out += differences(a, b, f"{path}[{i}]")
+        return out
+    if ours != theirs:
+        return [f"{path}: replay {json.dumps(ours, ensure_ascii=False)},"
+                f" service {json.dumps(theirs, ensure_ascii=False)}"]
+    return []
+
+
+def compare_history(ours: dict, theirs: dict, to_position: int | None) -> list[str]:
+    out = []
+    mine = {e["position"]: e for e in ours["entries"]}
+    served = {e.get("position"): e for e in theirs.get("entries", [])
+              if to_position is None or (e.get("position") or 0) <= to_position}
+    for position in sorted(set(mine) | set(served), key=lambda p: (p is None, p)):
+        if position not in served:
+            out.append(f"history entry at {position}: in the replay, not served")
+        elif position not in mine:
+            out.append(f"history entry at {position}: served, not in the replay")
+        else:
+            for field in ("event_type", "status"):
+                if field not in served[position]:
+                    out.append(f"history entry at {position}: the service gives no {field}")
+            out += [f"history entry at {position}: {d}"
+                    for d in differences(mine[position], served[position])]
+    return out
+
+
+def compare_with_service(store: Any, officers: list[str], base_url: str, token: str | None,
+                         as_of: str, on: str, to_position: int | None,
+                         echo=print) -> int:
+    """Compare replayed answers with the service's; prints each difference, returns the count."""
+    models = store.models
+    base = base_url.rstrip("/")
+    total = 0
+    for officer in officers:
+        found: list[str] = []
+        try:
+            models.timeline_rows(officer)
+        except Exception as exc:  # noqa: BLE001 - the service's NotFound
+            echo(f"officer {officer}: not in the export ({exc})")
+            total += 1
+            continue
+        q = urllib.parse.urlencode({"as_of": as_of})
+        status, body = fetch_json(f"{base}/api/v1/officers/{officer}/history?{q}", token)
+        if status != 200:
+            found.append(f"history: the service answered HTTP {status}")
+        else:
+            found += compare_history(models.history(officer, as_of=as_of), body, to_position)
+        q = urllib.parse.urlencode({"on": on, "as_of": as_of})
+        status, body = fetch_json(f"{base}/api/v1/officers/{officer}/eligibility?{q}", token)
+        if status != 200:
+            found.append(f"eligibility: the service answered HTTP {status}")
+        else:
+            ours = models.eligibility(officer, on=on, as_of=as_of)
+            found += [f"eligibility: {d}" for d in differences(ours, body)]
+            for field in ("verdict", "hash"):
+                if field not in body:
+                    found.append(f"eligibility: the service gives no {field}")
+        for line in found:
+            echo(f"officer {officer}: {line}")
+        total += len(found)
+    return total
+
+
+def run_replay(args: argparse.Namespace, report: dict, echo=print) -> dict:
+    """Board hashes, requested officers, and the comparison with a running service."""
+    import os  # noqa: PLC0415
+
+    from audit_service.audit.board import check_decision, describe_board, merge_board  # noqa
+    from audit_service.audit.replay import replay_export  # noqa: PLC0415
+    from audit_service.clock import local_date  # noqa: PLC0415
+    from datetime import datetime  # noqa: PLC0415
+
+    key = os.environ.get("AUDIT_CIPHER_KEY") or None
+    if report["manifest"].get("encrypted") and not key:
+        report["notes"].append("the export's events are encrypted: replay needs"
+                               " AUDIT_CIPHER_KEY; skipped")
+        return report
+    result: dict = {}
+    with replay_export(args.export, cipher_key=key) as store:
+        models = store.build()
+        merge_board(report, [check_decision(models, d) for d in store.decisions()])
+        for line in describe_board(report):
+            echo(line)
+        as_of = args.as_of or report["latest_recorded_at"]
+        on = args.on or (local_date(datetime.fromisoformat(as_of)).isoformat() if as_of else None)
+        result.update(as_of=as_of, on=on, officers={})
+        for officer in args.officer or ():
+            try:
+                answer = {"history": models.history(officer, as_of=as_of),
+                          "eligibility": models.eligibility(officer, on=on, as_of=as_of)}
+            except Exception as exc:  # noqa: BLE001 - the service's NotFound
+                echo(f"officer {officer}: not in the export ({exc})")
+                continue
+            result["officers"][officer] = answer
+            if not args.json:
+                echo(json.dumps(answer, ensure_ascii=False, indent=2))
+        if args.compare_url:
+            officers = list(args.officer or store.officer_ids())
+            count = compare_with_service(store, officers, args.compare_url, args.token, as_of,
+                                         on, report["manifest"].get("to_position"), echo=echo)
+            result["compared"] = len(officers)
+            result["differences"] = count
+            echo(f"compared {len(officers)} officers with {args.compare_url}: {count}"
+                 f" difference(s)")
+            if count:
+                report["ok"] = False
+    report["replay"] = result
+    return report
+
+
+# --------------------------------------------------------------------------- command line
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Verify an audit-service export: signatures, hash chain, board hashes.")
+    parser.add_argument("export", help="the export file (.ndjson, or gzip-compressed)")
+    parser.add_argument("--trusted-checkpoint", metavar="FILE",
+                        help="a checkpoint you already hold (JSON); the export must contain"
+                             " the same history up to it")
+    parser.add_argument("--trusted-key", metavar="FILE", action="append",
+                        help="public keys you trust (base64 or JSON records); only these"
+                             " may sign checkpoints")
+    parser.add_argument("--require-signatures", action="store_true",
+                        help="count an unsigned checkpoint as a fault")
+    parser.add_argument("--save-checkpoint", metavar="FILE",
+                        help="after a clean check, save the last valid signed checkpoint here")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--no-replay", action="store_true",
+                        help="check the chain and signatures only (no decoding of events)")
+    parser.add_argument("--officer", action="append", metavar="ID",
+                        help="print this officer's replayed history and eligibility")
+    parser.add_argument("--on", metavar="YYYY-MM-DD",
+                        help="date of the eligibility questions (default: the day of --as-of)")
+    parser.add_argument("--as-of", metavar="TIME",
+                        help="answer as of this recorded time (default: the export's latest)")
+    parser.add_argument("--compare-url", metavar="URL",
+                        help="compare replayed answers with this running service")
+    parser.add_argument("--token", help="bearer token for --compare-url")
+    args = parser.parse_args(argv)
+
+    echo = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if args.json else print
+    trusted = json.loads(Path(args.trusted_checkpoint).read_text()) \
+        if args.trusted_checkpoint else None
+    if trusted is not None:
+        trusted.pop("type", None)
+    keys = None
+    if args.trusted_key:
+        keys = {}
+        for path in args.trusted_key:
+            keys.update(read_keys_file(path))
+    try:
+        report = check_export(args.export, trusted_checkpoint=trusted, trusted_keys=keys,
+                              require_signatures=args.require_signatures)
+    except (ExportError, OSError, ValueError, KeyError) as exc:
+        print(f"verify_export: cannot read {args.export}: {exc}", file=sys.stderr)
+        return 2
+    for line in chain.describe(report):
+        echo(line)
+    if not args.no_replay:
+        reason = replay_available()
+        if reason and (args.officer or args.compare_url):
+            print(f"verify_export: {reason}", file=sys.stderr)
+            return 2
+        if reason:
+            report["notes"].append(f"board hashes not checked: {reason}")
+            echo(f"note: board hashes not checked: {reason}")
+        else:
+            run_replay(args, report, echo=echo)
+    if args.save_checkpoint:
+        last = report["checkpoints"]["last_valid"]
+        if report["ok"] and last:
+            Path(args.save_checkpoint).write_text(json.dumps(last, indent=2) + "\n")
+            echo(f"saved checkpoint at position {last['position']} to {args.save_checkpoint}")
+        else:
+            echo("no checkpoint saved: the export did not verify, or has no valid checkpoint")
+    echo("RESULT: " + ("OK" if report["ok"] else "FAILED"))
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    return 0 if report["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
