@@ -88,6 +88,7 @@ def project(until_caught_up: bool, poll_interval: float, batch_size: int) -> Non
 
     projector = _projector()
     projector.batch_size = batch_size
+    follow_integrity_with(projector)  # the hash chain and its checkpoints advance in each turn
     if until_caught_up:
         count = projector.catch_up()
         click.echo(f"applied {count} events; at position {min(projector.positions().values())}")
@@ -147,7 +148,7 @@ def projections_rebuild(name: str | None) -> None:
 
 @main.group()
 def keys() -> None:
-    """Key material: the cipher key for personal data at rest."""
+    """Key material: the cipher key for personal data at rest, checkpoint-signing keys."""
 
 
 @keys.command("cipher")
@@ -166,6 +167,10 @@ main.add_command(tokens)
 from .cli_data import import_command  # noqa: E402
 
 main.add_command(import_command)
+
+from .cli_audit import follow_integrity_with, register as register_audit  # noqa: E402
+
+register_audit(main, keys)
 
 if __name__ == "__main__":
     main()
