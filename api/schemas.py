@@ -294,3 +294,90 @@ class Listing(Schema):
     next = fields.String(allow_none=True)
 
 
+
+
+# -- documented read shapes (dumped as they are; nested details stay free-form) ---
+class Actor(Schema):
+    id = fields.String()
+    role = fields.String()
+
+
+class HistoryEntry(Schema):
+    position = fields.Integer(metadata={"description": "log position of the event"})
+    event_type = fields.String(metadata={"example": "Decision.Issued"})
+    recorded_at = fields.String(metadata={"description": "when the log recorded it (UTC)"})
+    occurred_on = fields.String(allow_none=True, metadata={"description": "its date in the world"})
+    actor = fields.Nested(Actor)
+    summary_vi = fields.String()
+    summary_en = fields.String()
+    status = fields.String(metadata={"enum": ["active", "corrected", "withdrawn", "annulled",
+                                              "overturned"]})
+    status_changed_by = fields.Raw(allow_none=True)
+    subject_id = fields.String(allow_none=True)
+    data = fields.Dict(metadata={"description": "the event's own fields"})
+
+
+class History(Schema):
+    officer_id = fields.String()
+    as_of = fields.String(allow_none=True)
+    entries = fields.List(fields.Nested(HistoryEntry))
+
+
+class Reason(Schema):
+    rule_id = fields.String()
+    outcome = fields.String(metadata={"enum": ["not_eligible", "needs_review", "inconsistent",
+                                               "info"]})
+    citation = fields.String(metadata={"description": "the legal source of the rule"})
+    message_vi = fields.String()
+    message_en = fields.String()
+    positions = fields.List(fields.Integer(), metadata={"description": "log positions of the"
+                                                        " events the reason rests on"})
+
+
+class Eligibility(Schema):
+    officer_id = fields.String()
+    evaluated_on = fields.String()
+    as_of = fields.String(allow_none=True)
+    leadership = fields.Boolean()
+    verdict = fields.String(metadata={"enum": ["eligible", "not_eligible", "needs_review"]})
+    reasons = fields.List(fields.Nested(Reason))
+    rules_checked = fields.List(fields.String())
+    rules_not_in_force = fields.List(fields.String())
+    rules_version = fields.String()
+    term = fields.Raw(allow_none=True)
+    last_position = fields.Integer(allow_none=True)
+    hash = fields.String(metadata={"description": "SHA-256 of the canonical result; a"
+                                   " reappointment decision may carry it as eligibility_hash"})
+
+
+class Standing(Schema):
+    officer_id = fields.String()
+    as_of = fields.String(allow_none=True)
+    on = fields.String()
+    personnel_code = fields.String(allow_none=True)
+    full_name = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
+    unit_id = fields.String(allow_none=True)
+    position = fields.String(allow_none=True)
+    left_on = fields.String(allow_none=True)
+    term = fields.Raw(allow_none=True)
+    effects_in_force = fields.List(fields.Dict())
+    open_proceedings = fields.List(fields.Dict())
+    ratings = fields.Dict(keys=fields.String(), values=fields.String())
+    decisions = fields.Raw()
+
+
+class Statistics(Schema):
+    unit_id = fields.String()
+    year = fields.Integer()
+    as_of = fields.String(allow_none=True)
+    subunits = fields.Boolean()
+    units_counted = fields.Integer()
+    inspections = fields.Integer()
+    findings = fields.Integer()
+    findings_by_conduct_code = fields.Dict(keys=fields.String(), values=fields.Integer())
+    officers_with_findings = fields.Integer()
+    proceedings_opened = fields.Integer()
+    officers_disciplined = fields.Integer()
+    disciplined_by_form = fields.Dict(keys=fields.String(), values=fields.Integer())
+    rating_distribution = fields.Dict(keys=fields.String(), values=fields.Integer())

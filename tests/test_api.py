@@ -348,3 +348,23 @@ def test_an_unreachable_database_is_a_503_with_retry_after(tmp_path):
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.get_json()["code"] == "database_unavailable"
     assert client.get("/healthz").status_code == 200
+
+
+def test_documented_read_shapes_drop_nothing(h):
+    """The response schemas document the reads; the answers must equal the query results."""
+    w = build_city(h)
+    h.ok("board", "/evaluations/annual", {"officer_id": w["leader"], "year": 2024,
+                                          "rating": "KHTNV"})
+    h.project()
+    rm = h.flask_app.extensions["audit_service"].readmodels
+    pairs = [
+        (h.get("board", f"/officers/{w['leader']}/history"), rm.history(w["leader"])),
+        (h.get("board", f"/officers/{w['leader']}/eligibility", on="2026-02-01"),
+         rm.eligibility(w["leader"], on="2026-02-01")),
+        (h.get("admin", f"/units/{w['city']}/statistics", year=2024),
+         rm.unit_statistics(w["city"], 2024)),
+    ]
+    for response, expected in pairs:
+        assert response.get_json() == json.loads(json.dumps(expected, default=str))
+    standing = h.get("board", f"/officers/{w['leader']}/standing").get_json()
+    assert set(standing) == set(rm.standing(w["leader"]))

@@ -5,8 +5,9 @@ from audit_service.clock import today_in_vietnam
 
 from ..auth import READERS, current_user
 from ..commands import ID, link, run
-from ..schemas import (AppointmentCreate, AsOf, EligibilityQuery, LeavingCreate, Listing,
-                       OfficerCreate, OfficerQuery, ReappointmentCreate, TransferCreate)
+from ..schemas import (AppointmentCreate, AsOf, Eligibility, EligibilityQuery, History,
+                       LeavingCreate, Listing, OfficerCreate, OfficerQuery, ReappointmentCreate,
+                       Standing, TransferCreate)
 from ..services import services
 from . import aggregate_json, blueprint, read, write
 
@@ -71,14 +72,14 @@ def _audited_read(officer_id: str, what: str, as_of, min_position, query: str | 
     return s
 
 
-@read(blp, "/officers/<officer_id>/history", BOARD_AUDITOR, query=AsOf,
+@read(blp, "/officers/<officer_id>/history", BOARD_AUDITOR, query=AsOf, schema=History,
       summary="Everything on record about an officer, superseded entries marked")
 def history(officer_id, as_of=None, min_position=None):
     s = _audited_read(officer_id, "history", as_of, min_position)
     return s.readmodels.history(officer_id, as_of=as_of)
 
 
-@read(blp, "/officers/<officer_id>/standing", BOARD_AUDITOR, query=AsOf,
+@read(blp, "/officers/<officer_id>/standing", BOARD_AUDITOR, query=AsOf, schema=Standing,
       summary="Unit, post, term, discipline in force, ratings, open proceedings")
 def standing(officer_id, as_of=None, min_position=None):
     s = _audited_read(officer_id, "standing", as_of, min_position)
@@ -86,6 +87,7 @@ def standing(officer_id, as_of=None, min_position=None):
 
 
 @read(blp, "/officers/<officer_id>/eligibility", BOARD_AUDITOR, query=EligibilityQuery,
+      schema=Eligibility,
       summary="Reappointment eligibility on a date: verdict, reasons with citations, hash")
 def eligibility(officer_id, on=None, as_of=None, leadership=True, min_position=None):
     day = on or today_in_vietnam()

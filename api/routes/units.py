@@ -4,7 +4,8 @@ from __future__ import annotations
 from ..commands import ID, link, run
 from ..services import services
 from ..auth import READERS
-from ..schemas import Listing, StatisticsQuery, UnitCreate, UnitQuery, UnitRatingCreate
+from ..schemas import (Listing, Statistics, StatisticsQuery, UnitCreate, UnitQuery,
+                       UnitRatingCreate)
 from . import aggregate_json, blueprint, read, write
 
 blp = blueprint("units", "Units and their ratings; statistics per unit and year.")
@@ -34,7 +35,7 @@ def rate_unit(body, unit_id):
                location=link("units.get_unit", unit_id=ID))
 
 
-@read(blp, "/units/<unit_id>/statistics", READERS, query=StatisticsQuery,
+@read(blp, "/units/<unit_id>/statistics", READERS, query=StatisticsQuery, schema=Statistics,
       summary="Inspections, findings, discipline and ratings of a unit for a year")
 def unit_statistics(unit_id, year, subunits=True, as_of=None, min_position=None):
     s = services()
