@@ -241,6 +241,12 @@ class EligibilityQuery(AsOf):
     leadership = fields.Boolean(load_default=True)
 
 
+class RotationQuery(AsOf):
+    to_unit_id = fields.UUID(required=True)
+    on = fields.Date(load_default=None, metadata={"description": "the move's effective date"
+                                                 " (default today in Vietnam)"})
+
+
 class StatisticsQuery(AsOf):
     year = fields.Integer(required=True)
     subunits = fields.Boolean(load_default=True)

@@ -191,9 +191,10 @@ class ReadModels:
         return found
 
     def rotation_check(self, from_unit_id: str, to_unit_id: str,
-                       as_of: datetime | str | None = None) -> dict | None:
+                       as_of: datetime | str | None = None,
+                       on: date | str | None = None) -> dict | None:
         return check_rotation(self.reference, self.unit(from_unit_id), self.unit(to_unit_id),
-                              self.unit_rating(from_unit_id, as_of))
+                              self.unit_rating(from_unit_id, as_of), on=on)
 
     def unit_statistics(self, unit_id: str, year: int, as_of: datetime | str | None = None,
                         subunits: bool = True) -> dict:

@@ -368,3 +368,16 @@ def test_documented_read_shapes_drop_nothing(h):
         assert response.get_json() == json.loads(json.dumps(expected, default=str))
     standing = h.get("board", f"/officers/{w['leader']}/standing").get_json()
     assert set(standing) == set(rm.standing(w["leader"]))
+
+
+def test_rotation_check_flags_a_move_up_from_a_weak_ward(h):
+    w = build_city(h)
+    h.ok("admin", f"/units/{w['ward']}/ratings", {"year": 2019, "rating": "weak"})
+    h.project()
+    up = h.get("board", f"/officers/{w['officer']}/rotation-check", to_unit_id=w["district"],
+               on="2020-03-01").get_json()
+    assert up["allowed"] is False and up["flag"]["rule_id"] == "weak-ward-rotation"
+    assert up["flag"]["citation"] and up["flag"]["positions"]
+    sideways = h.get("board", f"/officers/{w['officer']}/rotation-check", to_unit_id=w["ward2"],
+                     on="2020-03-01").get_json()
+    assert sideways == {**sideways, "allowed": True, "flag": None}

@@ -35,6 +35,7 @@ MATRIX = [
     ("GET", "/officers/{officer_id}/history", BOARD_AUDITOR),
     ("GET", "/officers/{officer_id}/standing", BOARD_AUDITOR),
     ("GET", "/officers/{officer_id}/eligibility", BOARD_AUDITOR),
+    ("GET", "/officers/{officer_id}/rotation-check", {"admin", "board", "auditor"}),
     ("POST", "/inspections", INSPECTOR),
     ("GET", "/inspections/{inspection_id}", ALL),
     ("GET", "/inspections/{inspection_id}/findings/{finding_id}", ALL),
@@ -112,7 +113,8 @@ def test_every_endpoint_for_every_role(h):
     outcomes = []
     for method, template, allowed in MATRIX:
         path = template.format(**ids)
-        query = {"year": 2024} if path.endswith("/statistics") else {}
+        query = ({"year": 2024} if path.endswith("/statistics") else
+                 {"to_unit_id": ids["unit_id"]} if path.endswith("/rotation-check") else {})
         for role in (*ROLES, None):
             if method == "POST":
                 r = h.post(role, path, {})

@@ -7,7 +7,7 @@ from ..auth import READERS, current_user
 from ..commands import ID, link, run
 from ..schemas import (AppointmentCreate, AsOf, Eligibility, EligibilityQuery, History,
                        LeavingCreate, Listing, OfficerCreate, OfficerQuery, ReappointmentCreate,
-                       Standing, TransferCreate)
+                       RotationQuery, Standing, TransferCreate)
 from ..services import services
 from . import aggregate_json, blueprint, read, write
 
@@ -93,3 +93,17 @@ def eligibility(officer_id, on=None, as_of=None, leadership=True, min_position=N
     day = on or today_in_vietnam()
     s = _audited_read(officer_id, "eligibility", as_of, min_position, f"on={day.isoformat()}")
     return s.readmodels.eligibility(officer_id, on=day, as_of=as_of, leadership=leadership)
+
+
+@read(blp, "/officers/<officer_id>/rotation-check", ("admin", "board", "auditor"),
+      query=RotationQuery, summary="Would moving this officer to a unit breach the weak-ward"
+      " rotation rule? (check before recording a rotation)")
+def rotation_check(officer_id, to_unit_id, on=None, as_of=None, min_position=None):
+    s = services()
+    s.wait_for(min_position)
+    officer = s.service.get_officer(officer_id)
+    day = on or today_in_vietnam()
+    flag = s.readmodels.rotation_check(str(officer.unit_id), str(to_unit_id), as_of=as_of, on=day)
+    return {"officer_id": str(officer.id), "from_unit_id": str(officer.unit_id),
+            "to_unit_id": str(to_unit_id), "on": day.isoformat(), "allowed": flag is None,
+            "flag": flag}
