@@ -13,7 +13,7 @@ from flask import g, request
 
 from audit_service.access import User
 from audit_service.application import Actor
-from audit_service.errors import AuditError
+from audit_service.errors import AuditError, Forbidden
 
 from .services import services
 
@@ -21,11 +21,6 @@ from .services import services
 class Unauthenticated(AuditError):
     code = "unauthenticated"
     status = 401
-
-
-class Forbidden(AuditError):
-    code = "forbidden"
-    status = 403
 
 
 READERS = ("inspector", "board", "auditor", "admin")  # every authenticated role
@@ -48,7 +43,7 @@ def current_user() -> User:
 
 def actor() -> Actor:
     user = current_user()
-    return Actor(user.user_id, user.role)
+    return Actor(user.user_id, user.role, user.unit_id)
 
 
 def roles(*allowed: str) -> Callable:

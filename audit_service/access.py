@@ -69,7 +69,8 @@ class TokenStore:
         if not name or len(name) > 200:
             raise ValidationFailed("a name is required", details={"name": "1 to 200 characters"})
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        user = User(f"{role}-{secrets.token_hex(4)}", role, name, unit_id)
+        user = User(f"{role}-{secrets.token_hex(4)}", role, name,
+                    str(unit_id) if unit_id else None)
         with self.db.transaction():
             self.db.execute("INSERT INTO api_tokens (user_id, token_sha256, role, name, unit_id,"
                             " created_at) VALUES (?, ?, ?, ?, ?, ?)",

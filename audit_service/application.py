@@ -21,7 +21,7 @@ from .clock import local_date, today_in_vietnam
 from .config import Settings
 from .domain import (AnnualRating, Decision, IdempotencyRecord, Index, Inspection,
                      MonthlyGrade, Officer, Proceeding, Unit, index_id)
-from .errors import Conflict, NotFound, RuleViolation, ValidationFailed
+from .errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from .limitation import expired_violations
 from .pii import national_id_hash, national_id_problem
 from .reference import ReferenceData, load_reference
@@ -43,10 +43,12 @@ FORMS = ("khien_trach", "canh_cao", "ha_bac_luong", "giang_chuc", "cach_chuc",
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting: a user id and a role. Recorded in every event."""
+    """Who is acting: a user id and a role, recorded in every event; and, for a user tied
+    to a unit, that unit (which limits where an inspector may open inspections)."""
 
     user_id: str
     role: str
+    unit_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -517,11 +519,25 @@ class AuditService(Application):
         basis = c.text("basis_ref", basis_ref, required=False, max_len=300)
         c.done()
         unit = self._get(Unit, unit_uuid, "unit")
+        if actor.role == "inspector" and actor.unit_id and not self._within(unit, actor.unit_id):
+            raise Forbidden(f"your token is limited to unit {actor.unit_id} and the units under"
+                            f" it; {unit.code} is outside", code="outside_user_unit")
         if actor.role == "inspector" and actor.user_id not in members:
             members = [actor.user_id, *members]  # the opener is on the team
         inspection = Inspection(unit_id=unit.id, team=members, basis_ref=basis,
                                 announced=announced, started_on=started, **actor.kw)
         return self._save(inspection.id, inspection)
+
+    def _within(self, unit: Unit, ancestor_id: str) -> bool:
+        """Whether ``unit`` is the unit ``ancestor_id`` or sits (transitively) under it."""
+        seen = 0
+        current: Unit | None = unit
+        while current is not None and seen < 20:
+            if str(current.id) == str(ancestor_id):
+                return True
+            current = self._get(Unit, current.parent_id, "unit") if current.parent_id else None
+            seen += 1
+        return False
 
     def get_inspection(self, inspection_id: Any) -> Inspection:
         return self._get(Inspection, inspection_id, "inspection")

@@ -47,6 +47,13 @@ class NotFound(AuditError):
     status = 404
 
 
+class Forbidden(AuditError):
+    """The acting user may not do this (role or scope)."""
+
+    code = "forbidden"
+    status = 403
+
+
 class Conflict(AuditError):
     """A concurrent or stale write lost the race; nothing was appended."""
 

@@ -62,16 +62,36 @@ def _store():
     return TokenStore(ReadModelDB(settings.database))
 
 
+def _unit(ref: str):
+    """A unit by id or code; the service says which does not exist."""
+    from uuid import UUID
+
+    from audit_service.bootstrap import build_service
+
+    app = build_service()
+    try:
+        try:
+            return app.get_unit(UUID(ref))
+        except ValueError:
+            return app.find_unit(ref)
+    finally:
+        app.close()
+
+
 @tokens.command("create")
 @click.option("--role", required=True,
               type=click.Choice(["inspector", "board", "auditor", "admin"]))
 @click.option("--name", required=True, help="Who holds the token (a person or a system).")
-@click.option("--unit", "unit_id", default=None, help="The unit the user belongs to.")
+@click.option("--unit", "unit_id", default=None,
+              help="The unit (id or code) the user belongs to; an inspector tied to a unit may"
+                   " open inspections only in it and the units under it.")
 @click.option("--json", "as_json", is_flag=True, help="Print {user_id, role, token} as JSON.")
 @click.option("--url", default="http://127.0.0.1:8000", show_default=True,
               help="Base URL used in the example curl line.")
 def tokens_create(role: str, name: str, unit_id: str | None, as_json: bool, url: str) -> None:
     """Create a user and print its token once (it cannot be shown again)."""
+    if unit_id:
+        unit_id = str(_unit(unit_id).id)
     user, token = _store().create(role, name, unit_id)
     if as_json:
         click.echo(json.dumps({"user_id": user.user_id, "role": user.role, "name": user.name,

@@ -156,3 +156,19 @@ def test_every_event_names_the_acting_user(h):
     actors = {json.loads(line)["data"].get("actor_id") for line in lines}
     assert actors <= {h.users["admin"], h.users["board"], h.users["inspector"]}
     assert actors >= {h.users["admin"], h.users["board"], h.users["inspector"]}
+
+
+def test_an_inspector_tied_to_a_unit_opens_inspections_only_under_it(h):
+    w = build_city(h)
+    other = h.ok("admin", "/units", {"code": "D-BD", "name": "Quận Ba Đình", "level": "district",
+                                     "parent_id": w["city"]})["id"]
+    _, token = TokenStore(h.db).create("inspector", "Đoàn quận Tây Hồ", unit_id=w["district"])
+    auth = {"Authorization": f"Bearer {token}"}
+    inside = h.client.post("/api/v1/inspections", headers=auth,
+                           json={"unit_id": w["ward"], "started_on": "2024-03-01"})
+    assert inside.status_code == 201
+    before = h.event_count()
+    outside = h.client.post("/api/v1/inspections", headers=auth,
+                            json={"unit_id": other, "started_on": "2024-03-01"})
+    assert (outside.status_code, outside.get_json()["code"]) == (403, "outside_user_unit")
+    assert h.event_count() == before

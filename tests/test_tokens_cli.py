@@ -46,3 +46,20 @@ def test_serve_refuses_an_uninitialised_database(tmp_path):
     env = {"AUDIT_DATABASE_URL": f"sqlite:///{tmp_path}/empty.sqlite3"}
     out = CliRunner().invoke(main, ["serve"], env=env)
     assert out.exit_code == 2 and "init-db" in out.output
+
+
+def test_a_token_tied_to_a_unit_by_code(store_env):
+    from tests.conftest import ADMIN, build_app
+
+    app = build_app(store_env)
+    unit = app.register_unit(ADMIN, code="D-TH", name="Quận Tây Hồ", level="district").id
+    app.close()
+    runner = CliRunner()
+    out = runner.invoke(main, ["tokens", "create", "--role", "inspector", "--name", "Đoàn 1",
+                               "--unit", "d-th", "--json"], env=store_env)
+    assert out.exit_code == 0, out.output
+    listed = json.loads(runner.invoke(main, ["tokens", "list", "--json"], env=store_env).output)
+    assert listed[0]["unit_id"] == str(unit)
+    bad = runner.invoke(main, ["tokens", "create", "--role", "inspector", "--name", "x",
+                               "--unit", "NOPE"], env=store_env)
+    assert bad.exit_code == 1 and "unit" in bad.output
