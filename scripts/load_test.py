@@ -215,7 +215,7 @@ class Client(threading.Thread):
 def run_load(database_url: str, seconds: float = 60, clients: int = 8,
              kill_worker_at: float | None = None, kill_projector_at: float | None = None,
              restart_postgres_at: float | None = None, postgres_down_for: float = 4.0,
-             log_dir: str = ".") -> dict:
+             log_dir: str | None = None) -> dict:
     from audit_service.bootstrap import init_database
     from audit_service.config import Settings
     from projections.db import ReadModelDB
@@ -234,7 +234,9 @@ def run_load(database_url: str, seconds: float = 60, clients: int = 8,
     settings = Settings.from_env(env)
     init_database(settings)
     report = Report()
-    stack = Stack(env, log_dir=log_dir)
+    import tempfile
+
+    stack = Stack(env, log_dir=log_dir or tempfile.mkdtemp(prefix="audit-load-"))
     try:
         headers = {role: {"Authorization": "Bearer " + json.loads(cli(
             env, "tokens", "create", "--role", role, "--name", f"load {role}", "--json"))["token"]}
