@@ -121,7 +121,12 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | None = None,
         event_count = chain_lines = 0
         start = head["start"]
         for raw in f:
-            obj = loads(raw)
+            try:
+                obj = loads(raw)
+            except ValueError:
+                if not raw.endswith(b"\n"):
+                    break  # the file was cut in the middle of its last line
+                raise ExportError(f"line {lines + 1} is not JSON") from None
             kind = obj["type"]
             if kind == "event":
                 if checker is None:

@@ -493,6 +493,8 @@ def test_export_file_changes_are_found(store, tmp_path):
     report = variant("cut", cut)
     assert not report["ok"] and first(report) == (p, chain.TRUNCATED)
     assert report["file_complete"] is False
+    mid_line = lines[:index[p]] + [lines[index[p]][:40]]
+    assert first(variant("cut_mid_line", mid_line)) == (p, chain.TRUNCATED)
 
 
 def test_partial_export_verifies_from_its_start(store, tmp_path):
