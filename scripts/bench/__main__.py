@@ -115,6 +115,9 @@ class Run:
         if others:
             log(f"note: another benchmark is running: {others}")
             self.r["other_benchmarks_seen"] += others
+        import os
+
+        self.r.setdefault("loadavg_by_phase", {})[name] = os.getloadavg()[0]
         return self.want(name)
 
     def save(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 import sys
 import threading
 import time
@@ -215,7 +216,8 @@ def api_appends(base: str, board_token: str, slots: Slots, clients: int, seconds
 
 
 def profile_workers(server: Server, seconds: float, out_dir: Path, label: str) -> list:
-    """Start ``py-spy record`` on every gunicorn worker for ``seconds`` (raw folded stacks)."""
+    """Start ``py-spy record`` on every gunicorn worker for ``seconds`` (raw folded stacks,
+    idle frames included, so shares are of wall time; summarise with scripts.bench.stacks)."""
     import shutil
     import subprocess
 
@@ -223,8 +225,9 @@ def profile_workers(server: Server, seconds: float, out_dir: Path, label: str) -
     procs = []
     for pid in server.workers():
         procs.append(subprocess.Popen(
-            [spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "250",
-             "--format", "raw", "--output", str(out_dir / f"{label}-{pid}.txt"), "--nonblocking"],
+            [spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "100",
+             "--idle", "--format", "raw", "--output", str(out_dir / f"{label}-{pid}.txt"),
+             "--nonblocking"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     return procs
 
@@ -363,8 +366,14 @@ def export_and_verify(store: Store, events: int, workdir: Path) -> dict:
     chain = timed_child([*CLI, "checkpoint"], env, logfile)
     out["chain_checkpoint"] = {**chain, "events_per_s": events / chain["seconds"]}
     bundle = workdir / f"export-{uuid.uuid4().hex[:6]}.ndjson"
-    exp = timed_child([*CLI, "export", "--out", str(bundle)], env, logfile)
+    said = workdir / "export.out"
+    exp = timed_child([*CLI, "export", "--out", str(bundle)], env, logfile, stdout=said)
+    # "exported N events (X MB) to FILE in S s": the command's own time, start-up excluded
+    found = re.search(r"in ([0-9.]+) s", said.read_text()) if said.exists() else None
+    inner = float(found.group(1)) if found else None
     out["export"] = {**exp, "events_per_s": events / exp["seconds"],
+                     "reported_seconds": inner,
+                     "reported_events_per_s": events / inner if inner else None,
                      "file_mb": bundle.stat().st_size / 1e6 if bundle.exists() else None}
     report = workdir / "verify.json"
     ver = timed_child([sys.executable, str(verifier), str(bundle), "--json", "--no-replay",

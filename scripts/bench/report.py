@@ -59,7 +59,7 @@ def machine(base_url: str) -> dict:
 def git_state() -> dict:
     def run(*args: str) -> str:
         out = subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT)
-        return out.stdout.strip()
+        return out.stdout.rstrip("\n")
 
     dirty = [line[3:] for line in run("status", "--porcelain", "--untracked-files=no").splitlines()]
     return {"commit": run("rev-parse", "--short", "HEAD"), "modified_files": dirty}
@@ -96,12 +96,13 @@ def _ancestors(pid: int) -> list[int]:
 
 # --------------------------------------------------------------------------- verdicts
 def _row(name: str, value: float | None, unit: str, baseline: float | None, baseline_name: str,
-         target: str, met: bool | None, ratio: float | None = None, note: str = "") -> dict:
+         target: str, met: bool | None, ratio: float | None = None, note: str = "",
+         baseline_unit: str | None = None) -> dict:
     if ratio is None and value is not None and baseline:
         ratio = value / baseline
     return {"measure": name, "value": value, "unit": unit, "baseline": baseline,
-            "baseline_name": baseline_name, "ratio": ratio, "target": target, "met": met,
-            "note": note}
+            "baseline_unit": baseline_unit or unit, "baseline_name": baseline_name,
+            "ratio": ratio, "target": target, "met": met, "note": note}
 
 
 def verdicts(r: dict) -> list[dict]:
@@ -129,7 +130,7 @@ def verdicts(r: dict) -> list[dict]:
                          "≥ 0.5×", ratio >= 0.5, ratio,
                          f"{imp['records_per_s']:,.0f} records/s"
                          + (f"; {imp['events_per_s'] / copy['per_s']:.3f}× COPY ({copy['per_s']:,.0f} rows/s)"
-                            if copy else "")))
+                            if copy else ""), baseline_unit="rows/s"))
     pj = r.get("projections")
     if pj:
         rows.append(_row("projection rebuild", pj["rebuild"]["events_per_s"], "events/s",
@@ -227,11 +228,14 @@ def markdown(r: dict) -> str:
                      f" 127.0.0.1; synchronous_commit={pg['synchronous_commit']},"
                      f" fsync={pg['fsync']}, shared_buffers={pg['shared_buffers']} |")
     lines.append(f"| load average at start | {', '.join(f'{x:.2f}' for x in m['loadavg_at_start'])} |")
+    if r.get("loadavg_by_phase"):
+        lines.append("| 1-min load average as each phase began (this run's own load included) | "
+                     + ", ".join(f"{k} {v:.1f}" for k, v in r["loadavg_by_phase"].items()) + " |")
     lines += ["", "### Against the targets", "",
               "| measure | value | baseline | ratio | target | met? | notes |",
               "|---|---:|---:|---:|---|---|---|"]
     for row in r["verdicts"]:
-        base = (f"{_num(row['baseline'], row['unit'])} ({row['baseline_name']})"
+        base = (f"{_num(row['baseline'], row.get('baseline_unit', row['unit']))} ({row['baseline_name']})"
                 if row["baseline"] is not None else "–")
         ratio = f"{row['ratio']:.3f}×" if row["ratio"] is not None else "–"
         note = "; ".join(x for x in (_short(row), row["note"]) if x)
@@ -313,8 +317,12 @@ def markdown(r: dict) -> str:
                 x = ex[key]
                 lines.append(f"| {label} | {x['seconds']:.1f} | {x['events_per_s']:,.0f} |"
                              f" {x['peak_rss_mb']:.0f} | {x['exit']} |")
+            inner = ex["export"].get("reported_events_per_s")
             lines.append(f"\n{ex['events']:,} events; export file {ex['export'].get('file_mb') or 0:.0f} MB;"
-                         " times are wall time of the whole process (start-up included).")
+                         " times are wall time of the whole process (start-up included)"
+                         + (f"; the export's own timer (after start-up and its catch-up) says"
+                            f" {ex['export']['reported_seconds']:.1f} s, {inner:,.0f} events/s."
+                            if inner else "."))
         else:
             lines.append("Not available when this run started: " + ", ".join(ex["missing"]) + ".")
     lg = r.get("lag")
