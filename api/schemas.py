@@ -273,6 +273,17 @@ class EventsQuery(Strict):
     limit = fields.Integer(load_default=1000, validate=validate.Range(1, 10000))
 
 
+class ExportQuery(Strict):
+    from_position = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    to_position = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
+class VerifyQuery(Strict):
+    max_seconds = fields.Float(load_default=10.0, validate=validate.Range(min=0.1, max=60),
+                               metadata={"description": "stop after this long and say how"
+                                         " far the check got"})
+
+
 class AccessLogQuery(Strict):
     officer_id = fields.UUID(load_default=None)
     user_id = fields.String(load_default=None, validate=validate.Length(max=100))

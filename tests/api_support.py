@@ -64,6 +64,7 @@ class ApiHarness:
         follower = IntegrityFollower(self.service)
         try:
             follower.catch_up()
+            follower.checkpoint_now()
         finally:
             follower.close()
 

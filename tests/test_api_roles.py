@@ -58,6 +58,10 @@ MATRIX = [
     ("POST", "/evaluations/annual/corrections", BOARD),
     ("GET", "/events", AUDITOR),
     ("GET", "/access-log", AUDITOR),
+    ("GET", "/audit/public-key", ALL),
+    ("GET", "/audit/checkpoints/latest", ALL),
+    ("GET", "/audit/export", AUDITOR),
+    ("GET", "/audit/verify", AUDITOR),
     *[("GET", f"/reference/{name}", ALL) for name in REFERENCE],
 ]
 UNAUTHENTICATED = {"/api/v1/openapi.json", "/api/v1/healthz", "/api/v1/readyz", "/api/v1/metrics"}

@@ -8,7 +8,8 @@ from flask import Response
 
 from projections.readmodels import event_data, iso_ts
 
-from ..schemas import AccessLogQuery, EventsQuery, Listing
+from ..auth import READERS
+from ..schemas import AccessLogQuery, EventsQuery, ExportQuery, Listing, VerifyQuery
 from ..services import services
 from . import blueprint, read
 
@@ -47,3 +48,61 @@ def events(after=0, limit=1000):
 def access_log(officer_id=None, user_id=None, after=None, limit=100):
     return services().access_log.entries(officer_id=officer_id, user_id=user_id, after=after,
                                          limit=limit)
+
+
+@read(blp, "/audit/public-key", READERS,
+      summary="The public keys that sign checkpoints (Ed25519), oldest first")
+def public_key():
+    """Obtain them out of band too: an export carries its keys, but trust the ones you hold."""
+    from projections.integrity import public_keys
+
+    keys = public_keys(services().db)
+    return {"items": keys, "current": keys[-1] if keys else None, "next": None}
+
+
+@read(blp, "/audit/checkpoints/latest", READERS,
+      summary="The latest checkpoint (position, chain head, count, time, signature)")
+def latest_checkpoint():
+    from projections.integrity import latest_checkpoint as latest
+
+    found = latest(services().db)
+    if found is None:
+        from audit_service.errors import NotFound
+
+        raise NotFound("no checkpoint has been made yet", code="checkpoint_not_found")
+    return found
+
+
+@read(blp, "/audit/export", AUDITOR, query=ExportQuery,
+      summary="The export bundle (NDJSON: manifest, keys, checkpoints, events with their"
+      " chain entries), streamed; verify it with scripts/verify_export.py")
+def export(from_position=None, to_position=None):
+    from audit_service.audit.export import export_stream
+    from projections.db import ReadModelDB
+
+    s = services()
+    db = ReadModelDB(s.settings.database)  # owned by the stream, closed when it ends
+    stream = export_stream(s.service, db, from_position=from_position, to_position=to_position)
+    first = next(stream)  # errors (e.g. a bad range) surface before the 200 is sent
+
+    def body():
+        try:
+            yield first
+            yield from stream
+        finally:
+            db.close()
+
+    return Response(body(), mimetype="application/x-ndjson", headers={
+        "Content-Disposition": 'attachment; filename="audit-export.ndjson"'})
+
+
+@read(blp, "/audit/verify", AUDITOR, query=VerifyQuery,
+      summary="Check the live log against the hash chain, the checkpoints and the board"
+      " hashes, bounded in time; says how far it got")
+def verify(max_seconds=10.0):
+    import time
+
+    from audit_service.audit.verify import verify_store
+
+    s = services()
+    return verify_store(s.service, s.db, deadline=time.monotonic() + max_seconds)
