@@ -4,6 +4,10 @@ Queries are written with ``?`` placeholders and portable types; for PostgreSQL t
 placeholders become ``%s`` and the connection's search_path is the configured schema.
 Read models live in the same database as the event store, so a projection's rows and its
 tracked position commit in one transaction.
+
+Projections do not write row by row: they add rows to a ``WriteBatch``, which the projector
+flushes once per batch of events, each table with one ``COPY`` (PostgreSQL) or
+``executemany`` (SQLite), inside the batch's transaction.
 """
 from __future__ import annotations
 
@@ -75,6 +79,20 @@ class ReadModelDB:
             with self.conn.cursor() as cur:
                 cur.executemany(self.q(sql), rows)
 
+    def insert_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Append whole rows (every column, in table order): ``COPY`` on PostgreSQL."""
+        if not rows:
+            return
+        if self.kind == "sqlite":
+            marks = ", ".join("?" * len(rows[0]))
+            self.conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+            return
+        with self.conn.cursor() as cur:
+            with cur.copy(f"COPY {table} FROM STDIN") as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+
     @contextmanager
     def transaction(self) -> Iterator["ReadModelDB"]:
         """One write transaction; SQLite takes the write lock up front (BEGIN IMMEDIATE)."""
@@ -96,3 +114,51 @@ class ReadModelDB:
             return self.fetchone("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
                                  (name,)) is not None
         return self.fetchone("SELECT to_regclass(?)", (name,))[0] is not None
+
+
+class WriteBatch:
+    """A batch's row writes, kept in memory per table and sent together by ``flush()``.
+
+    Writes to one table keep their order: consecutive inserts become one ``insert_rows``
+    and consecutive uses of one ``UPDATE`` one ``executemany``. Writes to different tables
+    are independent of each other (no projection reads its tables back while writing; see
+    ``readmodels.Lookup``), so tables are flushed one after another. ``flush()`` runs in the
+    caller's transaction: if it fails, the transaction rolls back and nothing is kept.
+    """
+
+    def __init__(self, db: ReadModelDB):
+        self.db = db
+        self._runs: dict[str, list[list]] = {}  # table -> [[None | update sql, rows], ...]
+        self.pending = 0
+
+    def insert(self, table: str, row: tuple) -> None:
+        runs = self._runs.get(table)
+        if runs is None:
+            self._runs[table] = [[None, [row]]]
+        elif runs[-1][0] is None:
+            runs[-1][1].append(row)
+        else:
+            runs.append([None, [row]])
+        self.pending += 1
+
+    def update(self, table: str, sql: str, params: tuple) -> None:
+        """An ``UPDATE`` (or other statement) on ``table``, in order with its inserts."""
+        runs = self._runs.get(table)
+        if runs is None:
+            self._runs[table] = [[sql, [params]]]
+        elif runs[-1][0] == sql:
+            runs[-1][1].append(params)
+        else:
+            runs.append([sql, [params]])
+        self.pending += 1
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        runs, self._runs, self.pending = self._runs, {}, 0
+        for table, table_runs in runs.items():
+            for sql, rows in table_runs:
+                if sql is None:
+                    self.db.insert_rows(table, rows)
+                else:
+                    self.db.executemany(sql, rows)

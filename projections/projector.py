@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 from audit_service.application import AuditService
 
-from .db import ReadModelDB
+from .db import ReadModelDB, WriteBatch
 from .readmodels import PROJECTIONS, Projection, iso_ts
 
 log = logging.getLogger("audit_service.projector")
@@ -83,14 +83,24 @@ class Projector:
 
     # -- applying --------------------------------------------------------------
     def _apply_batch(self, notifications: list, projections: list[Projection],
-                     positions: dict[str, int]) -> None:
-        mapper = self.app.mapper
+                     positions: dict[str, int], out: WriteBatch) -> None:
+        """Apply decoded events to the projections' write batch (nothing is sent here)."""
+        to_domain_event = self.app.mapper.to_domain_event
+        routes: dict[str, list[tuple[Projection, int]]] = {}  # event type -> who applies it
         for n in notifications:
-            event = mapper.to_domain_event(n)
+            event = to_domain_event(n)
+            kind = type(event).__qualname__
+            chosen = routes.get(kind)
+            if chosen is None:
+                chosen = routes[kind] = [(p, positions[p.name]) for p in projections
+                                         if p.handles(kind)]
+            if not chosen:
+                continue
             recorded_at = iso_ts(event.timestamp)
-            for p in projections:
-                if n.id > positions[p.name]:
-                    p.apply(self.db, n.id, recorded_at, event)
+            position = n.id
+            for p, done in chosen:
+                if position > done:
+                    p.apply(out, position, recorded_at, event)
 
     def run_once(self) -> int:
         """Apply the next batch, if any; returns how many notifications it covered."""
@@ -101,7 +111,11 @@ class Projector:
                 start=start, limit=self.batch_size, inclusive_of_start=False)
             if not notifications:
                 return 0
-            self._apply_batch(notifications, self.projections, positions)
+            for p in self.projections:
+                p.begin(complete=False)  # other writers may have changed the tables since
+            out = WriteBatch(self.db)
+            self._apply_batch(notifications, self.projections, positions, out)
+            out.flush()
             last = notifications[-1].id
             now = iso_ts(_now())
             for p in self.projections:
@@ -164,7 +178,10 @@ class Projector:
         """Replay the whole log into shadow tables, then swap them in atomically.
 
         Readers keep seeing the old tables until the swap; memory stays flat because the
-        log is read in batches. Returns the position the rebuilt projections reached.
+        log is read in batches and what the projections look up is bounded (``Lookup``).
+        The shadow tables get their indexes (and on PostgreSQL the keys of append-only
+        tables) after the bulk of the rows is in, before the swap. Returns the position the
+        rebuilt projections reached.
         """
         chosen = [cls for cls in PROJECTIONS if names is None or cls.name in names]
         unknown = set(names or []) - {cls.name for cls in PROJECTIONS}
@@ -175,7 +192,8 @@ class Projector:
         with self.db.transaction():
             for s in shadows:
                 s.drop(self.db)
-                s.create(self.db, token=token)
+                s.create(self.db, token=token, deferred=True)
+                s.begin(complete=True)  # empty tables, written only through these objects
         position = 0
         head = self.app.recorder.max_notification_id() or 0
         zero = {s.name: 0 for s in shadows}
@@ -185,10 +203,17 @@ class Projector:
             if len(notifications) < self.batch_size:
                 break  # the tail is applied inside the swap transaction
             with self.db.transaction():
-                self._apply_batch(notifications, shadows, zero)
+                self._shadow_commit()
+                out = WriteBatch(self.db)
+                self._apply_batch(notifications, shadows, zero, out)
+                out.flush()
             position = notifications[-1].id
             if progress:
                 progress(position, head)
+        with self.db.transaction():
+            self._shadow_commit()
+            for s in shadows:
+                s.create_indexes(self.db)
         with self.db.transaction():
             self._locked_positions()  # the live projector waits for the swap (PostgreSQL)
             while True:
@@ -196,7 +221,9 @@ class Projector:
                     start=position, limit=self.batch_size, inclusive_of_start=False)
                 if not notifications:
                     break
-                self._apply_batch(notifications, shadows, zero)
+                out = WriteBatch(self.db)
+                self._apply_batch(notifications, shadows, zero, out)
+                out.flush()
                 position = notifications[-1].id
             now = iso_ts(_now())
             for cls, shadow in zip(chosen, shadows):
@@ -208,3 +235,10 @@ class Projector:
         if progress:
             progress(position, max(head, position))
         return position
+
+    def _shadow_commit(self) -> None:
+        """Shadow tables are rebuilt from scratch if anything is lost, so their loading
+        transactions need not wait for the disk (PostgreSQL); the swap still does, and it
+        makes everything before it durable too."""
+        if self.db.kind == "postgresql":
+            self.db.execute("SET LOCAL synchronous_commit TO OFF")

@@ -3,35 +3,62 @@
 Every projection writes only its own tables, named through ``self.t`` so that a rebuild can
 fill shadow copies and swap them in. Rows are append-only where the past can be asked
 about ("as of T" filters on ``recorded_at``); superseding events are rows of their own.
+
+Projections add their rows to a ``WriteBatch`` (flushed once per batch by the projector)
+and never read their tables back while applying events: what they need to know about
+earlier events (an inspection's unit, an officer's unit, whom a finding concerns) comes from
+``Lookup``s, in-memory maps kept current by every write and backed by the tables.
 """
 from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
-from typing import Any
+from functools import lru_cache
+from typing import Any, Callable
+from uuid import UUID
 
 from audit_service.clock import local_date
 
-from .db import ReadModelDB
+from .db import ReadModelDB, WriteBatch
 from .summaries import summarize
 from .timeline import jsonable
 
 SKIP_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
                "national_id", "national_id_hash"}
+LOOKUP_LIMIT = 200_000  # keys per in-memory lookup; past it, lookups ask the database
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # = json.dumps(..., same flags)
 
 
 def iso_ts(moment: datetime) -> str:
     """Recorded times as fixed-width UTC strings, so text order is time order."""
+    if moment.tzinfo is timezone.utc and moment.year >= 1000:
+        return moment.isoformat(timespec="microseconds")  # the same text, faster
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 def event_data(event: Any) -> dict:
     """An event's own fields as JSON-ready data, never with personal identifiers."""
-    return {k: jsonable(v) for k, v in event.__dict__.items() if k not in SKIP_FIELDS}
+    data = {}
+    for key, value in event.__dict__.items():
+        if key in SKIP_FIELDS:
+            continue
+        kind = type(value)
+        if kind is str or kind is int or kind is float or value is None or kind is bool:
+            data[key] = value
+        elif kind is UUID:
+            data[key] = str(value)
+        else:
+            data[key] = jsonable(value)
+    return data
 
 
 def event_type(event: Any) -> str:
     return type(event).__qualname__
+
+
+def to_json(data: Any) -> str:
+    """The stored text of a row's data: ``json.dumps(data, ensure_ascii=False, sort_keys=True)``."""
+    return _JSON.encode(data)
 
 
 OCCURRED_FIELD = {
@@ -48,19 +75,91 @@ OCCURRED_FIELD = {
 }
 
 
+@lru_cache(maxsize=4096)
+def _month_end(period: str) -> str:
+    year, month = int(period[:4]), int(period[5:])
+    nxt = date(year + month // 12, month % 12 + 1, 1)
+    return date.fromordinal(nxt.toordinal() - 1).isoformat()
+
+
 def occurred_on(kind: str, data: dict) -> str | None:
     """The event's date in the world, as an ISO date."""
     if kind.startswith("AnnualRating.Recorded"):
         return f"{data['year']}-12-31"
     if kind == "MonthlyGrade.Recorded":
-        year, month = int(data["period"][:4]), int(data["period"][5:])
-        nxt = date(year + month // 12, month % 12 + 1, 1)
-        return date.fromordinal(nxt.toordinal() - 1).isoformat()
+        return _month_end(data["period"])
     field = OCCURRED_FIELD.get(kind, "")
     value = data.get(field)
     if field == "observed_at" and isinstance(value, str):
         return local_date(datetime.fromisoformat(value)).isoformat()
     return value[:10] if isinstance(value, str) else None
+
+
+class Lookup:
+    """What a projection needs to read back while it writes: key -> value, in memory.
+
+    Every write of the backing rows also goes through ``put``, so a value held here is the
+    table's current value, rows not flushed yet included, and a miss can ask the database
+    (``load``) without flushing first. When ``complete`` (a rebuild into empty tables, with
+    every write seen here) a miss means the key has no row at all and nothing is read.
+    Memory is bounded: past ``limit`` keys the map is dropped for good and every later
+    lookup flushes the batch and asks the database. ``limit=0`` keeps nothing in memory.
+    """
+
+    def __init__(self, load: Callable[[WriteBatch, str], Any], limit: int = LOOKUP_LIMIT):
+        self.load = load
+        self.limit = limit
+        self.values: dict[str, Any] | None = None
+        self.complete = False
+
+    def reset(self, complete: bool) -> None:
+        self.values = {} if self.limit else None
+        self.complete = complete and self.limit > 0
+
+    def get(self, out: WriteBatch, key: str) -> Any:
+        values = self.values
+        if values is not None:
+            if key in values:
+                return values[key]
+            if self.complete:
+                return None
+        else:
+            out.flush()  # the database must hold every row written so far
+        value = self.load(out, key)
+        if values is not None:
+            self.put(key, value)
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        values = self.values
+        if values is None:
+            return
+        if key not in values and len(values) >= self.limit:
+            self.values, self.complete = None, False
+            return
+        values[key] = value
+
+
+class Lookups:
+    """One ``Lookup`` per aggregate type (the kind of id it is keyed by), made on first use."""
+
+    def __init__(self, load: Callable[[WriteBatch, str], Any], db_only: frozenset = frozenset()):
+        self.load = load
+        self.db_only = db_only
+        self.by_kind: dict[str, Lookup] = {}
+        self.complete = False
+
+    def reset(self, complete: bool) -> None:
+        self.by_kind = {}
+        self.complete = complete
+
+    def __getitem__(self, kind: str) -> Lookup:
+        lookup = self.by_kind.get(kind)
+        if lookup is None:
+            lookup = Lookup(self.load, 0 if kind in self.db_only else LOOKUP_LIMIT)
+            lookup.reset(self.complete)
+            self.by_kind[kind] = lookup
+        return lookup
 
 
 class Projection:
@@ -69,24 +168,72 @@ class Projection:
     name = ""
     tables: dict[str, str] = {}   # logical name -> CREATE TABLE template with {t}
     indexes: dict[str, list[str]] = {}  # logical name -> CREATE INDEX templates
+    # Append-only tables whose primary key a PostgreSQL rebuild adds after loading the rows.
+    deferred_keys: dict[str, str] = {}
+    ignored_aggregates: frozenset = frozenset()  # event types "Aggregate.*" never applied
+    kinds: frozenset | None = None  # the only event types applied (None: all but the ignored)
 
     def __init__(self, reference: Any, suffix: str = ""):
         self.reference = reference
         self.suffix = suffix
         self.t = {name: name + suffix for name in self.tables}
+        self._deferred: str | None = None  # the index token while indexes are left out
+        self.begin(complete=False)
 
-    def create(self, db: ReadModelDB, token: str = "0") -> None:
+    def handles(self, kind: str) -> bool:
+        if self.kinds is not None:
+            return kind in self.kinds
+        return kind.split(".", 1)[0] not in self.ignored_aggregates
+
+    def create(self, db: ReadModelDB, token: str = "0", deferred: bool = False) -> None:
+        """Create the tables; ``deferred``: leave indexes (and on PostgreSQL the keys of
+        append-only tables) to ``create_indexes``, for loading many rows first."""
         big = "INTEGER" if db.kind == "sqlite" else "BIGINT"
         for name, ddl in self.tables.items():
-            db.execute(ddl.format(t=self.t[name], big=big))
+            sql = ddl.format(t=self.t[name], big=big)
+            key = self.deferred_keys.get(name)
+            if deferred and key and db.kind == "postgresql":
+                clause = f", PRIMARY KEY ({key})"
+                assert clause in sql, (name, key)
+                sql = sql.replace(clause, "")
+            db.execute(sql)
+            if not deferred:
+                for index in self.indexes.get(name, []):
+                    db.execute(index.format(t=self.t[name], token=token))
+        self._deferred = token if deferred else None
+
+    def create_indexes(self, db: ReadModelDB) -> None:
+        """After a deferred ``create``: add the keys and indexes left out (once)."""
+        if self._deferred is None:
+            return
+        token, self._deferred = self._deferred, None
+        for name in self.tables:
+            t = self.t[name]
+            key = self.deferred_keys.get(name)
+            if key and db.kind == "postgresql":
+                db.execute(f"ALTER TABLE {t} ADD CONSTRAINT pk_{t}_{token} PRIMARY KEY ({key})")
             for index in self.indexes.get(name, []):
-                db.execute(index.format(t=self.t[name], token=token))
+                db.execute(index.format(t=t, token=token))
 
     def drop(self, db: ReadModelDB) -> None:
         for name in self.tables:
             db.execute(f"DROP TABLE IF EXISTS {self.t[name]}")
 
-    def apply(self, db: ReadModelDB, position: int, recorded_at: str, event: Any) -> None:
+    def begin(self, complete: bool) -> None:
+        """Forget what the lookups hold. ``complete``: the tables are empty and every write
+        to them will pass through this object (a rebuild), so lookups need no database."""
+        for lookup in self._lookups():
+            lookup.reset(complete)
+
+    def _lookups(self) -> list:
+        return []
+
+    def _read(self, out: WriteBatch, sql: str, params: tuple) -> list[tuple]:
+        """A read of this projection's own tables while applying (a lookup's miss)."""
+        self.create_indexes(out.db)  # a deferred load reads by key: index it first
+        return out.db.fetchall(sql, params)
+
+    def apply(self, out: WriteBatch, position: int, recorded_at: str, event: Any) -> None:
         raise NotImplementedError
 
 
@@ -106,56 +253,83 @@ class OfficerTimeline(Projection):
     }
     indexes = {"officer_timeline": [
         "CREATE INDEX IF NOT EXISTS ix_{t}_subject_{token} ON {t} (subject_id, position)"]}
+    deferred_keys = {"officer_timeline": "officer_id, position"}
+    ignored_aggregates = frozenset({"Unit", "Index"})
+    # Subjects looked up only by their (rare) corrections and as many as the events
+    # themselves: read from the table when needed rather than held in memory.
+    DB_ONLY_SUBJECTS = frozenset({"MonthlyGrade", "AnnualRating"})
+    NOT_LOOKED_UP = frozenset({"Officer"})  # an officer's own events name the officer
 
-    def _officer_of(self, db: ReadModelDB, subject_id: str) -> str | None:
-        row = db.fetchone(f"SELECT officer_id FROM {self.t['officer_timeline']}"
-                          " WHERE subject_id = ? ORDER BY position DESC LIMIT 1", (subject_id,))
-        return row[0] if row else None
+    def __init__(self, reference: Any, suffix: str = ""):
+        self.inspection_units = Lookup(self._load_inspection_unit)
+        self.subjects = Lookups(self._load_officer_of, self.DB_ONLY_SUBJECTS)
+        super().__init__(reference, suffix)
 
-    def apply(self, db: ReadModelDB, position: int, recorded_at: str, event: Any) -> None:
+    def _lookups(self) -> list:
+        return [self.inspection_units, self.subjects]
+
+    def _load_inspection_unit(self, out: WriteBatch, inspection_id: str) -> str | None:
+        rows = self._read(out, f"SELECT unit_id FROM {self.t['timeline_inspections']}"
+                               " WHERE inspection_id = ?", (inspection_id,))
+        return rows[0][0] if rows else None
+
+    def _load_officer_of(self, out: WriteBatch, subject_id: str) -> str | None:
+        """The officer of the subject's latest row. Two rows at one position (a finding
+        moved to another officer) mean the officer named by the row's data: the one the
+        subject concerns from then on, and the last one written."""
+        t = self.t["officer_timeline"]
+        rows = self._read(out, f"SELECT officer_id, data FROM {t} WHERE subject_id = ? AND"
+                               f" position = (SELECT MAX(position) FROM {t} WHERE subject_id = ?)",
+                          (subject_id, subject_id))
+        if len(rows) <= 1:
+            return rows[0][0] if rows else None
+        named = json.loads(rows[0][1]).get("officer_id")
+        officers = sorted(r[0] for r in rows)
+        return named if named in officers else officers[-1]
+
+    def apply(self, out: WriteBatch, position: int, recorded_at: str, event: Any) -> None:
         kind = event_type(event)
-        aggregate = kind.split(".")[0]
-        if aggregate in ("Unit", "Index"):
+        aggregate = kind.split(".", 1)[0]
+        if aggregate in self.ignored_aggregates:
             return
         data = event_data(event)
         originator = str(event.originator_id)
         subject = originator
-        officers: list[str] = []
         if aggregate == "Officer":
             officers = [originator]
         elif aggregate == "Inspection":
             if kind == "Inspection.Opened":
-                db.execute(f"INSERT INTO {self.t['timeline_inspections']} VALUES (?, ?)",
-                           (originator, data["unit_id"]))
+                out.insert(self.t["timeline_inspections"], (originator, data["unit_id"]))
+                self.inspection_units.put(originator, data["unit_id"])
                 return
             if kind == "Inspection.Closed":
                 return
             subject = data["finding_id"]
             data["inspection_id"] = originator
-            unit = db.fetchone(f"SELECT unit_id FROM {self.t['timeline_inspections']}"
-                               " WHERE inspection_id = ?", (originator,))
-            data["unit_id"] = unit[0] if unit else None
-            previous = self._officer_of(db, subject)
+            data["unit_id"] = self.inspection_units.get(out, originator)
+            previous = self.subjects[aggregate].get(out, subject)
             officers = [o for o in dict.fromkeys([previous, data.get("officer_id")]) if o]
         elif kind in ("Proceeding.Opened", "Decision.Issued", "AnnualRating.Recorded",
                       "MonthlyGrade.Recorded"):
             officers = [data["officer_id"]]
         else:
-            officer = self._officer_of(db, subject)
+            officer = self.subjects[aggregate].get(out, subject)
             officers = [officer] if officer else []
         if not officers:
             return
+        occurred = occurred_on(kind, data)
+        actor_id, actor_role = data.pop("actor_id", None), data.pop("actor_role", None)
         row = {"position": position, "event_type": kind, "recorded_at": recorded_at,
-               "occurred_on": occurred_on(kind, data), "subject_id": subject,
-               "actor_id": data.pop("actor_id", None), "actor_role": data.pop("actor_role", None),
-               "data": data}
+               "occurred_on": occurred, "subject_id": subject,
+               "actor_id": actor_id, "actor_role": actor_role, "data": data}
         vi, en = summarize(row, self.reference)
-        payload = json.dumps(data, ensure_ascii=False, sort_keys=True)
+        payload = to_json(data)
+        table = self.t["officer_timeline"]
         for officer in officers:
-            db.execute(f"INSERT INTO {self.t['officer_timeline']} VALUES"
-                       " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (officer, position, kind, recorded_at, row["occurred_on"], subject,
-                        row["actor_id"], row["actor_role"], vi, en, payload))
+            out.insert(table, (officer, position, kind, recorded_at, occurred, subject,
+                               actor_id, actor_role, vi, en, payload))
+        if aggregate not in self.NOT_LOOKED_UP:
+            self.subjects[aggregate].put(subject, officers[-1])
 
 
 class Directory(Projection):
@@ -181,38 +355,43 @@ class Directory(Projection):
         "officers": ["CREATE INDEX IF NOT EXISTS ix_{t}_unit_{token} ON {t} (unit_id, officer_id)"],
         "units": ["CREATE INDEX IF NOT EXISTS ix_{t}_parent_{token} ON {t} (parent_id)"],
     }
+    deferred_keys = {"unit_ratings": "unit_id, position"}
+    kinds = frozenset({"Unit.Registered", "Unit.Renamed", "Unit.Merged", "Unit.Rated",
+                       "Officer.Registered", "Officer.Transferred", "Officer.Appointed",
+                       "Officer.LeftService"})
 
-    def apply(self, db: ReadModelDB, position: int, recorded_at: str, event: Any) -> None:
+    def apply(self, out: WriteBatch, position: int, recorded_at: str, event: Any) -> None:
         kind = event_type(event)
         oid = str(event.originator_id)
         t = self.t
         if kind == "Unit.Registered":
-            db.execute(f"INSERT INTO {t['units']} VALUES (?, ?, ?, ?, ?, NULL, ?)",
-                       (oid, event.code, event.name, event.level,
-                        str(event.parent_id) if event.parent_id else None, position))
+            out.insert(t["units"], (oid, event.code, event.name, event.level,
+                                    str(event.parent_id) if event.parent_id else None, None,
+                                    position))
         elif kind == "Unit.Renamed":
-            db.execute(f"UPDATE {t['units']} SET name = ?, position = ? WHERE unit_id = ?",
-                       (event.new_name, position, oid))
+            out.update(t["units"], f"UPDATE {t['units']} SET name = ?, position = ?"
+                                   " WHERE unit_id = ?", (event.new_name, position, oid))
         elif kind == "Unit.Merged":
-            db.execute(f"UPDATE {t['units']} SET merged_into = ?, position = ? WHERE unit_id = ?",
-                       (str(event.into_unit_id), position, oid))
+            out.update(t["units"], f"UPDATE {t['units']} SET merged_into = ?, position = ?"
+                                   " WHERE unit_id = ?", (str(event.into_unit_id), position, oid))
         elif kind == "Unit.Rated":
-            db.execute(f"INSERT INTO {t['unit_ratings']} VALUES (?, ?, ?, ?, ?, ?)",
-                       (oid, event.year, event.rating, event.source, position, recorded_at))
+            out.insert(t["unit_ratings"], (oid, event.year, event.rating, event.source, position,
+                                           recorded_at))
         elif kind == "Officer.Registered":
-            db.execute(f"INSERT INTO {t['officers']} VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-                       (oid, event.personnel_code, event.full_name, search_key(event.full_name),
-                        event.category, str(event.unit_id), event.position, position))
+            out.insert(t["officers"], (oid, event.personnel_code, event.full_name,
+                                       search_key(event.full_name), event.category,
+                                       str(event.unit_id), event.position, None, position))
         elif kind == "Officer.Transferred":
-            db.execute(f"UPDATE {t['officers']} SET unit_id = ?,"
-                       f" job_position = COALESCE(?, job_position), position = ?"
-                       f" WHERE officer_id = ?",
+            out.update(t["officers"], f"UPDATE {t['officers']} SET unit_id = ?,"
+                                      " job_position = COALESCE(?, job_position), position = ?"
+                                      " WHERE officer_id = ?",
                        (str(event.to_unit_id), event.new_position, position, oid))
         elif kind == "Officer.Appointed":
-            db.execute(f"UPDATE {t['officers']} SET job_position = ?, position = ?"
-                       f" WHERE officer_id = ?", (event.position, position, oid))
+            out.update(t["officers"], f"UPDATE {t['officers']} SET job_position = ?, position = ?"
+                                      " WHERE officer_id = ?", (event.position, position, oid))
         elif kind == "Officer.LeftService":
-            db.execute(f"UPDATE {t['officers']} SET left_on = ?, position = ? WHERE officer_id = ?",
+            out.update(t["officers"], f"UPDATE {t['officers']} SET left_on = ?, position = ?"
+                                      " WHERE officer_id = ?",
                        (event.left_on.isoformat(), position, oid))
 
 
@@ -247,73 +426,113 @@ class UnitStatistics(Projection):
     indexes = {"unit_facts": [
         "CREATE INDEX IF NOT EXISTS ix_{t}_unit_{token} ON {t} (unit_id, year)",
         "CREATE INDEX IF NOT EXISTS ix_{t}_subject_{token} ON {t} (subject_id)"]}
+    deferred_keys = {"unit_facts": "position, seq"}
+    kinds = frozenset({"Officer.Registered", "Officer.Transferred", "Inspection.Opened",
+                       "Inspection.FindingRecorded", "Inspection.FindingCorrected",
+                       "Inspection.FindingWithdrawn", "Proceeding.Opened", "Decision.Issued",
+                       "Decision.AppealResolved", "Decision.Annulled", "AnnualRating.Recorded",
+                       "AnnualRating.Corrected"})
+    # A fact's subject is looked up again only when the fact changes. Rating facts (one per
+    # officer and year) are read from the table then, not held in memory.
+    DB_ONLY_FACTS = frozenset({"AnnualRating"})
 
-    def _fact(self, db, position, seq, unit, year, kind, subject, officer, detail, recorded_at):
-        db.execute(f"INSERT INTO {self.t['unit_facts']} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (position, seq, unit, year, kind, subject, officer, detail, recorded_at))
+    def __init__(self, reference: Any, suffix: str = ""):
+        self.officer_units = Lookup(self._load_officer_unit)
+        self.inspection_units = Lookup(self._load_inspection_unit)
+        # subject -> (unit, year, officer) of its first fact; every later fact about the same
+        # subject (a change) repeats those, so the latest value written is the first fact's.
+        self.facts = Lookups(self._load_first_fact, self.DB_ONLY_FACTS)
+        super().__init__(reference, suffix)
 
-    def _unit_of_officer(self, db, officer_id: str) -> str | None:
-        row = db.fetchone(f"SELECT unit_id FROM {self.t['stats_officers']} WHERE officer_id = ?",
-                          (officer_id,))
-        return row[0] if row else None
+    def _lookups(self) -> list:
+        return [self.officer_units, self.inspection_units, self.facts]
 
-    def _change(self, db, position, recorded_at, subject, kind, detail):
+    def _load_officer_unit(self, out: WriteBatch, officer_id: str) -> str | None:
+        rows = self._read(out, f"SELECT unit_id FROM {self.t['stats_officers']}"
+                               " WHERE officer_id = ?", (officer_id,))
+        return rows[0][0] if rows else None
+
+    def _load_inspection_unit(self, out: WriteBatch, inspection_id: str) -> str | None:
+        rows = self._read(out, f"SELECT unit_id FROM {self.t['stats_inspections']}"
+                               " WHERE inspection_id = ?", (inspection_id,))
+        return rows[0][0] if rows else None
+
+    def _load_first_fact(self, out: WriteBatch, subject_id: str) -> tuple | None:
+        rows = self._read(out, f"SELECT unit_id, year, officer_id FROM {self.t['unit_facts']}"
+                               " WHERE subject_id = ? ORDER BY position LIMIT 1", (subject_id,))
+        return tuple(rows[0]) if rows else None
+
+    def _fact(self, out, aggregate, position, unit, year, kind, subject, officer, detail,
+              recorded_at):
+        out.insert(self.t["unit_facts"], (position, 0, unit, year, kind, subject, officer, detail,
+                                          recorded_at))
+        self.facts[aggregate].put(subject, (unit, year, officer))
+
+    def _change(self, out, aggregate, position, recorded_at, subject, kind, detail):
         """A change to an earlier fact is counted under that fact's unit and year."""
-        original = db.fetchone(f"SELECT unit_id, year, officer_id FROM {self.t['unit_facts']}"
-                               " WHERE subject_id = ? ORDER BY position LIMIT 1", (subject,))
+        original = self.facts[aggregate].get(out, subject)
         if original:
-            self._fact(db, position, 0, original[0], original[1], kind, subject, original[2],
-                       detail, recorded_at)
+            self._fact(out, aggregate, position, original[0], original[1], kind, subject,
+                       original[2], detail, recorded_at)
 
-    def apply(self, db: ReadModelDB, position: int, recorded_at: str, event: Any) -> None:
+    def apply(self, out: WriteBatch, position: int, recorded_at: str, event: Any) -> None:
         kind = event_type(event)
         oid = str(event.originator_id)
         t = self.t
         if kind == "Officer.Registered":
-            db.execute(f"INSERT INTO {t['stats_officers']} VALUES (?, ?)", (oid, str(event.unit_id)))
+            unit = str(event.unit_id)
+            out.insert(t["stats_officers"], (oid, unit))
+            self.officer_units.put(oid, unit)
         elif kind == "Officer.Transferred":
-            db.execute(f"UPDATE {t['stats_officers']} SET unit_id = ? WHERE officer_id = ?",
-                       (str(event.to_unit_id), oid))
+            unit = str(event.to_unit_id)
+            out.update(t["stats_officers"], f"UPDATE {t['stats_officers']} SET unit_id = ?"
+                                            " WHERE officer_id = ?", (unit, oid))
+            if self.officer_units.get(out, oid) is not None:  # the UPDATE found a row
+                self.officer_units.put(oid, unit)
         elif kind == "Inspection.Opened":
             unit = str(event.unit_id)
-            db.execute(f"INSERT INTO {t['stats_inspections']} VALUES (?, ?)", (oid, unit))
-            self._fact(db, position, 0, unit, event.started_on.year, "inspection", oid, None,
-                       None, recorded_at)
+            out.insert(t["stats_inspections"], (oid, unit))
+            self.inspection_units.put(oid, unit)
+            self._fact(out, "Inspection", position, unit, event.started_on.year, "inspection",
+                       oid, None, None, recorded_at)
         elif kind == "Inspection.FindingRecorded":
-            unit = db.fetchone(f"SELECT unit_id FROM {t['stats_inspections']}"
-                               " WHERE inspection_id = ?", (oid,))[0]
-            self._fact(db, position, 0, unit, local_date(event.observed_at).year, "finding",
-                       str(event.finding_id),
+            unit = self.inspection_units.get(out, oid)
+            if unit is None:
+                raise LookupError(f"finding of an inspection never opened: {oid}")
+            self._fact(out, "Inspection", position, unit, local_date(event.observed_at).year,
+                       "finding", str(event.finding_id),
                        str(event.officer_id) if event.officer_id else None,
                        event.conduct_code, recorded_at)
         elif kind == "Inspection.FindingCorrected":
-            self._change(db, position, recorded_at, str(event.finding_id), "finding_corrected",
+            self._change(out, "Inspection", position, recorded_at, str(event.finding_id),
+                         "finding_corrected",
                          json.dumps({"conduct_code": event.conduct_code,
                                      "officer_id": str(event.officer_id) if event.officer_id
                                      else None}))
         elif kind == "Inspection.FindingWithdrawn":
-            self._change(db, position, recorded_at, str(event.finding_id), "finding_withdrawn",
-                         None)
+            self._change(out, "Inspection", position, recorded_at, str(event.finding_id),
+                         "finding_withdrawn", None)
         elif kind == "Proceeding.Opened":
-            unit = self._unit_of_officer(db, str(event.officer_id))
-            self._fact(db, position, 0, unit, event.opened_on.year, "proceeding", oid,
-                       str(event.officer_id), None, recorded_at)
+            unit = self.officer_units.get(out, str(event.officer_id))
+            self._fact(out, "Proceeding", position, unit, event.opened_on.year, "proceeding",
+                       oid, str(event.officer_id), None, recorded_at)
         elif kind == "Decision.Issued":
-            unit = self._unit_of_officer(db, str(event.officer_id))
-            self._fact(db, position, 0, unit, event.effective_from.year, "decision", oid,
-                       str(event.officer_id), event.form, recorded_at)
+            unit = self.officer_units.get(out, str(event.officer_id))
+            self._fact(out, "Decision", position, unit, event.effective_from.year, "decision",
+                       oid, str(event.officer_id), event.form, recorded_at)
         elif kind == "Decision.AppealResolved" and event.outcome != "upheld":
             detail = "overturned" if event.outcome == "overturned" else f"form:{event.new_form}"
-            self._change(db, position, recorded_at, oid, "decision_changed", detail)
+            self._change(out, "Decision", position, recorded_at, oid, "decision_changed", detail)
         elif kind == "Decision.Annulled":
-            self._change(db, position, recorded_at, oid, "decision_changed", "annulled")
+            self._change(out, "Decision", position, recorded_at, oid, "decision_changed",
+                         "annulled")
         elif kind == "AnnualRating.Recorded":
-            unit = self._unit_of_officer(db, str(event.officer_id))
-            self._fact(db, position, 0, unit, event.year, "rating", oid, str(event.officer_id),
-                       event.rating, recorded_at)
+            unit = self.officer_units.get(out, str(event.officer_id))
+            self._fact(out, "AnnualRating", position, unit, event.year, "rating", oid,
+                       str(event.officer_id), event.rating, recorded_at)
         elif kind == "AnnualRating.Corrected":
-            self._change(db, position, recorded_at, oid, "rating_corrected", event.rating)
+            self._change(out, "AnnualRating", position, recorded_at, oid, "rating_corrected",
+                         event.rating)
 
 
 PROJECTIONS = (OfficerTimeline, Directory, UnitStatistics)
-
