@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from audit_service.config import DatabaseConfig
 
@@ -126,8 +126,9 @@ class WriteBatch:
     caller's transaction: if it fails, the transaction rolls back and nothing is kept.
     """
 
-    def __init__(self, db: ReadModelDB):
+    def __init__(self, db: ReadModelDB, streams: "CopyStreams | None" = None):
         self.db = db
+        self.streams = streams  # a bulk load: inserts into these tables go to their streams
         self._runs: dict[str, list[list]] = {}  # table -> [[None | update sql, rows], ...]
         self.pending = 0
 
@@ -143,6 +144,8 @@ class WriteBatch:
 
     def update(self, table: str, sql: str, params: tuple) -> None:
         """An ``UPDATE`` (or other statement) on ``table``, in order with its inserts."""
+        if self.streams is not None and table in self.streams.tables:
+            raise ValueError(f"{table} is streamed: it takes inserts only")
         runs = self._runs.get(table)
         if runs is None:
             self._runs[table] = [[sql, [params]]]
@@ -152,13 +155,88 @@ class WriteBatch:
             runs.append([sql, [params]])
         self.pending += 1
 
+    def flush_streams(self) -> None:
+        """Send the rows of streamed tables to their streams; keep the others for ``flush``."""
+        streams = self.streams
+        if streams is None:
+            return
+        for table in streams.tables & self._runs.keys():
+            for sql, rows in self._runs.pop(table):
+                streams.write(table, rows)
+                self.pending -= len(rows)
+
+    def sync(self) -> None:
+        """Make every row written so far readable on ``db``: flush, and commit the streams."""
+        self.flush()
+        if self.streams is not None:
+            self.streams.sync()
+
     def flush(self) -> None:
         if not self.pending:
             return
         runs, self._runs, self.pending = self._runs, {}, 0
+        streams = self.streams
         for table, table_runs in runs.items():
             for sql, rows in table_runs:
-                if sql is None:
-                    self.db.insert_rows(table, rows)
-                else:
+                if sql is not None:
                     self.db.executemany(sql, rows)
+                elif streams is not None and table in streams.tables:
+                    streams.write(table, rows)
+                else:
+                    self.db.insert_rows(table, rows)
+
+
+class CopyStreams:
+    """Bulk loading on PostgreSQL: one long ``COPY`` per table, each on a connection of its own.
+
+    Rows written here are streamed to the server as they come, with no round trip per batch.
+    Other connections see them only after ``sync()``, which finishes every stream (a commit
+    each; writing again starts new streams on the same connections), or ``close()``. For
+    tables that are only ever appended to, while nothing else writes them.
+    """
+
+    def __init__(self, database: DatabaseConfig, tables: Sequence[str]):
+        self.database = database
+        self.tables = frozenset(tables)
+        self._connections: dict[str, Any] = {}
+        self._streams: dict[str, tuple[Any, Any, Any]] = {}  # table -> cursor, copy block, copy
+
+    def write(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
+        stream = self._streams.get(table)
+        if stream is None:
+            conn = self._connections.get(table)
+            if conn is None:
+                conn = self._connections[table] = ReadModelDB(self.database).connect()
+            cur = conn.cursor()
+            block = cur.copy(f"COPY {table} FROM STDIN")
+            stream = self._streams[table] = (cur, block, block.__enter__())
+        write = stream[2].write_row
+        for row in rows:
+            write(row)
+
+    def sync(self, error: BaseException | None = None) -> None:
+        """Finish every stream: commit its rows or, with ``error``, abandon them."""
+        streams, self._streams = self._streams, {}
+        failure = None
+        for cur, block, _ in streams.values():
+            abandon = error or failure
+            try:
+                if abandon is None:
+                    block.__exit__(None, None, None)
+                else:
+                    block.__exit__(type(abandon), abandon, abandon.__traceback__)
+            except BaseException as exc:  # noqa: BLE001 - abandon the others, then raise
+                failure = failure or exc
+            finally:
+                cur.close()
+        if failure is not None and error is None:
+            raise failure
+
+    def close(self, error: BaseException | None = None) -> None:
+        """``sync(error)``, then close the connections."""
+        try:
+            self.sync(error)
+        finally:
+            connections, self._connections = self._connections, {}
+            for conn in connections.values():
+                conn.close()

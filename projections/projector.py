@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 from audit_service.application import AuditService
 
-from .db import ReadModelDB, WriteBatch
+from .db import CopyStreams, ReadModelDB, WriteBatch
 from .readmodels import PROJECTIONS, Projection, iso_ts
 
 log = logging.getLogger("audit_service.projector")
@@ -26,6 +26,7 @@ TRACKING_DDL = ("CREATE TABLE IF NOT EXISTS projection_positions (name TEXT PRIM
                 " position {big} NOT NULL, updated_at TEXT NOT NULL)")
 PROJECTOR_LOCK_KEY = 0x50524F4A  # "PROJ": one active projector per PostgreSQL database
 SHADOW = "__rebuild"
+FLUSH_ROWS = 5_000  # a rebuild flushes its buffered rows when this many are waiting
 
 
 def create_tables(db: ReadModelDB) -> list[str]:
@@ -194,22 +195,9 @@ class Projector:
                 s.drop(self.db)
                 s.create(self.db, token=token, deferred=True)
                 s.begin(complete=True)  # empty tables, written only through these objects
-        position = 0
         head = self.app.recorder.max_notification_id() or 0
         zero = {s.name: 0 for s in shadows}
-        while True:
-            notifications = self.app.recorder.select_notifications(
-                start=position, limit=self.batch_size, inclusive_of_start=False)
-            if len(notifications) < self.batch_size:
-                break  # the tail is applied inside the swap transaction
-            with self.db.transaction():
-                self._shadow_commit()
-                out = WriteBatch(self.db)
-                self._apply_batch(notifications, shadows, zero, out)
-                out.flush()
-            position = notifications[-1].id
-            if progress:
-                progress(position, head)
+        position = self._load_shadows(shadows, zero, head, progress)
         with self.db.transaction():
             self._shadow_commit()
             for s in shadows:
@@ -234,6 +222,47 @@ class Projector:
                                 " WHERE name = ?", (position, now, cls.name))
         if progress:
             progress(position, max(head, position))
+        return position
+
+    def _load_shadows(self, shadows: list[Projection], zero: dict[str, int], head: int,
+                      progress: Callable[[int, int], Any] | None) -> int:
+        """Apply every full batch of the log to the shadow tables; returns the position reached.
+
+        On PostgreSQL, rows of append-only tables are streamed with one long ``COPY`` per
+        table (``CopyStreams``), committed when the load ends; the other tables' rows (and on
+        SQLite all rows) are flushed once ``FLUSH_ROWS`` are waiting. Nothing reads the shadow
+        tables meanwhile but the projections' own lookups, which sync first.
+        """
+        streams = None
+        if self.db.kind == "postgresql":
+            streams = CopyStreams(self.db.database,
+                                  [t for s in shadows for t in s.append_only_tables()])
+        out = WriteBatch(self.db, streams)
+        position = 0
+        try:
+            while True:
+                notifications = self.app.recorder.select_notifications(
+                    start=position, limit=self.batch_size, inclusive_of_start=False)
+                if len(notifications) < self.batch_size:
+                    break  # the tail is applied inside the swap transaction
+                self._apply_batch(notifications, shadows, zero, out)
+                out.flush_streams()
+                if out.pending >= FLUSH_ROWS:
+                    with self.db.transaction():
+                        self._shadow_commit()
+                        out.flush()
+                position = notifications[-1].id
+                if progress:
+                    progress(position, head)
+            with self.db.transaction():
+                self._shadow_commit()
+                out.flush()
+        except BaseException as exc:
+            if streams is not None:
+                streams.close(error=exc)
+            raise
+        if streams is not None:
+            streams.close()
         return position
 
     def _shadow_commit(self) -> None:

@@ -103,12 +103,12 @@ class Lookup:
     (``load``) without flushing first. When ``complete`` (a rebuild into empty tables, with
     every write seen here) a miss means the key has no row at all and nothing is read.
     Memory is bounded: past ``limit`` keys the map is dropped for good and every later
-    lookup flushes the batch and asks the database. ``limit=0`` keeps nothing in memory.
+    lookup asks the database. ``limit=0`` keeps nothing in memory.
     """
 
-    def __init__(self, load: Callable[[WriteBatch, str], Any], limit: int = LOOKUP_LIMIT):
+    def __init__(self, load: Callable[[WriteBatch, str], Any], limit: int | None = None):
         self.load = load
-        self.limit = limit
+        self.limit = LOOKUP_LIMIT if limit is None else limit
         self.values: dict[str, Any] | None = None
         self.complete = False
 
@@ -124,7 +124,7 @@ class Lookup:
             if self.complete:
                 return None
         else:
-            out.flush()  # the database must hold every row written so far
+            out.sync()  # the tables must hold (and show) every row written so far
         value = self.load(out, key)
         if values is not None:
             self.put(key, value)
@@ -156,7 +156,7 @@ class Lookups:
     def __getitem__(self, kind: str) -> Lookup:
         lookup = self.by_kind.get(kind)
         if lookup is None:
-            lookup = Lookup(self.load, 0 if kind in self.db_only else LOOKUP_LIMIT)
+            lookup = Lookup(self.load, 0 if kind in self.db_only else None)
             lookup.reset(self.complete)
             self.by_kind[kind] = lookup
         return lookup
@@ -170,6 +170,7 @@ class Projection:
     indexes: dict[str, list[str]] = {}  # logical name -> CREATE INDEX templates
     # Append-only tables whose primary key a PostgreSQL rebuild adds after loading the rows.
     deferred_keys: dict[str, str] = {}
+    updated_tables: frozenset = frozenset()  # tables with rows changed after their insert
     ignored_aggregates: frozenset = frozenset()  # event types "Aggregate.*" never applied
     kinds: frozenset | None = None  # the only event types applied (None: all but the ignored)
 
@@ -215,6 +216,10 @@ class Projection:
             for index in self.indexes.get(name, []):
                 db.execute(index.format(t=t, token=token))
 
+    def append_only_tables(self) -> list[str]:
+        """This object's tables that only ever get inserts (their rows can be streamed)."""
+        return [self.t[name] for name in self.tables if name not in self.updated_tables]
+
     def drop(self, db: ReadModelDB) -> None:
         for name in self.tables:
             db.execute(f"DROP TABLE IF EXISTS {self.t[name]}")
@@ -230,7 +235,7 @@ class Projection:
 
     def _read(self, out: WriteBatch, sql: str, params: tuple) -> list[tuple]:
         """A read of this projection's own tables while applying (a lookup's miss)."""
-        self.create_indexes(out.db)  # a deferred load reads by key: index it first
+        self.create_indexes(out.db)  # indexes left out for a bulk load: reads are by key
         return out.db.fetchall(sql, params)
 
     def apply(self, out: WriteBatch, position: int, recorded_at: str, event: Any) -> None:
@@ -356,6 +361,7 @@ class Directory(Projection):
         "units": ["CREATE INDEX IF NOT EXISTS ix_{t}_parent_{token} ON {t} (parent_id)"],
     }
     deferred_keys = {"unit_ratings": "unit_id, position"}
+    updated_tables = frozenset({"units", "officers"})
     kinds = frozenset({"Unit.Registered", "Unit.Renamed", "Unit.Merged", "Unit.Rated",
                        "Officer.Registered", "Officer.Transferred", "Officer.Appointed",
                        "Officer.LeftService"})
@@ -427,6 +433,7 @@ class UnitStatistics(Projection):
         "CREATE INDEX IF NOT EXISTS ix_{t}_unit_{token} ON {t} (unit_id, year)",
         "CREATE INDEX IF NOT EXISTS ix_{t}_subject_{token} ON {t} (subject_id)"]}
     deferred_keys = {"unit_facts": "position, seq"}
+    updated_tables = frozenset({"stats_officers"})
     kinds = frozenset({"Officer.Registered", "Officer.Transferred", "Inspection.Opened",
                        "Inspection.FindingRecorded", "Inspection.FindingCorrected",
                        "Inspection.FindingWithdrawn", "Proceeding.Opened", "Decision.Issued",
