@@ -20,19 +20,26 @@ from uuid import UUID
 from audit_service.clock import local_date
 
 from .db import ReadModelDB, WriteBatch
-from .summaries import summarize
+from .summaries import summarize, summary_key
 from .timeline import jsonable
 
 SKIP_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
                "national_id", "national_id_hash"}
 LOOKUP_LIMIT = 200_000  # keys per in-memory lookup; past it, lookups ask the database
+SUMMARY_CACHE_LIMIT = 20_000  # cached summaries (monthly grades and annual ratings repeat)
 _JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # = json.dumps(..., same flags)
+try:  # the C encoder behind _JSON.encode, made once rather than per call
+    from json.encoder import c_make_encoder as _c_make_encoder, encode_basestring as _quote
+except ImportError:  # pragma: no cover - not CPython
+    _c_make_encoder = None
+_C_JSON = (_c_make_encoder(None, _JSON.default, _quote, None, ": ", ", ", True, False, True)
+           if _c_make_encoder is not None else None)
 
 
 def iso_ts(moment: datetime) -> str:
     """Recorded times as fixed-width UTC strings, so text order is time order."""
-    if moment.tzinfo is timezone.utc and moment.year >= 1000:
-        return moment.isoformat(timespec="microseconds")  # the same text, faster
+    if moment.microsecond and moment.tzinfo is timezone.utc and moment.year >= 1000:
+        return moment.isoformat()  # the same text, faster
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
@@ -46,19 +53,36 @@ def event_data(event: Any) -> dict:
         if kind is str or kind is int or kind is float or value is None or kind is bool:
             data[key] = value
         elif kind is UUID:
-            data[key] = str(value)
+            data[key] = uuid_text(value)
         else:
             data[key] = jsonable(value)
     return data
+
+
+_UUID_TEXT: dict[int, str] = {}
+UUID_TEXT_LIMIT = 50_000
+
+
+def uuid_text(value: UUID) -> str:
+    """``str(value)``, remembered: the ids events name (officers, units) repeat a lot."""
+    text = _UUID_TEXT.get(value.int)
+    if text is None:
+        if len(_UUID_TEXT) >= UUID_TEXT_LIMIT:
+            _UUID_TEXT.clear()
+        text = _UUID_TEXT[value.int] = str(value)
+    return text
 
 
 def event_type(event: Any) -> str:
     return type(event).__qualname__
 
 
-def to_json(data: Any) -> str:
-    """The stored text of a row's data: ``json.dumps(data, ensure_ascii=False, sort_keys=True)``."""
-    return _JSON.encode(data)
+def to_json(data: dict) -> str:
+    """The stored text of a row's data: ``json.dumps(data, ensure_ascii=False, sort_keys=True)``
+    (the same text; ``data`` is never circular, so the C encoder runs without that check)."""
+    if _C_JSON is None:
+        return _JSON.encode(data)
+    return "".join(_C_JSON(data, 0))
 
 
 OCCURRED_FIELD = {
@@ -264,10 +288,12 @@ class OfficerTimeline(Projection):
     # themselves: read from the table when needed rather than held in memory.
     DB_ONLY_SUBJECTS = frozenset({"MonthlyGrade", "AnnualRating"})
     NOT_LOOKED_UP = frozenset({"Officer"})  # an officer's own events name the officer
+    UNCACHED_SUBJECTS = DB_ONLY_SUBJECTS | NOT_LOOKED_UP
 
     def __init__(self, reference: Any, suffix: str = ""):
         self.inspection_units = Lookup(self._load_inspection_unit)
         self.subjects = Lookups(self._load_officer_of, self.DB_ONLY_SUBJECTS)
+        self._summaries: dict[tuple, tuple[str, str]] = {}
         super().__init__(reference, suffix)
 
     def _lookups(self) -> list:
@@ -324,16 +350,28 @@ class OfficerTimeline(Projection):
             return
         occurred = occurred_on(kind, data)
         actor_id, actor_role = data.pop("actor_id", None), data.pop("actor_role", None)
-        row = {"position": position, "event_type": kind, "recorded_at": recorded_at,
-               "occurred_on": occurred, "subject_id": subject,
-               "actor_id": actor_id, "actor_role": actor_role, "data": data}
-        vi, en = summarize(row, self.reference)
+        # Summaries of monthly grades and annual ratings repeat: cached by what they read.
+        key = summary_key(kind, data)
+        try:
+            summary = self._summaries.get(key) if key is not None else None
+        except TypeError:  # an unhashable value: not cached
+            key = summary = None
+        if summary is None:
+            summary = summarize({"position": position, "event_type": kind,
+                                 "recorded_at": recorded_at, "occurred_on": occurred,
+                                 "subject_id": subject, "actor_id": actor_id,
+                                 "actor_role": actor_role, "data": data}, self.reference)
+            if key is not None:
+                if len(self._summaries) >= SUMMARY_CACHE_LIMIT:
+                    self._summaries.clear()
+                self._summaries[key] = summary
+        vi, en = summary
         payload = to_json(data)
         table = self.t["officer_timeline"]
         for officer in officers:
             out.insert(table, (officer, position, kind, recorded_at, occurred, subject,
                                actor_id, actor_role, vi, en, payload))
-        if aggregate not in self.NOT_LOOKED_UP:
+        if aggregate not in self.UNCACHED_SUBJECTS:
             self.subjects[aggregate].put(subject, officers[-1])
 
 

@@ -14,7 +14,7 @@ from audit_service.validation import decision_ref_text
 
 from .timeline import parse_date
 
-__all__ = ["summarize", "form_titles", "decision_ref_text", "rating_titles", "deferral_titles",
+__all__ = ["summarize", "summary_key", "form_titles", "decision_ref_text", "rating_titles", "deferral_titles",
            "conduct_titles", "category_titles", "SUMMARIZED_EVENT_TYPES"]
 
 MAX_FREE_TEXT = 160
@@ -341,6 +341,27 @@ _HANDLERS: dict[str, Callable[[dict, Mapping, Any], Summary]] = {
 }
 
 SUMMARIZED_EVENT_TYPES = tuple(_HANDLERS)
+
+# Event types whose summary reads nothing but these data fields (and the reference data).
+_SUMMARY_INPUTS: dict[str, tuple[str, ...]] = {
+    "MonthlyGrade.Recorded": ("period", "grade", "score", "framework"),
+    "AnnualRating.Recorded": ("year", "rating"),
+}
+
+
+def summary_key(event_type: str, data: Mapping[str, Any]) -> tuple | None:
+    """A key for caching summaries: rows with equal keys get equal summaries from one
+    reference. None when the summary may depend on more (the row is summarized afresh).
+    Values are keyed with their types, since 1 == 1.0 == True but they print differently."""
+    fields = _SUMMARY_INPUTS.get(event_type)
+    if fields is None:
+        return None
+    key: list = [event_type]
+    for name in fields:
+        value = data.get(name)
+        key.append(value.__class__)
+        key.append(value)
+    return tuple(key)
 
 
 def summarize(row: Mapping[str, Any], reference: Any) -> tuple[str, str]:
