@@ -55,7 +55,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--clients", type=int, action="append",
                    help="concurrent API clients (repeatable; default 1, 4, 16)")
     p.add_argument("--append-seconds", type=float, help="seconds per append level (default 10)")
-    p.add_argument("--samples", type=int, help="officers per query test (default 300)")
+    p.add_argument("--samples", type=int, help="officers per query test (default 1000)")
     p.add_argument("--import-batch", type=int, default=500, help="records per import transaction")
     p.add_argument("--lag-rate", type=float, default=200.0, help="writes/s for the lag test")
     p.add_argument("--lag-seconds", type=float, help="seconds of the lag test (default 20)")
@@ -72,7 +72,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     a.sizes = sorted(set(a.sizes or ([5_000, a.events] if quick else [100_000, a.events])))
     a.clients = a.clients or [1, 4, 16]
     a.append_seconds = a.append_seconds or (2.0 if quick else 10.0)
-    a.samples = a.samples or (50 if quick else 300)
+    a.samples = a.samples or (50 if quick else 1000)
     a.lag_seconds = a.lag_seconds or (5.0 if quick else 20.0)
     if a.workers is None:
         import os

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import random
 import re
 import sys
@@ -114,15 +115,63 @@ def setup_append_store(store: Store, officers: int = APPEND_OFFICERS) -> list[st
         app.close()
 
 
+def _system_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    fields = [float(x) for x in open("/proc/stat").readline().split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields) - idle) / tick, sum(fields) / tick
+
+
+def _process_cpu(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in pids:
+        try:
+            stat = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(stat[11]) + int(stat[12])) / tick
+    return total
+
+
+class CpuMeter:
+    """Where the CPU went during a measured window: the whole machine, the server's
+    processes, and this process (the client threads)."""
+
+    def __init__(self, server_pids: list[int]):
+        self.pids = server_pids
+
+    def start(self) -> None:
+        self.t0 = time.perf_counter()
+        self.sys0, self.srv0, self.me0 = _system_cpu(), _process_cpu(self.pids), time.process_time()
+
+    def stop(self, appends: int) -> dict:
+        wall = time.perf_counter() - self.t0
+        busy1, total1 = _system_cpu()
+        busy = busy1 - self.sys0[0]
+        server = _process_cpu(self.pids) - self.srv0
+        client = time.process_time() - self.me0
+        per = 1000 / max(1, appends)
+        return {"machine_busy_fraction": busy / (total1 - self.sys0[1]),
+                "cpus_busy": busy / wall,
+                "server_workers_cpu_ms_per_append": server * per,
+                "client_cpu_ms_per_append": client * per,
+                "rest_cpu_ms_per_append": (busy - server - client) * per}
+
+
 def _timed_loop(seconds: float, step) -> dict:
     latencies = []
+    meter = CpuMeter([])
+    meter.start()
     started = time.perf_counter()
     while (now := time.perf_counter()) - started < seconds:
         step()
         latencies.append((time.perf_counter() - now) * 1000)
     elapsed = time.perf_counter() - started
     return {"appends": len(latencies), "seconds": elapsed, "per_s": len(latencies) / elapsed,
-            "p50_ms": percentile(latencies, 0.5), "p99_ms": percentile(latencies, 0.99)}
+            "p50_ms": percentile(latencies, 0.5), "p99_ms": percentile(latencies, 0.99),
+            "cpu": meter.stop(len(latencies))}
 
 
 def library_save(store: Store, slots: Slots, seconds: float, with_idempotency: bool = False) -> dict:
@@ -171,7 +220,7 @@ def service_command(store: Store, slots: Slots, seconds: float) -> dict:
 
 
 def api_appends(base: str, board_token: str, slots: Slots, clients: int, seconds: float,
-                warmup: float = 1.0) -> dict:
+                warmup: float = 1.0, server_pids: list[int] | None = None) -> dict:
     """``clients`` threads POSTing /evaluations/monthly (each with an Idempotency-Key) for
     ``warmup + seconds``; only answers completed inside the measured window count."""
     import requests
@@ -203,6 +252,12 @@ def api_appends(base: str, board_token: str, slots: Slots, clients: int, seconds
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
+    meter = CpuMeter(server_pids or [])
+    time.sleep(max(0.0, window[0] - time.perf_counter()))
+    meter.start()
+    time.sleep(max(0.0, window[1] - time.perf_counter()))
+    inside_count = sum(1 for rs in results for r in list(rs) if window[0] <= r[0] and r[2] == 201)
+    cpu = meter.stop(inside_count)
     for t in threads:
         t.join()
     inside = [r for rs in results for r in rs if window[0] <= r[0] < window[1]]
@@ -212,7 +267,7 @@ def api_appends(base: str, board_token: str, slots: Slots, clients: int, seconds
     return {"clients": clients, "appends": len(ok), "seconds": seconds,
             "per_s": len(ok) / seconds, "p50_ms": percentile(latencies, 0.5),
             "p99_ms": percentile(latencies, 0.99),
-            "errors": {str(k): v for k, v in statuses.items()}}
+            "errors": {str(k): v for k, v in statuses.items()}, "cpu": cpu}
 
 
 def profile_workers(server: Server, seconds: float, out_dir: Path, label: str) -> list:
@@ -255,7 +310,8 @@ def appends(store: Store, seconds: float, clients: list[int], workers: int, work
             spies = []
             if profile_dir is not None and n == 1:
                 spies = profile_workers(server, seconds + 1, profile_dir, "api-append-1client")
-            result = api_appends(server.base, board, slots, n, seconds)
+            result = api_appends(server.base, board, slots, n, seconds,
+                                 server_pids=[server.proc.pid, *server.workers()])
             for p in spies:
                 p.wait()
             log(f"appends: API {n} client(s): {result['per_s']:.0f}/s, p50 {result['p50_ms']:.1f}"

@@ -188,6 +188,13 @@ def _num(v: float | None, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
+def _cpu(c: dict | None) -> str:
+    if not c:
+        return "– | –"
+    return (f"{c['cpus_busy']:.2f} | {c['server_workers_cpu_ms_per_append']:.2f} /"
+            f" {c['client_cpu_ms_per_append']:.2f} / {c['rest_cpu_ms_per_append']:.2f}")
+
+
 def _met(m: bool | None) -> str:
     return "–" if m is None else ("**yes**" if m else "**no**")
 
@@ -269,8 +276,9 @@ def markdown(r: dict) -> str:
                   f" {ap['seconds_per_level']:.0f} s per level after 1 s of warm-up; each client"
                   " a thread with its own `requests.Session`. The baselines write to the same store"
                   " from this process, one thread.", "",
-                  "| writer | appends/s | p50 (ms) | p99 (ms) | events per append | errors |",
-                  "|---|---:|---:|---:|---:|---|"]
+                  "| writer | appends/s | p50 (ms) | p99 (ms) | events per append | errors |"
+                  " CPUs busy | CPU ms per append: server / client / rest |",
+                  "|---|---:|---:|---:|---:|---|---:|---|"]
         for label, key, ev in (("raw driver: one-row INSERT, autocommit", "raw_single_commit", "1 row"),
                                ("library: `app.save(MonthlyGrade)`", "library_save", "1"),
                                ("library: `app.save(MonthlyGrade, IdempotencyRecord)`",
@@ -279,11 +287,15 @@ def markdown(r: dict) -> str:
                                 "service_command", "2")):
             x = ap[key]
             lines.append(f"| {label} | {x['per_s']:,.0f} | {_num(x.get('p50_ms'))} |"
-                         f" {_num(x.get('p99_ms'))} | {ev} | |")
+                         f" {_num(x.get('p99_ms'))} | {ev} | | {_cpu(x.get('cpu'))} |")
         for x in ap["api"]:
             errors = ", ".join(f"{k}: {v}" for k, v in x["errors"].items()) or "none"
             lines.append(f"| API, {x['clients']} client(s) | {x['per_s']:,.0f} | {_num(x['p50_ms'])}"
-                         f" | {_num(x['p99_ms'])} | 2 | {errors} |")
+                         f" | {_num(x['p99_ms'])} | 2 | {errors} | {_cpu(x.get('cpu'))} |")
+        lines += ["", "CPU: from /proc during the measured window. *server* = the gunicorn"
+                  " master and workers; *client* = this benchmark process (for the baselines it is"
+                  " the writer itself); *rest* = everything else on the machine, mostly the"
+                  " PostgreSQL backends (and any other load)."]
     pj = r.get("projections")
     if pj or r.get("queries"):
         lines += ["", "### Projections and queries", ""]
