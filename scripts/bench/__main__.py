@@ -115,6 +115,9 @@ class Run:
         if others:
             log(f"note: another benchmark is running: {others}")
             self.r["other_benchmarks_seen"] += others
+        activity = report.other_benchmarks(r"pytest|load_test|gunicorn")
+        if activity:
+            self.r.setdefault("other_activity_seen", []).extend(activity)
         import os
 
         self.r.setdefault("loadavg_by_phase", {})[name] = os.getloadavg()[0]

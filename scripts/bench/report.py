@@ -65,12 +65,12 @@ def git_state() -> dict:
     return {"commit": run("rev-parse", "--short", "HEAD"), "modified_files": dirty}
 
 
-def other_benchmarks() -> list[str]:
-    """Command lines of benchmark processes on this machine that are not this run's own."""
+def other_benchmarks(pattern: str = r"bench_|scripts\.bench") -> list[str]:
+    """Command lines of benchmark processes (or of ``pattern``) on this machine that are
+    not this run's own."""
     me = os.getpid()
     mine = set(_ancestors(me))
-    out = subprocess.run(["pgrep", "-af", r"bench_|scripts\.bench"], capture_output=True,
-                         text=True)
+    out = subprocess.run(["pgrep", "-af", pattern], capture_output=True, text=True)
     found = []
     for line in out.stdout.splitlines():
         pid_text, _, cmd = line.partition(" ")
@@ -224,6 +224,12 @@ def markdown(r: dict) -> str:
               f" ({'; '.join(sorted(set(shared)))[:300]}); treat the figures as not comparable."
               if shared else "No other benchmark process was seen on the machine during the run"
               " (checked with `pgrep -af bench_` between phases).", ""]
+    busy = sorted(set(r.get("other_activity_seen") or []))
+    if busy:
+        lines += [f"Other work seen on the machine as phases began (test runs of other engineers"
+                  f" sharing the 2 CPUs and the PostgreSQL server): {len(busy)} distinct"
+                  f" command lines, e.g. `{busy[0][:120]}`. Figures taken while they ran are"
+                  " lower than on an idle machine.", ""]
     lines += ["```sh", r["command"], "```", ""]
     lines += ["| machine | |", "|---|---|",
               f"| CPUs (`nproc`) | {m['nproc']} |", f"| CPU model | {m['cpu_model']} |",
