@@ -15,7 +15,10 @@ file (``--database-url sqlite:///path/bench.sqlite3``; the size is appended to t
    baseline, and that process's peak RSS;
 4. ``ReadModels.history`` / ``ReadModels.eligibility`` latency for 200 random officers.
 
-Nothing is profiled; everything is wall-clock time.
+Rates are wall-clock. The baseline's and the rebuild's own CPU time (``process_time``) are
+recorded too: on a shared machine they vary less than wall time, and the PostgreSQL server's
+share of the work is in neither. ``--repeat N`` runs the baseline and the rebuild N times each
+(alternating) and reports the median of each; every run is kept in the JSON.
 """
 from __future__ import annotations
 
@@ -269,13 +272,14 @@ def _rebuild_child(run_url: str, batch_size: int, queue) -> None:
 
     app = build_app(run_url)
     projector = Projector(app, batch_size=batch_size)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     position = projector.rebuild()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     app.close()
     projector.db.close()
-    queue.put({"position": position, "seconds": elapsed, "max_rss_mb": rss_kb / 1024})
+    queue.put({"position": position, "seconds": elapsed, "cpu_seconds": cpu,
+               "max_rss_mb": rss_kb / 1024})
 
 
 def rebuild_in_child(run_url: str, batch_size: int) -> dict:
@@ -327,7 +331,14 @@ def query_latency(app: AuditService, officer_ids: list[str], seed: int = 1) -> d
     return out
 
 
-def run_size(url: str, events: int, batch_size: int, keep: bool) -> dict:
+def timed_baseline(app: AuditService) -> dict:
+    started, cpu = time.perf_counter(), time.process_time()
+    decoded = read_and_decode(app)
+    return {"events": decoded, "seconds": time.perf_counter() - started,
+            "cpu_seconds": time.process_time() - cpu}
+
+
+def run_size(url: str, events: int, batch_size: int, keep: bool, repeat: int = 1) -> dict:
     run_url, schema = fresh_store(url, events)
     t_all = time.perf_counter()
     try:
@@ -341,17 +352,26 @@ def run_size(url: str, events: int, batch_size: int, keep: bool) -> dict:
         print(f"[{events:,}] generated {saved:,} events ({len(officer_ids):,} officers) in"
               f" {gen_s:.1f} s = {saved / gen_s:,.0f} events/s", flush=True)
 
-        t = time.perf_counter()
-        decoded = read_and_decode(app)
-        base_s = time.perf_counter() - t
-        print(f"[{events:,}] baseline read+decode {decoded:,} in {base_s:.1f} s ="
-              f" {decoded / base_s:,.0f} events/s", flush=True)
-
-        rb = rebuild_in_child(run_url, batch_size)
-        assert rb["position"] == head, (rb["position"], head)
-        print(f"[{events:,}] rebuild {head:,} in {rb['seconds']:.1f} s ="
-              f" {head / rb['seconds']:,.0f} events/s; peak RSS {rb['max_rss_mb']:.0f} MB",
-              flush=True)
+        bases, rebuilds = [], []
+        for _ in range(repeat):
+            base = timed_baseline(app)
+            bases.append(base)
+            print(f"[{events:,}] baseline read+decode {base['events']:,} in"
+                  f" {base['seconds']:.1f} s = {base['events'] / base['seconds']:,.0f} events/s"
+                  f" (CPU {base['cpu_seconds'] / base['events'] * 1e6:.1f} us/event)", flush=True)
+            rb = rebuild_in_child(run_url, batch_size)
+            assert rb["position"] == head, (rb["position"], head)
+            rebuilds.append(rb)
+            print(f"[{events:,}] rebuild {head:,} in {rb['seconds']:.1f} s ="
+                  f" {head / rb['seconds']:,.0f} events/s (CPU"
+                  f" {rb['cpu_seconds'] / head * 1e6:.1f} us/event); peak RSS"
+                  f" {rb['max_rss_mb']:.0f} MB", flush=True)
+        decoded = bases[0]["events"]
+        base_s = statistics.median(b["seconds"] for b in bases)
+        base_cpu = statistics.median(b["cpu_seconds"] for b in bases)
+        rb_s = statistics.median(r["seconds"] for r in rebuilds)
+        rb_cpu = statistics.median(r["cpu_seconds"] for r in rebuilds)
+        rb_rss = max(r["max_rss_mb"] for r in rebuilds)
 
         q = query_latency(app, officer_ids)
         app.close()
@@ -359,10 +379,14 @@ def run_size(url: str, events: int, batch_size: int, keep: bool) -> dict:
         result = {
             "events_requested": events, "events": head, "officers": len(officer_ids),
             "generate": {"seconds": gen_s, "events_per_s": saved / gen_s},
-            "baseline_read_decode": {"seconds": base_s, "events_per_s": decoded / base_s},
-            "rebuild": {"seconds": rb["seconds"], "events_per_s": head / rb["seconds"],
-                        "peak_rss_mb": rb["max_rss_mb"], "batch_size": batch_size},
-            "rebuild_over_baseline": (head / rb["seconds"]) / (decoded / base_s),
+            "baseline_read_decode": {"seconds": base_s, "events_per_s": decoded / base_s,
+                                     "cpu_us_per_event": base_cpu / decoded * 1e6,
+                                     "runs": bases},
+            "rebuild": {"seconds": rb_s, "events_per_s": head / rb_s,
+                        "cpu_us_per_event": rb_cpu / head * 1e6,
+                        "peak_rss_mb": rb_rss, "batch_size": batch_size, "runs": rebuilds},
+            "rebuild_over_baseline": (head / rb_s) / (decoded / base_s),
+            "rebuild_over_baseline_cpu": (base_cpu / decoded) / (rb_cpu / head),
             "queries": q, "total_seconds": total_s,
             "store": "sqlite" if is_sqlite(url) else "postgresql",
         }
@@ -397,20 +421,23 @@ def machine(url: str) -> dict:
 
 def table(results: list[dict]) -> str:
     rows = [("events", "officers", "gen ev/s", "base ev/s", "rebuild ev/s", "ratio",
-             "rebuild s", "peak MB", "hist p50", "hist p99", "elig p50", "elig p99")]
+             "CPU ratio", "rebuild s", "peak MB", "hist p50", "hist p99", "elig p50",
+             "elig p99")]
     for r in results:
         q = r["queries"]
         rows.append((f"{r['events']:,}", f"{r['officers']:,}",
                      f"{r['generate']['events_per_s']:,.0f}",
                      f"{r['baseline_read_decode']['events_per_s']:,.0f}",
                      f"{r['rebuild']['events_per_s']:,.0f}", f"{r['rebuild_over_baseline']:.2f}",
+                     f"{r['rebuild_over_baseline_cpu']:.2f}",
                      f"{r['rebuild']['seconds']:.1f}", f"{r['rebuild']['peak_rss_mb']:.0f}",
                      f"{q['history']['p50_ms']:.2f}", f"{q['history']['p99_ms']:.2f}",
                      f"{q['eligibility']['p50_ms']:.2f}", f"{q['eligibility']['p99_ms']:.2f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines) + "\n(latencies in ms; ratio = rebuild / baseline read+decode)"
+    return "\n".join(lines) + ("\n(latencies in ms; ratio = rebuild / baseline read+decode"
+                               " events/s; CPU ratio = the same from each one's own CPU time)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -424,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--keep", action="store_true",
                         help="keep the PostgreSQL schema (default: drop it)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="baseline and rebuild runs per size; medians are reported")
     args = parser.parse_args(argv)
     sizes = args.events or [100_000]
     info = machine(args.database_url)
@@ -431,7 +460,8 @@ def main(argv: list[str] | None = None) -> int:
           f" Python {info['python']}, PostgreSQL {info['postgresql']}", flush=True)
     results = []
     for size in sizes:
-        results.append(run_size(args.database_url, size, args.batch_size, args.keep))
+        results.append(run_size(args.database_url, size, args.batch_size, args.keep,
+                                args.repeat))
         if args.json:  # written after each size so a later, longer size can't lose it
             args.json.write_text(json.dumps({"machine": info, "results": results}, indent=2))
     print()
