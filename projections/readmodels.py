@@ -26,7 +26,7 @@ from .timeline import jsonable
 SKIP_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
                "national_id", "national_id_hash"}
 LOOKUP_LIMIT = 200_000  # keys per in-memory lookup; past it, lookups ask the database
-SUMMARY_CACHE_LIMIT = 20_000  # cached summaries (monthly grades and annual ratings repeat)
+SUMMARY_CACHE_LIMIT = 10_000  # cached summaries (monthly grades and annual ratings repeat)
 _JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # = json.dumps(..., same flags)
 try:  # the C encoder behind _JSON.encode, made once rather than per call
     from json.encoder import c_make_encoder as _c_make_encoder, encode_basestring as _quote
@@ -60,7 +60,7 @@ def event_data(event: Any) -> dict:
 
 
 _UUID_TEXT: dict[int, str] = {}
-UUID_TEXT_LIMIT = 50_000
+UUID_TEXT_LIMIT = 20_000
 
 
 def uuid_text(value: UUID) -> str:
@@ -478,8 +478,10 @@ class UnitStatistics(Projection):
                        "Decision.AppealResolved", "Decision.Annulled", "AnnualRating.Recorded",
                        "AnnualRating.Corrected"})
     # A fact's subject is looked up again only when the fact changes. Rating facts (one per
-    # officer and year) are read from the table then, not held in memory.
+    # officer and year) are read from the table then, not held in memory; proceedings' facts
+    # never change.
     DB_ONLY_FACTS = frozenset({"AnnualRating"})
+    UNCHANGED_FACTS = frozenset({"Proceeding"})
 
     def __init__(self, reference: Any, suffix: str = ""):
         self.officer_units = Lookup(self._load_officer_unit)
@@ -511,7 +513,8 @@ class UnitStatistics(Projection):
               recorded_at):
         out.insert(self.t["unit_facts"], (position, 0, unit, year, kind, subject, officer, detail,
                                           recorded_at))
-        self.facts[aggregate].put(subject, (unit, year, officer))
+        if aggregate not in self.UNCHANGED_FACTS:
+            self.facts[aggregate].put(subject, (unit, year, officer))
 
     def _change(self, out, aggregate, position, recorded_at, subject, kind, detail):
         """A change to an earlier fact is counted under that fact's unit and year."""
