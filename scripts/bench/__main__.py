@@ -65,6 +65,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--profile", type=Path, metavar="DIR",
                    help="write a cProfile of the import and py-spy stacks of the API workers here")
     p.add_argument("--workdir", type=Path, help="where data files and logs go (default: a temp dir)")
+    p.add_argument("--render", type=Path, metavar="JSON",
+                   help="measure nothing: rewrite the doc section from a saved --json result")
     a = p.parse_args(argv)
     quick = a.quick
     a.events = a.events or (20_000 if quick else 1_000_000)
@@ -240,6 +242,12 @@ def print_verdicts(rows: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
+    if args.render:
+        saved = json.loads(args.render.read_text())
+        saved["verdicts"] = report.verdicts(saved)
+        print_verdicts(saved["verdicts"])
+        report.update_doc(args.doc or ROOT / "docs" / "benchmarks.md", saved)
+        return 0
     run = Run(args, argv)
     others = report.other_benchmarks()
     if others:

@@ -61,7 +61,8 @@ def git_state() -> dict:
         out = subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT)
         return out.stdout.rstrip("\n")
 
-    dirty = [line[3:] for line in run("status", "--porcelain", "--untracked-files=no").splitlines()]
+    dirty = [line[3:] for line in run("status", "--porcelain", "--untracked-files=no").splitlines()
+             if not line.endswith(".md")]  # documents do not change what is measured
     return {"commit": run("rev-parse", "--short", "HEAD"), "modified_files": dirty}
 
 
@@ -213,7 +214,8 @@ def markdown(r: dict) -> str:
     m, opts = r["machine"], r["options"]
     pg = m.get("postgresql") or {}
     lines = [BEGIN, ""]
-    lines += [f"One run of `scripts/bench.py` on {r['store']} measured every figure below,"
+    lines += [f"One run of the suite (`scripts/bench/`, run as `python -m scripts.bench`) on"
+              f" {r['store']} measured every figure below,"
               " each ratio against a baseline measured in that same run on the same machine."
               f" Run on {m['date'][:10]}, {r.get('total_seconds', 0) / 60:.0f} minutes end to end."
               f" Code: commit `{r['git']['commit']}`"
@@ -230,7 +232,9 @@ def markdown(r: dict) -> str:
                   f" sharing the 2 CPUs and the PostgreSQL server): {len(busy)} distinct"
                   f" command lines, e.g. `{busy[0][:120]}`. Figures taken while they ran are"
                   " lower than on an idle machine.", ""]
-    lines += ["```sh", r["command"], "```", ""]
+    lines += ["The exact command of this run (`--json` and `--workdir` only say where files go;"
+              " `python -m scripts.bench --quick` is a one-minute smoke run at small sizes):", "",
+              "```sh", r["command"], "```", ""]
     lines += ["| machine | |", "|---|---|",
               f"| CPUs (`nproc`) | {m['nproc']} |", f"| CPU model | {m['cpu_model']} |",
               f"| memory | {m['memory_gib']} GiB |", f"| OS | {m['os']} |",

@@ -23,7 +23,7 @@ def free_port() -> int:
 
 
 def child_env(env: dict) -> dict:
-    return {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+    return {**os.environ, **env, "PYTHONPATH": env.get("PYTHONPATH", str(ROOT))}
 
 
 def cli(env: dict, *args: str, timeout: float = 120) -> str:
