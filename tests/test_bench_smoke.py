@@ -60,7 +60,7 @@ def test_doc_section_is_rewritten_between_its_markers_only(tmp_path):
     doc.write_text("# Benchmarks\n\nearlier sections\n", encoding="utf-8")
     result = {
         "command": "python -m scripts.bench --quick", "options": {"samples": 5},
-        "store": "SQLite", "git": {"commit": "abc1234", "modified_files": []},
+        "store": "PostgreSQL", "git": {"commit": "abc1234", "modified_files": []},
         "machine": {"nproc": 2, "cpu_model": "cpu", "memory_gib": 1.0, "os": "os",
                     "python": "3.11", "packages": {}, "postgresql": None,
                     "date": "2026-11-26T00:00:00+00:00", "loadavg_at_start": (0.0, 0.0, 0.0)},
@@ -81,3 +81,13 @@ def test_doc_section_is_rewritten_between_its_markers_only(tmp_path):
     assert again.count(report.SECTION) == 1 and "lag p50 60 ms" in again
     assert again.endswith("### Profiles\n\nwritten by hand\n")
     json.dumps(result, default=str)
+    sqlite = {**result, "store": "SQLite", "lag": {**result["lag"], "lag_ms_p50": 70.0}}
+    report.update_doc(doc, sqlite)
+    both = doc.read_text(encoding="utf-8")
+    assert both.index("lag p50 60 ms") < both.index("### The same suite on SQLite") \
+        < both.index("lag p50 70 ms") < both.index("### Profiles")
+    sqlite["lag"]["lag_ms_p50"] = 80.0
+    report.update_doc(doc, sqlite)
+    last = doc.read_text(encoding="utf-8")
+    assert "lag p50 70 ms" not in last and "lag p50 80 ms" in last and "lag p50 60 ms" in last
+    assert last.count("### The same suite on SQLite") == 1

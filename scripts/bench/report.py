@@ -19,8 +19,14 @@ from .server import ROOT
 from .stores import postgres_info
 
 SECTION = "## Benchmark suite (scripts/bench.py)"
-BEGIN = "<!-- bench-suite:generated:begin -->"
+BEGIN = "<!-- bench-suite:generated:begin -->"  # the PostgreSQL run
 END = "<!-- bench-suite:generated:end -->"
+SQLITE_BEGIN = "<!-- bench-suite:sqlite:begin -->"  # a run with --database-url sqlite:///…
+SQLITE_END = "<!-- bench-suite:sqlite:end -->"
+
+
+def markers(r: dict) -> tuple[str, str]:
+    return (SQLITE_BEGIN, SQLITE_END) if r.get("store") == "SQLite" else (BEGIN, END)
 
 
 # --------------------------------------------------------------------------- machine
@@ -213,7 +219,10 @@ def _short(row: dict) -> str:
 def markdown(r: dict) -> str:
     m, opts = r["machine"], r["options"]
     pg = m.get("postgresql") or {}
-    lines = [BEGIN, ""]
+    begin, end = markers(r)
+    lines = [begin, ""]
+    if r.get("store") == "SQLite":
+        lines += ["### The same suite on SQLite", ""]
     lines += [f"One run of the suite (`scripts/bench/`, run as `python -m scripts.bench`) on"
               f" {r['store']} measured every figure below,"
               " each ratio against a baseline measured in that same run on the same machine."
@@ -354,17 +363,22 @@ def markdown(r: dict) -> str:
                   f" {lg['rate_per_s']:.0f}/s through the service while `audit-service project`"
                   f" runs as its own process: lag p50 {lg['lag_ms_p50']:.0f} ms, p99"
                   f" {lg['lag_ms_p99']:.0f} ms, max {lg['lag_ms_max']:.0f} ms."]
-    lines += ["", END]
+    lines += ["", end]
     return "\n".join(lines)
 
 
 def update_doc(path: Path, r: dict) -> None:
-    """Rewrite the generated part of the section, or append the section at the end."""
+    """Rewrite this store's generated part of the section; a store seen for the first time
+    gets its part after the other store's; with no section yet, append it at the end."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     body = markdown(r)
-    if SECTION in text and BEGIN in text and END in text:
-        start, end = text.index(BEGIN), text.index(END) + len(END)
-        text = text[:start] + body + text[end:]
+    begin, end = markers(r)
+    if SECTION in text and begin in text and end in text:
+        start, stop = text.index(begin), text.index(end) + len(end)
+        text = text[:start] + body + text[stop:]
+    elif SECTION in text and (END in text or SQLITE_END in text):
+        after = max(text.rfind(m) + len(m) for m in (END, SQLITE_END) if m in text)
+        text = text[:after] + "\n\n" + body + text[after:]
     else:
         text = text.rstrip("\n") + "\n\n" + SECTION + "\n\n" + body + "\n"
     path.write_text(text, encoding="utf-8")
