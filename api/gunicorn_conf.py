@@ -3,7 +3,7 @@
 
 Each worker calls ``api:create_app()`` after the fork (``preload_app`` is off), so every
 worker builds its own eventsourcing application and database connections. Sized for a
-small machine: CPU count + 1 synchronous workers. Tables are not created here; run
+small machine: CPU count + 1 workers of 4 threads each. Tables are not created here; run
 ``audit-service init-db`` once first.
 """
 from __future__ import annotations
@@ -16,7 +16,10 @@ import sys
 wsgi_app = "api:create_app()"
 bind = os.environ.get("AUDIT_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("AUDIT_WORKERS", (os.cpu_count() or 1) + 1))
-worker_class = "sync"
+# Threaded workers keep client connections alive between requests (sync workers close
+# every connection); each thread has its own read-model connection.
+worker_class = os.environ.get("AUDIT_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("AUDIT_THREADS", "4"))
 preload_app = False
 timeout = int(os.environ.get("AUDIT_WORKER_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("AUDIT_GRACEFUL_TIMEOUT", "20"))

@@ -10,6 +10,7 @@ import hashlib
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from typing import Any, Callable, Iterator
 from uuid import UUID, uuid4
@@ -21,7 +22,7 @@ from .clock import local_date, today_in_vietnam
 from .config import Settings
 from .domain import (AnnualRating, Decision, IdempotencyRecord, Index, Inspection,
                      MonthlyGrade, Officer, Proceeding, Unit, index_id)
-from .errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
+from .errors import AuditError, Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from .limitation import expired_violations
 from .pii import national_id_hash, national_id_problem
 from .reference import ReferenceData, load_reference
@@ -88,7 +89,7 @@ class IdempotencyClaim:
         return cls(actor, hashlib.sha256(key.encode()).hexdigest(),
                    hashlib.sha256(request_fingerprint).hexdigest())
 
-    @property
+    @cached_property
     def record_id(self) -> UUID:
         return IdempotencyRecord.create_id(self.actor.user_id, self.key_sha256)
 
@@ -199,8 +200,8 @@ class AuditService(Application):
             for agg in aggregates:
                 if isinstance(agg, (AnnualRating, MonthlyGrade)) and agg.version == 1:
                     raise RuleViolation(
-                        "a rating for this officer and period was recorded meanwhile",
-                        code="rating_exists") from None
+                        "a rating for this officer and period is already recorded;"
+                        " send a correction", code="rating_exists") from None
             raise Conflict(
                 "another change to the same record was saved first; reload and retry",
                 code="stale_write") from None
@@ -217,28 +218,26 @@ class AuditService(Application):
 
         Returns the result and whether it is a replay. The same key with a different
         request is refused with ``idempotency_key_reused``; a command that was refused
-        records nothing, so its retry runs again.
+        records nothing, so its retry runs again. The command runs first and the record is
+        looked for only when it fails, so a first request costs no extra read.
         """
-        replay = self._replay(claim)
-        if replay is not None:
-            return replay, True
         token = _CLAIM.set(claim)
         try:
             return command(), False
-        except _ReplayInstead:
-            pass
+        except (_ReplayInstead, AuditError) as exc:
+            # The command ran as if for the first time; if the key was used before, its
+            # record exists and the original answer stands (a repeat usually meets the
+            # rule its first run now breaks, e.g. rating_exists, or collides on the record).
+            failure = exc
         finally:
             _CLAIM.reset(token)
         replay = self._replay(claim)
-        if replay is None:  # pragma: no cover - the record was seen a moment ago
+        if replay is not None:
+            return replay, True
+        if isinstance(failure, _ReplayInstead):  # pragma: no cover - seen a moment ago
             raise Conflict("a concurrent copy of this request is being saved; retry",
                            code="stale_write")
-        return replay, True
-
-    def idempotent_seen(self, claim: IdempotencyClaim) -> bool:
-        """Whether this claim's request was already saved (the same request: True; the
-        same key with another request: ``idempotency_key_reused``)."""
-        return self._exists(claim.record_id)
+        raise failure
 
     def _replay(self, claim: IdempotencyClaim) -> CommandResult | None:
         if not self._exists(claim.record_id):
@@ -291,6 +290,28 @@ class AuditService(Application):
             raise Conflict("another writer changed records of this batch first; re-run it",
                            code="stale_write") from None
         return [r.notification.id for r in recordings]
+
+    def existing_ids(self, ids: list[UUID]) -> set[UUID]:
+        """Which of these aggregates have stored events: one query for many ids."""
+        if not ids:
+            return set()
+        table = self.recorder.events_table_name
+        found: set[UUID] = set()
+        if self.settings.database.kind == "sqlite":
+            with self.recorder.datastore.transaction(commit=False) as cursor:
+                for start in range(0, len(ids), 500):
+                    part = [i.hex for i in ids[start:start + 500]]
+                    marks = ", ".join("?" for _ in part)
+                    cursor.execute(f"SELECT DISTINCT originator_id FROM {table}"
+                                   f" WHERE originator_id IN ({marks})", part)
+                    found |= {UUID(row[0]) for row in cursor.fetchall()}
+        else:
+            sql = (f"SELECT DISTINCT originator_id FROM {self.recorder.datastore.schema}.{table}"
+                   " WHERE originator_id = ANY(%s)")
+            with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+                cursor.execute(sql, (list(ids),))
+                found = {row["originator_id"] for row in cursor.fetchall()}
+        return found
 
     def positions_of(self, events: list[tuple[UUID, int]]) -> list[int]:
         """The log positions of stored events, by (originator id, version)."""
@@ -846,7 +867,7 @@ class AuditService(Application):
                 "grade": f"a score of {score:g} is grade {computed}, not {grade}"})
         officer = self.get_officer(officer_uuid)
         grade_id = MonthlyGrade.id_for(officer.id, period)
-        if self._exists(grade_id):
+        if _BATCH.get() is not None and self._exists(grade_id):
             raise RuleViolation(f"a grade for {period} is already recorded; send a correction",
                                 code="rating_exists")
         record = MonthlyGrade(officer_id=officer.id, period=period, score=score, grade=computed,
@@ -877,7 +898,7 @@ class AuditService(Application):
         c.done()
         officer = self.get_officer(officer_uuid)
         rating_id = AnnualRating.id_for(officer.id, year)
-        if self._exists(rating_id):
+        if _BATCH.get() is not None and self._exists(rating_id):
             raise RuleViolation(f"officer {officer.personnel_code} already has a rating for {year};"
                                 " send a correction", code="rating_exists")
         record = AnnualRating(officer_id=officer.id, year=year, rating=rating, **actor.kw)

@@ -149,7 +149,9 @@ class Settings:
                 POSTGRES_CONNECT_TIMEOUT=db.options.get("connect_timeout", "5"),
                 POSTGRES_POOL_SIZE=db.options.get("pool_size", "2"),
                 POSTGRES_MAX_OVERFLOW=db.options.get("max_overflow", "4"),
-                POSTGRES_PRE_PING="y",
+                # Off by default: every recorder call is retried by the library on a broken
+                # connection, so a pre-ping would only add a round trip to every statement.
+                POSTGRES_PRE_PING=db.options.get("pre_ping", "n"),
                 POSTGRES_LOCK_TIMEOUT="10",
             )
             if db.schema:

@@ -199,6 +199,8 @@ def _apply_batch(app: AuditService, chunk: list[tuple[int, dict]], actor: Actor,
                  report: ImportReport) -> None:
     """Run the chunk in one batch; on a bad record, drop it and run the batch again."""
     excluded: dict[int, BadRecord] = {}
+    claims = {number: record_claim(record, actor) for number, record in chunk}
+    stored = app.existing_ids([c.record_id for c in claims.values()])  # one query per chunk
     while True:
         imported = skipped = 0
         failed = None
@@ -206,9 +208,9 @@ def _apply_batch(app: AuditService, chunk: list[tuple[int, dict]], actor: Actor,
             for number, record in chunk:
                 if number in excluded:
                     continue
-                claim = record_claim(record, actor)
+                claim = claims[number]
                 try:
-                    if app.idempotent_seen(claim):
+                    if claim.record_id in stored or claim.record_id in batch.aggregates:
                         skipped += 1
                         continue
                     body = {k: v for k, v in record.items() if k != "type"}
