@@ -24,7 +24,15 @@ log = logging.getLogger("audit_service.projector")
 
 TRACKING_DDL = ("CREATE TABLE IF NOT EXISTS projection_positions (name TEXT PRIMARY KEY,"
                 " position {big} NOT NULL, updated_at TEXT NOT NULL)")
-PROJECTOR_LOCK_KEY = 0x50524F4A  # "PROJ": one active projector per PostgreSQL database
+PROJECTOR_LOCK_KEY = 0x50524F4A  # "PROJ": with the schema's key, one active projector per store
+
+
+def lock_keys(database: Any) -> tuple[int, int]:
+    """The advisory-lock key pair of a store: deployments in separate schemas of one
+    database each get their own active projector."""
+    import zlib
+
+    return PROJECTOR_LOCK_KEY, zlib.crc32((database.schema or "public").encode()) & 0x7FFFFFFF
 SHADOW = "__rebuild"
 FLUSH_ROWS = 5_000  # a rebuild flushes its buffered rows when this many are waiting
 
@@ -164,7 +172,8 @@ class Projector:
         holder = ReadModelDB(self.app.settings.database)
         try:
             while not self.stop_event.is_set():
-                got = holder.fetchone("SELECT pg_try_advisory_lock(?)", (PROJECTOR_LOCK_KEY,))[0]
+                got = holder.fetchone("SELECT pg_try_advisory_lock(?, ?)",
+                                      lock_keys(self.app.settings.database))[0]
                 if got:
                     break
                 log.info("another projector is active; waiting")

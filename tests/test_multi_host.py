@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from projections.db import ReadModelDB
-from projections.projector import PROJECTOR_LOCK_KEY, Projector
+from projections.projector import Projector, lock_keys
 from audit_service.config import Settings
 from tests.conftest import build_app
 from tests.test_projections import snapshot
@@ -23,9 +23,11 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def _active_projectors(db: ReadModelDB) -> int:
+    """Projectors holding this store's lock (the key pair shows as classid, objid)."""
     row = db.fetchone("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                      " AND objid = ? AND database = (SELECT oid FROM pg_database"
-                      " WHERE datname = current_database())", (PROJECTOR_LOCK_KEY,))
+                      " AND classid = ? AND objid = ? AND objsubid = 2 AND database ="
+                      " (SELECT oid FROM pg_database WHERE datname = current_database())",
+                      lock_keys(db.database))
     return int(row[0])
 
 
@@ -93,3 +95,29 @@ def test_two_hosts_share_the_store_and_a_standby_projector_takes_over(pg_env, tm
         for host in hosts:
             host.stop()
         db.close()
+
+
+def test_stores_in_separate_schemas_each_get_an_active_projector(pg_env, tmp_path):
+    """The projector's lock is per store (schema), not per database."""
+    from tests.conftest import PG_URL, drop_pg_schema, make_pg_schema
+
+    other = make_pg_schema()
+    envs = [pg_env, {"AUDIT_DATABASE_URL": f"{PG_URL}?schema={other}"}]
+    procs = []
+    try:
+        for env in envs:
+            _cli(env, "init-db")
+            procs.append(subprocess.Popen([*CLI, "project"], env={**os.environ, **env},
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        dbs = [ReadModelDB(Settings.from_env(env).database) for env in envs]
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and [_active_projectors(d) for d in dbs] != [1, 1]:
+            time.sleep(0.2)
+        assert [_active_projectors(d) for d in dbs] == [1, 1]
+        for d in dbs:
+            d.close()
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=30)
+        drop_pg_schema(other)
