@@ -220,6 +220,7 @@ def markdown(r: dict) -> str:
     m, opts = r["machine"], r["options"]
     pg = m.get("postgresql") or {}
     begin, end = markers(r)
+    h = "####" if r.get("store") == "SQLite" else "###"  # SQLite's part sits under its own ###
     lines = [begin, ""]
     if r.get("store") == "SQLite":
         lines += ["### The same suite on SQLite", ""]
@@ -257,7 +258,7 @@ def markdown(r: dict) -> str:
     if r.get("loadavg_by_phase"):
         lines.append("| 1-min load average as each phase began (this run's own load included) | "
                      + ", ".join(f"{k} {v:.1f}" for k, v in r["loadavg_by_phase"].items()) + " |")
-    lines += ["", "### Against the targets", "",
+    lines += ["", f"{h} Against the targets", "",
               "| measure | value | baseline | ratio | target | met? | notes |",
               "|---|---:|---:|---:|---|---|---|"]
     for row in r["verdicts"]:
@@ -270,7 +271,7 @@ def markdown(r: dict) -> str:
     ds, imp = r.get("dataset"), r.get("import")
     if ds and imp:
         by_type = ", ".join(f"{k} {v:,}" for k, v in ds["records_by_type"].items())
-        lines += ["", "### Data set and import", "",
+        lines += ["", f"{h} Data set and import", "",
                   f"{ds['records']:,} NDJSON records ({ds['file_mb']:.0f} MB; {by_type}) for"
                   f" {ds['officers']:,} officers in {ds['wards']:,} wards of {ds['districts']:,}"
                   f" districts, generated in {ds['seconds']:.1f} s. `import_records(app, file,"
@@ -288,7 +289,7 @@ def markdown(r: dict) -> str:
                          + ".")
     ap = r.get("appends")
     if ap:
-        lines += ["", "### Single appends", "",
+        lines += ["", f"{h} Single appends", "",
                   f"`POST /api/v1/evaluations/monthly` (board token, a new `Idempotency-Key` each,"
                   f" a new officer × month each) against `audit-service serve --no-projector"
                   f" --workers {ap['workers']}` on a fresh store with {ap['officers']:,} officers;"
@@ -317,7 +318,7 @@ def markdown(r: dict) -> str:
                   " PostgreSQL backends (and any other load)."]
     pj = r.get("projections")
     if pj or r.get("queries"):
-        lines += ["", "### Projections and queries", ""]
+        lines += ["", f"{h} Projections and queries", ""]
         lines += ["| events | officers | read+decode (ev/s) | rebuild (ev/s) | ratio | rebuild peak RSS (MB)"
                   " | history p50 / p99 (ms) | eligibility p50 / p99 (ms) | history entries |",
                   "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -338,7 +339,7 @@ def markdown(r: dict) -> str:
                   " `Projector.rebuild()` in a spawned process (scripts/bench_projections.py)."]
     ex = r.get("export")
     if ex is not None:
-        lines += ["", "### Export and verify", ""]
+        lines += ["", f"{h} Export and verify", ""]
         if ex.get("available"):
             lines += ["| step (own process) | seconds | events/s | peak RSS (MB) | exit |",
                       "|---|---:|---:|---:|---:|"]
@@ -358,7 +359,7 @@ def markdown(r: dict) -> str:
             lines.append("Not available when this run started: " + ", ".join(ex["missing"]) + ".")
     lg = r.get("lag")
     if lg:
-        lines += ["", "### Projection lag under write load", "",
+        lines += ["", f"{h} Projection lag under write load", "",
                   f"scripts/bench_lag.py's `run()`: {lg['writes']:,} monthly grades at"
                   f" {lg['rate_per_s']:.0f}/s through the service while `audit-service project`"
                   f" runs as its own process: lag p50 {lg['lag_ms_p50']:.0f} ms, p99"
