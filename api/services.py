@@ -60,6 +60,12 @@ class Services:
     def access_log(self) -> AccessLog:
         return AccessLog(self._db())
 
+    def reference_catalogues(self) -> dict:
+        cached = getattr(self, "_catalogues", None)
+        if cached is None:
+            cached = self._catalogues = self.service.reference.as_dict()
+        return cached
+
     def reset_connections(self) -> None:
         db = getattr(self._local, "db", None)
         if db is not None:

@@ -20,15 +20,9 @@ CATALOGUES = {
 }
 
 
-_CACHE: dict[int, dict] = {}
-
-
 def _catalogue(name: str) -> dict:
     """Reference data never changes while the process runs: built once per worker."""
-    reference = services().service.reference
-    data = _CACHE.get(id(reference))
-    if data is None:
-        data = _CACHE[id(reference)] = reference.as_dict()
+    data = services().reference_catalogues()
     return {"items": CATALOGUES[name](data), "next": None, "version": data["version"],
             "rules_version": data["rules_version"]}
 
