@@ -16,6 +16,10 @@ Variants (each process patched at start-up through a ``sitecustomize`` module):
 - ``gthread`` (http only): gunicorn ``--worker-class gthread --threads 4`` (keep-alive);
 - ``all`` (http only): ``optimistic`` and ``gthread``.
 
+Since commit bf34d8d the service has no pre-ping and runs gthread workers by default, so
+there ``nopreping`` and ``gthread`` measure the same as ``asis``; ``optimistic`` still removes
+the existence SELECTs that remain (the rating pre-checks of import batches, index claims).
+
 Variants run interleaved, in rounds, on one fresh PostgreSQL schema (several for ``import``),
 and medians are printed, so drift of a shared machine spreads over all variants alike.
 """
