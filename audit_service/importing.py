@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 from .application import Actor, AuditService, IdempotencyClaim
-from .errors import AuditError, ValidationFailed
+from .errors import AuditError, Conflict, ValidationFailed
 
 IMPORTER = Actor("importer", "system")
 
@@ -201,10 +201,12 @@ def _apply_batch(app: AuditService, chunk: list[tuple[int, dict]], actor: Actor,
     excluded: dict[int, BadRecord] = {}
     claims = {number: record_claim(record, actor) for number, record in chunk}
     stored = app.existing_ids([c.record_id for c in claims.values()])  # one query per chunk
+    careful = False  # first optimistic; a duplicate refused at commit → run it carefully
     while True:
         imported = skipped = 0
         failed = None
-        with app.batch() as batch:
+        positions: list[int] = []
+        with app.batch(careful=careful) as batch:
             for number, record in chunk:
                 if number in excluded:
                     continue
@@ -224,7 +226,13 @@ def _apply_batch(app: AuditService, chunk: list[tuple[int, dict]], actor: Actor,
                     failed = BadRecord(number, "invalid_record", f"malformed record: {exc}")
                     break
             if failed is None:
-                positions = app.commit_batch(batch)
+                try:
+                    positions = app.commit_batch(batch)
+                except Conflict:
+                    if careful:
+                        raise
+                    careful = True
+                    continue
         if failed is not None:
             excluded[failed.line] = failed
             continue

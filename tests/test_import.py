@@ -116,3 +116,24 @@ def test_import_command(store_env, tmp_path):
         assert app.find_unit("W-QA").name == "Phường Quảng An"
     finally:
         app.close()
+
+
+def test_a_rating_already_in_the_store_is_found_after_an_optimistic_batch_fails(app):
+    """Batches first trust the store's unique keys; a duplicate refused at commit makes the
+    batch run again with reads, which name the line, and the rest of the batch lands."""
+    import_records(app, lines(RECORDS))
+
+    def stored() -> int:  # rows, not the highest position: a refused commit leaves a gap
+        return len(app.recorder.select_notifications(start=1, limit=100_000))
+
+    before = stored()
+    again = [
+        {"type": "annual_rating", "personnel_code": "HN-1", "year": 2022, "rating": "HTTNV"},
+        {"type": "annual_rating", "personnel_code": "HN-2", "year": 2023, "rating": "HTNV"},
+        {"type": "monthly_grade", "personnel_code": "HN-1", "period": "2026-09", "score": 70},
+        {"type": "monthly_grade", "personnel_code": "HN-1", "period": "2026-09", "score": 75},
+    ]
+    report = import_records(app, lines(again), batch_size=10)
+    assert [(b.line, b.code) for b in report.bad] == [(2, "rating_exists"), (4, "rating_exists")]
+    assert report.imported == 2 and report.events_appended == 4
+    assert stored() == before + 4
