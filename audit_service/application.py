@@ -453,6 +453,19 @@ class AuditService(Application):
     def get_officer(self, officer_id: Any) -> Officer:
         return self._get(Officer, officer_id, "officer")
 
+    def _check_officer(self, officer_id: UUID) -> UUID:
+        """That an officer exists, from its first stored event alone (commands that only
+        name the officer need not load the officer's whole history)."""
+        batch = _BATCH.get()
+        if batch is not None and officer_id in batch.aggregates:
+            if not isinstance(batch.aggregates[officer_id], Officer):
+                raise NotFound(f"no officer with id {officer_id}", code="officer_not_found")
+            return officer_id
+        first = self.recorder.select_events(officer_id, limit=1)
+        if not first or not first[0].topic.endswith(":Officer.Registered"):
+            raise NotFound(f"no officer with id {officer_id}", code="officer_not_found")
+        return officer_id
+
     def find_officer(self, *, personnel_code: str | None = None,
                      national_id: str | None = None) -> Officer:
         """Look an officer up by personnel code or (keyed-hash of) national ID."""
@@ -869,12 +882,12 @@ class AuditService(Application):
         if grade is not None and grade != computed:
             raise ValidationFailed("invalid input", details={
                 "grade": f"a score of {score:g} is grade {computed}, not {grade}"})
-        officer = self.get_officer(officer_uuid)
-        grade_id = MonthlyGrade.id_for(officer.id, period)
+        officer_uuid = self._check_officer(officer_uuid)
+        grade_id = MonthlyGrade.id_for(officer_uuid, period)
         if self._rating_taken(grade_id):
             raise RuleViolation(f"a grade for {period} is already recorded; send a correction",
                                 code="rating_exists")
-        record = MonthlyGrade(officer_id=officer.id, period=period, score=score, grade=computed,
+        record = MonthlyGrade(officer_id=officer_uuid, period=period, score=score, grade=computed,
                               framework="3814-QĐ/TU", **actor.kw)
         return self._save(grade_id, record)
 
@@ -908,12 +921,12 @@ class AuditService(Application):
         if rating is not None and year is not None and self.reference.annual_level(rating, year) is None:
             c.fail("rating", f"{rating!r} is not an annual rating level for {year}")
         c.done()
-        officer = self.get_officer(officer_uuid)
-        rating_id = AnnualRating.id_for(officer.id, year)
+        officer_uuid = self._check_officer(officer_uuid)
+        rating_id = AnnualRating.id_for(officer_uuid, year)
         if self._rating_taken(rating_id):
-            raise RuleViolation(f"officer {officer.personnel_code} already has a rating for {year};"
+            raise RuleViolation(f"the officer already has a rating for {year};"
                                 " send a correction", code="rating_exists")
-        record = AnnualRating(officer_id=officer.id, year=year, rating=rating, **actor.kw)
+        record = AnnualRating(officer_id=officer_uuid, year=year, rating=rating, **actor.kw)
         return self._save(rating_id, record)
 
     def correct_annual_rating(self, actor: Actor, *, officer_id: Any, year: Any, rating: Any,

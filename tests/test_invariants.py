@@ -275,3 +275,11 @@ def test_leadership_forms_are_judged_on_the_decision_date(app, world):
     _, removal = _decide(app, world.leader, "45", signed_on="2020-12-02", form="cach_chuc",
                          occurred="2020-11-02")
     refused(app, "form_leaders_only", removal)
+
+
+def test_grades_and_ratings_need_an_officer_not_just_any_record(app):
+    world = build_world(app)
+    for call, kwargs in ((app.record_monthly_grade, {"period": "2026-10", "score": 80}),
+                         (app.record_annual_rating, {"year": 2025, "rating": "HTNV"})):
+        for wrong in (world.ward, world.inspection, "5f0c1a52-0000-4000-8000-000000000000"):
+            refused(app, "officer_not_found", call, BOARD, officer_id=wrong, **kwargs)
