@@ -430,10 +430,10 @@ def test_rewritten_chain_is_caught_by_the_signed_checkpoint(store):
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("store_env", ["postgres"], indirect=True)  # only PostgreSQL skips
 def test_gap_in_positions_is_recorded_and_a_row_forged_into_it_is_found(store_env, signer,
                                                                          tmp_path):
-    if not store_env["AUDIT_DATABASE_URL"].startswith("postgresql"):
-        pytest.skip("positions only skip numbers on PostgreSQL (a rolled-back insert)")
+    """Positions only skip numbers on PostgreSQL (a rolled-back insert)."""
     from eventsourcing.persistence import IntegrityError
 
     s = Store(store_env, signer)
