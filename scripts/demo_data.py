@@ -323,6 +323,7 @@ class _Demo:
     def __init__(self, app: AuditService, rng: random.Random, officers: int, seed: int,
                  progress: bool):
         self.app = app
+        self.projector: Any = None  # brought up to date before each reappointment decision
         self.rng = rng
         self.seed = seed
         self.size = officers
@@ -1221,6 +1222,19 @@ class _Demo:
                 return "no"  # disciplined during the term: that year is KHTNV
         return "yes"
 
+    def board_saw(self, officer_id: Any, day: date) -> str:
+        """The hash of the eligibility the board was shown just before deciding (what an
+        auditor checks later): the read models brought up to date, then asked for ``day``."""
+        from projections.projector import Projector
+        from projections.queries import ReadModels
+
+        if self.projector is None:
+            self.projector = Projector(self.app)
+        self.projector.catch_up()
+        answer = ReadModels(self.projector.db, self.app.reference).eligibility(
+            str(officer_id), on=day)
+        return answer["hash"]
+
     def load_reappointments(self) -> None:
         self.phase("reappointments")
         rng = self.rng
@@ -1239,7 +1253,8 @@ class _Demo:
             outcome = "reappointed" if verdict == "yes" else "not_reappointed"
             ref = self.ref(self.appointment_issuer(off, day), day)
             self.run_cmd("reappointments", self.app.decide_reappointment, BOARD, off.id,
-                         outcome=outcome, decided_on=day, decision_ref=ref)
+                         outcome=outcome, decided_on=day, decision_ref=ref,
+                         eligibility_hash=self.board_saw(off.id, day))
             if outcome == "reappointed":
                 off.term_start = end
             else:
@@ -1373,3 +1388,5 @@ def generate(app: AuditService, *, officers: int = 520, seed: int = 2026,
         return demo.run()
     finally:
         demo.bar.close()
+        if demo.projector is not None:
+            demo.projector.db.close()

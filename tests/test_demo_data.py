@@ -283,3 +283,30 @@ def test_default_demo_city_loads_as_make_run_does(tmp_path):
                                           f"sqlite:///{tmp_path}/var/audit.sqlite3"}))
     assert app.recorder.max_notification_id() == loaded["events"]
     app.close()
+
+
+def test_the_demo_boards_quote_the_eligibility_they_saw(store_env):
+    """Each demo reappointment decision carries the hash of the eligibility answered just
+    before it; an auditor's verification recomputes and matches every one."""
+    from audit_service.audit.verify import verify_store
+    from projections.db import ReadModelDB
+    from projections.integrity import IntegrityFollower
+
+    app = build_app(store_env)
+    db = ReadModelDB(app.settings.database)
+    try:
+        counts = generate(app, officers=120, seed=7, progress=False)
+        assert counts["reappointments"] > 0
+        from projections.projector import Projector
+
+        Projector(app, db=db).catch_up()  # verification recomputes from the read models
+        follower = IntegrityFollower(app)
+        follower.catch_up()
+        follower.close()
+        report = verify_store(app, db)
+        board = report["board"]
+        assert board["decisions"] == counts["reappointments"]
+        assert board["matched"] == board["decisions"] and board["mismatched"] == 0
+    finally:
+        db.close()
+        app.close()
