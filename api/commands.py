@@ -6,7 +6,6 @@ original answer and appends nothing, and the same key with another body is refus
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any, Callable
 

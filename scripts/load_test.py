@@ -75,18 +75,22 @@ class Report:
 
 
 class Stack:
-    """A server and a projector on one database, started as separate processes."""
+    """`audit-service serve` and, unless ``own_projector`` is False (then ``serve`` runs its
+    own on SQLite), `audit-service project`, started as separate processes."""
 
-    def __init__(self, env: dict, workers: int = 2, log_dir: str = "."):
+    def __init__(self, env: dict, workers: int = 2, log_dir: str = ".",
+                 own_projector: bool = True, access_log: str = ""):
         self.env = env
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log = open(os.path.join(log_dir, f"load-{self.port}.log"), "w")
+        self.log_path = os.path.join(log_dir, f"serve-{self.port}.log")
+        self.log = open(self.log_path, "w")
         self.server = subprocess.Popen(
-            [*CLI, "serve", "--no-projector", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(workers)], env={**env, "AUDIT_ACCESS_LOG": ""},
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self.projector = self._projector()
+            [*CLI, "serve", *(["--no-projector"] if own_projector else []),
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers)],
+            env={**env, "AUDIT_ACCESS_LOG": access_log}, stdout=self.log,
+            stderr=subprocess.STDOUT)
+        self.projector = self._projector() if own_projector else None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -95,7 +99,7 @@ class Stack:
             except requests.ConnectionError:
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError("the server did not start")
+        raise RuntimeError("the server did not start: " + open(self.log_path).read()[-2000:])
 
     def _projector(self) -> subprocess.Popen:
         return subprocess.Popen([*CLI, "project", "--poll-interval", "0.05"], env=self.env,
@@ -117,16 +121,19 @@ class Stack:
         time.sleep(restart_after)
         self.projector = self._projector()
 
-    def stop(self) -> None:
-        for p in (self.server, self.projector):
+    def stop(self) -> int | None:
+        """SIGTERM both, wait; returns the server's exit status."""
+        procs = [p for p in (self.server, self.projector) if p is not None]
+        for p in procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
-        for p in (self.server, self.projector):
+        for p in procs:
             try:
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 p.kill()
         self.log.close()
+        return self.server.returncode
 
 
 class Client(threading.Thread):

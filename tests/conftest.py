@@ -80,6 +80,18 @@ def store_env(request, tmp_path, pg_reason):
 
 
 @pytest.fixture
+def pg_env(pg_reason):
+    """A fresh PostgreSQL schema, not initialised (for tests that run `init-db` themselves)."""
+    if pg_reason:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required here but unreachable: {pg_reason}")
+        pytest.skip(f"PostgreSQL unreachable: {pg_reason}")
+    schema = make_pg_schema()
+    yield {"AUDIT_DATABASE_URL": f"{PG_URL}?schema={schema}"}
+    drop_pg_schema(schema)
+
+
+@pytest.fixture
 def cipher_key():
     import base64
 

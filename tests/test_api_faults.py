@@ -11,7 +11,6 @@ from api import create_app
 from audit_service.config import Settings
 from tests.api_support import ApiHarness
 from tests.conftest import PG_URL, build_app
-from tests.test_serve import pg_env  # noqa: F401 - a fresh PostgreSQL schema
 
 
 def _harness(env: dict) -> ApiHarness:

@@ -17,7 +17,8 @@ from projections.projector import Projector, lock_keys
 from audit_service.config import Settings
 from tests.conftest import build_app
 from tests.test_projections import snapshot
-from tests.test_serve import CLI, Server, _cli, _officer, _post, _ward, pg_env  # noqa: F401
+from scripts.load_test import CLI, Stack
+from tests.test_serve import _cli, _officer, _post, _ward
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -44,7 +45,7 @@ def test_two_hosts_share_the_store_and_a_standby_projector_takes_over(pg_env, tm
     db = ReadModelDB(Settings.from_env(pg_env).database)
     try:
         for name in ("a", "b"):
-            host = Server(pg_env, tmp_path / name, own_projector=False)
+            host = Stack(env, log_dir=str(tmp_path / name), own_projector=False)
             host.headers = headers
             hosts.append(host)
         a, b = hosts

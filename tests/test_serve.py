@@ -8,42 +8,19 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
-from audit_service.config import Settings
+from scripts.load_test import CLI, Stack
 from tests.api_support import ref
 from tests.conftest import build_app
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-CLI = [sys.executable, "-m", "scripts.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def pg_env(pg_reason):
-    from tests.conftest import REQUIRE_PG, PG_URL, drop_pg_schema, make_pg_schema
-
-    if pg_reason:
-        if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL is required here but unreachable: {pg_reason}")
-        pytest.skip(f"PostgreSQL unreachable: {pg_reason}")
-    schema = make_pg_schema()
-    yield {"AUDIT_DATABASE_URL": f"{PG_URL}?schema={schema}"}
-    drop_pg_schema(schema)
 
 
 def _cli(env: dict, *args: str) -> str:
@@ -53,62 +30,28 @@ def _cli(env: dict, *args: str) -> str:
     return out.stdout
 
 
-class Server:
-    def __init__(self, env: dict, tmp: Path, own_projector: bool = True):
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **env, "AUDIT_ACCESS_LOG": "-"}
-        self.log = open(tmp / "serve.log", "w")
-        self.proc = subprocess.Popen([*CLI, "serve", "--bind", f"127.0.0.1:{self.port}",
-                                      "--workers", "2"], env=self.env, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        self.projector = subprocess.Popen(
-            [*CLI, "project", "--poll-interval", "0.05"], env=self.env, stdout=self.log,
-            stderr=subprocess.STDOUT) if own_projector else None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.base + "/healthz", timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        raise AssertionError("the server did not start: " + (tmp / "serve.log").read_text())
-
-    def workers(self) -> list[int]:
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True)
-        return [int(p) for p in out.stdout.split()]
-
-    def stop(self) -> None:
-        procs = [p for p in (self.proc, self.projector) if p is not None]
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            p.wait(timeout=30)
-        self.log.close()
-
-
 @pytest.fixture
 def server(pg_env, tmp_path):
     _cli(pg_env, "init-db")
-    s = Server(pg_env, tmp_path)
+    s = Stack({**os.environ, **pg_env}, log_dir=str(tmp_path), access_log="-")
     tokens = {role: json.loads(_cli(pg_env, "tokens", "create", "--role", role, "--name",
                                     f"{role} client", "--json"))["token"]
               for role in ("admin", "board")}
     s.headers = {role: {"Authorization": f"Bearer {t}"} for role, t in tokens.items()}
     yield s
-    returncode = s.proc.poll()
+    returncode = s.server.poll()
     s.stop()
     assert returncode is None, "the server died during the test"
 
 
-def _post(s: Server, role: str, path: str, body: dict, key: str | None = None):
+def _post(s: Stack, role: str, path: str, body: dict, key: str | None = None):
     headers = dict(s.headers[role])
     if key:
         headers["Idempotency-Key"] = key
     return requests.post(f"{s.base}/api/v1{path}", json=body, headers=headers, timeout=30)
 
 
-def _ward(s: Server) -> str:
+def _ward(s: Stack) -> str:
     city = _post(s, "admin", "/units", {"code": "01", "name": "Hà Nội", "level": "city"}).json()
     return _post(s, "admin", "/units", {"code": "W1", "name": "Phường 1", "level": "ward",
                                         "parent_id": city["id"]}).json()["id"]

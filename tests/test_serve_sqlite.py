@@ -3,12 +3,13 @@ gives a working service, and it stops cleanly (workers and projector) on SIGTERM
 from __future__ import annotations
 
 import json
-import signal
+import os
 
 import pytest
 import requests
 
-from tests.test_serve import Server, _cli, _officer, _post, _ward
+from scripts.load_test import Stack
+from tests.test_serve import _cli, _officer, _post, _ward
 
 pytestmark = pytest.mark.slow
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.slow
 def test_serve_on_sqlite_runs_the_projector(tmp_path):
     env = {"AUDIT_DATABASE_URL": f"sqlite:///{tmp_path}/audit.sqlite3"}
     _cli(env, "init-db")
-    server = Server(env, tmp_path, own_projector=False)
+    server = Stack({**os.environ, **env}, log_dir=str(tmp_path), own_projector=False)
     try:
         server.headers = {role: {"Authorization": "Bearer " + json.loads(_cli(
             env, "tokens", "create", "--role", role, "--name", role, "--json"))["token"]}
@@ -33,8 +34,6 @@ def test_serve_on_sqlite_runs_the_projector(tmp_path):
         metrics = requests.get(f"{server.base}/metrics", timeout=5).text
         assert 'audit_http_requests_total{method="POST",route="/api/v1/units",status="201"} 2.0' in metrics
     finally:
-        server.proc.send_signal(signal.SIGTERM)
-        assert server.proc.wait(timeout=30) == 0
-        server.log.close()
-    log = (tmp_path / "serve.log").read_text()
+        assert server.stop() == 0
+    log = open(server.log_path).read()
     assert "projector started" in log and "projector stopped" in log
