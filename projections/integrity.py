@@ -27,7 +27,6 @@ chained since. The chain is never rebuilt: rebuilding would launder a tampered l
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -178,7 +177,6 @@ class IntegrityFollower:
         self.settings = settings if settings is not None else AuditSettings.from_env()
         self.batch_size = batch_size
         self.clock = clock
-        self.stop_event = threading.Event()
         self._started = clock()
         self._key_registered: str | None = None
 
@@ -308,37 +306,16 @@ class IntegrityFollower:
             if n < self.batch_size:
                 return total
 
-    def run(self, poll_interval: float = 0.1, on_error_wait: float = 1.0) -> None:
-        """Follow the log until ``stop()``; keeps retrying through database outages."""
-        while not self.stop_event.is_set():
-            try:
-                if self.run_once() < self.batch_size:
-                    self.stop_event.wait(poll_interval)
-            except Exception:  # noqa: BLE001 - keep following the log after an outage
-                log.exception("integrity batch failed; retrying")
-                self.stop_event.wait(on_error_wait)
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
     def close(self) -> None:
         self.db.close()
 
 
 def follow_with(projector: Any, follower: IntegrityFollower | None = None) -> IntegrityFollower:
-    """Make ``projector.run_once`` also advance the integrity chain (own transaction).
+    """Make each turn of ``projector`` also advance the integrity chain (own transaction).
 
     Used by ``audit-service project``: the loop, its signals and its catch-up stay the
     projector's; each turn also chains what is new and makes checkpoints that are due.
     """
     follower = follower or IntegrityFollower(projector.app, batch_size=projector.batch_size)
-    projector_run_once = projector.run_once
-
-    def run_once() -> int:
-        applied = projector_run_once()
-        follower.batch_size = projector.batch_size
-        return max(applied, follower.run_once())  # a full batch from either: more to do
-
-    projector.run_once = run_once
-    projector.integrity = follower
+    projector.followers.append(follower)
     return follower

@@ -78,6 +78,9 @@ class Projector:
         self.projections = projections or [cls(app.reference) for cls in PROJECTIONS]
         self.batch_size = batch_size
         self.stop_event = threading.Event()
+        # other followers of the log (the integrity chain) advanced in each turn, each in
+        # its own transaction with its own tracked position
+        self.followers: list[Any] = []
 
     # -- positions -------------------------------------------------------------
     def positions(self) -> dict[str, int]:
@@ -112,7 +115,15 @@ class Projector:
                     p.apply(out, position, recorded_at, event)
 
     def run_once(self) -> int:
-        """Apply the next batch, if any; returns how many notifications it covered."""
+        """Apply the next batch, if any, then let each follower take its next batch; returns
+        the most notifications any of them covered (a full batch: more to do)."""
+        applied = self._apply_next()
+        for follower in self.followers:
+            follower.batch_size = self.batch_size
+            applied = max(applied, follower.run_once())
+        return applied
+
+    def _apply_next(self) -> int:
         with self.db.transaction():
             positions = self._locked_positions()
             start = min(positions[p.name] for p in self.projections)
@@ -158,6 +169,8 @@ class Projector:
                 except Exception:  # noqa: BLE001 - keep following the log after an outage
                     log.exception("projector batch failed; retrying")
                     self.db.reset()
+                    for follower in self.followers:
+                        follower.db.reset()
                     self.stop_event.wait(on_error_wait)
 
     def stop(self) -> None:
