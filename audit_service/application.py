@@ -225,16 +225,14 @@ class AuditService(Application):
         records nothing, so its retry runs again. The command runs first and the record is
         looked for only when it fails, so a first request costs no extra read.
         """
-        token = _CLAIM.set(claim)
         try:
-            return command(), False
+            with self.claimed(claim):
+                return command(), False
         except (_ReplayInstead, AuditError) as exc:
             # The command ran as if for the first time; if the key was used before, its
             # record exists and the original answer stands (a repeat usually meets the
             # rule its first run now breaks, e.g. rating_exists, or collides on the record).
             failure = exc
-        finally:
-            _CLAIM.reset(token)
         replay = self._replay(claim)
         if replay is not None:
             return replay, True
