@@ -12,6 +12,8 @@ earlier events (an inspection's unit, an officer's unit, whom a finding concerns
 from __future__ import annotations
 
 import json
+import pickle
+import sqlite3
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any, Callable
@@ -26,6 +28,9 @@ from .timeline import jsonable
 SKIP_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
                "national_id", "national_id_hash"}
 LOOKUP_LIMIT = 200_000  # keys per in-memory lookup; past it, lookups ask the database
+# In a rebuild a lookup keeps at most this many keys in memory and moves the rest to a
+# temporary file (``SpillStore``), so a rebuild's memory does not grow with the log.
+SPILL_KEYS = 1_000
 SUMMARY_CACHE_LIMIT = 10_000  # cached summaries (monthly grades and annual ratings repeat)
 _JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # = json.dumps(..., same flags)
 try:  # the C encoder behind _JSON.encode, made once rather than per call
@@ -60,7 +65,7 @@ def event_data(event: Any) -> dict:
 
 
 _UUID_TEXT: dict[int, str] = {}
-UUID_TEXT_LIMIT = 20_000
+UUID_TEXT_LIMIT = 4_096
 
 
 def uuid_text(value: UUID) -> str:
@@ -119,15 +124,63 @@ def occurred_on(kind: str, data: dict) -> str | None:
     return value[:10] if isinstance(value, str) else None
 
 
+class SpillStore:
+    """Where a rebuild's lookups put the keys they cannot keep in memory: a private temporary
+    SQLite database on disk (deleted when closed), one key space per lookup.
+
+    Its page cache is kept small (512 KiB), so memory stays bounded however many keys
+    a long log brings (officers, findings, proceedings); values are pickled."""
+
+    def __init__(self) -> None:
+        self._conn: sqlite3.Connection | None = None
+        self._spaces = 0
+
+    def space(self) -> int:
+        self._spaces += 1
+        return self._spaces
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = sqlite3.connect("", isolation_level=None)  # "": a temporary file
+            self._conn.execute("PRAGMA journal_mode=OFF")
+            self._conn.execute("PRAGMA synchronous=OFF")
+            self._conn.execute("PRAGMA cache_size=-512")  # KiB: lookups of spilled keys are scattered
+            self._conn.execute("CREATE TABLE spilled (space INTEGER NOT NULL, key TEXT NOT NULL,"
+                               " value BLOB NOT NULL, PRIMARY KEY (space, key)) WITHOUT ROWID")
+        return self._conn
+
+    def put_many(self, space: int, items: Any) -> None:
+        dumps = pickle.dumps
+        conn = self.conn
+        conn.execute("BEGIN")
+        conn.executemany("INSERT OR REPLACE INTO spilled VALUES (?, ?, ?)",
+                         [(space, key, dumps(value)) for key, value in items])
+        conn.execute("COMMIT")
+
+    def get(self, space: int, key: str) -> tuple[bool, Any]:
+        """(found, value)."""
+        row = self.conn.execute("SELECT value FROM spilled WHERE space = ? AND key = ?",
+                                (space, key)).fetchone()
+        return (False, None) if row is None else (True, pickle.loads(row[0]))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
 class Lookup:
     """What a projection needs to read back while it writes: key -> value, in memory.
 
     Every write of the backing rows also goes through ``put``, so a value held here is the
     table's current value, rows not flushed yet included, and a miss can ask the database
     (``load``) without flushing first. When ``complete`` (a rebuild into empty tables, with
-    every write seen here) a miss means the key has no row at all and nothing is read.
-    Memory is bounded: past ``limit`` keys the map is dropped for good and every later
-    lookup asks the database. ``limit=0`` keeps nothing in memory.
+    every write seen here) a miss means the key has no row at all and nothing is read; there
+    at most ``SPILL_KEYS`` keys stay in memory and the rest are moved to the rebuild's
+    ``SpillStore``, which a miss then asks. Otherwise memory is bounded by dropping the map
+    for good past ``limit`` keys, after which every lookup asks the database. ``limit=0``
+    keeps nothing in memory.
     """
 
     def __init__(self, load: Callable[[WriteBatch, str], Any], limit: int | None = None):
@@ -135,10 +188,16 @@ class Lookup:
         self.limit = LOOKUP_LIMIT if limit is None else limit
         self.values: dict[str, Any] | None = None
         self.complete = False
+        self.spill: SpillStore | None = None
+        self.space = 0
+        self.spilled = False
 
-    def reset(self, complete: bool) -> None:
+    def reset(self, complete: bool, spill: SpillStore | None = None) -> None:
         self.values = {} if self.limit else None
         self.complete = complete and self.limit > 0
+        self.spill = spill if self.complete else None
+        self.space = spill.space() if self.spill is not None else 0
+        self.spilled = False
 
     def get(self, out: WriteBatch, key: str) -> Any:
         values = self.values
@@ -146,7 +205,7 @@ class Lookup:
             if key in values:
                 return values[key]
             if self.complete:
-                return None
+                return self.spill.get(self.space, key)[1] if self.spilled else None
         else:
             out.sync()  # the tables must hold (and show) every row written so far
         value = self.load(out, key)
@@ -158,9 +217,15 @@ class Lookup:
         values = self.values
         if values is None:
             return
-        if key not in values and len(values) >= self.limit:
-            self.values, self.complete = None, False
-            return
+        if key not in values:
+            if self.spill is not None:
+                if len(values) >= SPILL_KEYS:
+                    self.spill.put_many(self.space, values.items())
+                    values.clear()
+                    self.spilled = True
+            elif len(values) >= self.limit:
+                self.values, self.complete = None, False
+                return
         values[key] = value
 
 
@@ -172,16 +237,18 @@ class Lookups:
         self.db_only = db_only
         self.by_kind: dict[str, Lookup] = {}
         self.complete = False
+        self.spill: SpillStore | None = None
 
-    def reset(self, complete: bool) -> None:
+    def reset(self, complete: bool, spill: SpillStore | None = None) -> None:
         self.by_kind = {}
         self.complete = complete
+        self.spill = spill
 
     def __getitem__(self, kind: str) -> Lookup:
         lookup = self.by_kind.get(kind)
         if lookup is None:
             lookup = Lookup(self.load, 0 if kind in self.db_only else None)
-            lookup.reset(self.complete)
+            lookup.reset(self.complete, self.spill)
             self.by_kind[kind] = lookup
         return lookup
 
@@ -197,12 +264,18 @@ class Projection:
     updated_tables: frozenset = frozenset()  # tables with rows changed after their insert
     ignored_aggregates: frozenset = frozenset()  # event types "Aggregate.*" never applied
     kinds: frozenset | None = None  # the only event types applied (None: all but the ignored)
+    # Whether a rebuild may split this projection between processes by originator: true when
+    # everything it looks up while applying an event was written by events of the same
+    # aggregate, so each process needs only its own share of the log.
+    splits_by_originator = False
 
     def __init__(self, reference: Any, suffix: str = ""):
         self.reference = reference
         self.suffix = suffix
         self.t = {name: name + suffix for name in self.tables}
         self._deferred: str | None = None  # the index token while indexes are left out
+        # (k, n): apply only events whose originator id is k modulo n (a rebuild's share)
+        self.share: tuple[int, int] | None = None
         self.begin(complete=False)
 
     def handles(self, kind: str) -> bool:
@@ -227,18 +300,35 @@ class Projection:
                     db.execute(index.format(t=self.t[name], token=token))
         self._deferred = token if deferred else None
 
+    def adopt_deferred(self, token: str) -> None:
+        """Write into tables another process created with ``create(deferred=True)``."""
+        self._deferred = token
+
     def create_indexes(self, db: ReadModelDB) -> None:
-        """After a deferred ``create``: add the keys and indexes left out (once)."""
+        """After a deferred ``create``: add the keys and indexes left out (once).
+
+        Processes sharing a rebuild may each get here; on PostgreSQL they take turns (an
+        advisory lock per table) and whoever comes second finds the work done."""
         if self._deferred is None:
             return
         token, self._deferred = self._deferred, None
+        postgres = db.kind == "postgresql"
         for name in self.tables:
             t = self.t[name]
             key = self.deferred_keys.get(name)
-            if key and db.kind == "postgresql":
-                db.execute(f"ALTER TABLE {t} ADD CONSTRAINT pk_{t}_{token} PRIMARY KEY ({key})")
-            for index in self.indexes.get(name, []):
-                db.execute(index.format(t=t, token=token))
+            indexes = self.indexes.get(name, [])
+            if not postgres:
+                for index in indexes:
+                    db.execute(index.format(t=t, token=token))
+                continue
+            with db.transaction():
+                db.execute("SELECT pg_advisory_xact_lock(?, ?)", index_lock_keys(t))
+                if key and db.fetchone("SELECT 1 FROM pg_constraint WHERE conrelid ="
+                                       " to_regclass(?) AND contype = 'p'", (t,)) is None:
+                    db.execute(f"ALTER TABLE {t} ADD CONSTRAINT pk_{t}_{token}"
+                               f" PRIMARY KEY ({key})")
+                for index in indexes:
+                    db.execute(index.format(t=t, token=token))
 
     def append_only_tables(self) -> list[str]:
         """This object's tables that only ever get inserts (their rows can be streamed)."""
@@ -250,9 +340,19 @@ class Projection:
 
     def begin(self, complete: bool) -> None:
         """Forget what the lookups hold. ``complete``: the tables are empty and every write
-        to them will pass through this object (a rebuild), so lookups need no database."""
+        to them will pass through this object (a rebuild), so lookups need no database (and
+        keep what does not fit in memory in a temporary file until ``end()``)."""
+        self.end()
+        if complete:
+            self._spill = SpillStore()
         for lookup in self._lookups():
-            lookup.reset(complete)
+            lookup.reset(complete, self._spill)
+
+    def end(self) -> None:
+        """Let go of a rebuild's temporary lookup file, if any."""
+        spill, self._spill = getattr(self, "_spill", None), None
+        if spill is not None:
+            spill.close()
 
     def _lookups(self) -> list:
         return []
@@ -266,8 +366,19 @@ class Projection:
         raise NotImplementedError
 
 
+def index_lock_keys(table: str) -> tuple[int, int]:
+    """The advisory-lock key pair under which a table's deferred keys and indexes are built."""
+    import zlib
+
+    return 0x494E4458, zlib.crc32(table.encode()) & 0x7FFFFFFF  # "INDX", the table
+
+
 class OfficerTimeline(Projection):
-    """Everything that concerns an officer, one row per (officer, event)."""
+    """Everything that concerns an officer, one row per (officer, event).
+
+    What it looks up (an inspection's unit, whom a finding, proceeding, decision, grade or
+    rating concerns) was written by earlier events of the same aggregate, so a rebuild can
+    split it between processes by originator."""
 
     name = "officer_timeline"
     tables = {
@@ -283,7 +394,8 @@ class OfficerTimeline(Projection):
     indexes = {"officer_timeline": [
         "CREATE INDEX IF NOT EXISTS ix_{t}_subject_{token} ON {t} (subject_id, position)"]}
     deferred_keys = {"officer_timeline": "officer_id, position"}
-    ignored_aggregates = frozenset({"Unit", "Index"})
+    ignored_aggregates = frozenset({"Unit", "Index", "IdempotencyRecord"})
+    splits_by_originator = True
     # Subjects looked up only by their (rare) corrections and as many as the events
     # themselves: read from the table when needed rather than held in memory.
     DB_ONLY_SUBJECTS = frozenset({"MonthlyGrade", "AnnualRating"})

@@ -12,7 +12,9 @@ file (``--database-url sqlite:///path/bench.sqlite3``; the size is appended to t
    ``app.save`` in batches of ~1,000 events (service validation is bypassed on purpose);
 2. baseline: the library alone reading and decoding the whole log;
 3. ``Projector(app).rebuild()`` in a separate (spawned) process: events/s, ratio to the
-   baseline, and that process's peak RSS;
+   baseline, and that process's peak RSS; then (PostgreSQL, ``--workers`` > 1) the same
+   rebuild split between that many processes, with the peak RSS of the main process and of
+   its largest helper;
 4. ``ReadModels.history`` / ``ReadModels.eligibility`` latency for 200 random officers.
 
 Rates are wall-clock. The baseline's and the rebuild's own CPU time (``process_time``) are
@@ -267,26 +269,29 @@ def read_and_decode(app: AuditService) -> int:
         position = page[-1].id
 
 
-def _rebuild_child(run_url: str, batch_size: int, queue) -> None:
+def _rebuild_child(run_url: str, batch_size: int, workers: int, queue) -> None:
     from projections.projector import Projector
 
     app = build_app(run_url)
     projector = Projector(app, batch_size=batch_size)
     started, cpu = time.perf_counter(), time.process_time()
-    position = projector.rebuild()
+    position = projector.rebuild(workers=workers)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    helpers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the largest helper's peak
     app.close()
     projector.db.close()
     queue.put({"position": position, "seconds": elapsed, "cpu_seconds": cpu,
-               "max_rss_mb": rss_kb / 1024})
+               "helpers_cpu_seconds": helpers.ru_utime + helpers.ru_stime,
+               "max_rss_mb": rss_kb / 1024, "helper_max_rss_mb": helpers.ru_maxrss / 1024,
+               "workers": workers})
 
 
-def rebuild_in_child(run_url: str, batch_size: int) -> dict:
+def rebuild_in_child(run_url: str, batch_size: int, workers: int = 1) -> dict:
     """Run the rebuild in a spawned process so its peak RSS is the rebuild's own."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_rebuild_child, args=(run_url, batch_size, queue))
+    proc = ctx.Process(target=_rebuild_child, args=(run_url, batch_size, workers, queue))
     proc.start()
     result = queue.get()
     proc.join()
@@ -338,7 +343,8 @@ def timed_baseline(app: AuditService) -> dict:
             "cpu_seconds": time.process_time() - cpu}
 
 
-def run_size(url: str, events: int, batch_size: int, keep: bool, repeat: int = 1) -> dict:
+def run_size(url: str, events: int, batch_size: int, keep: bool, repeat: int = 1,
+             workers: int = 2) -> dict:
     run_url, schema = fresh_store(url, events)
     t_all = time.perf_counter()
     try:
@@ -352,7 +358,8 @@ def run_size(url: str, events: int, batch_size: int, keep: bool, repeat: int = 1
         print(f"[{events:,}] generated {saved:,} events ({len(officer_ids):,} officers) in"
               f" {gen_s:.1f} s = {saved / gen_s:,.0f} events/s", flush=True)
 
-        bases, rebuilds = [], []
+        bases, rebuilds, splits = [], [], []
+        split = workers > 1 and not is_sqlite(url)
         for _ in range(repeat):
             base = timed_baseline(app)
             bases.append(base)
@@ -366,6 +373,14 @@ def run_size(url: str, events: int, batch_size: int, keep: bool, repeat: int = 1
                   f" {head / rb['seconds']:,.0f} events/s (CPU"
                   f" {rb['cpu_seconds'] / head * 1e6:.1f} us/event); peak RSS"
                   f" {rb['max_rss_mb']:.0f} MB", flush=True)
+            if split:
+                sp = rebuild_in_child(run_url, batch_size, workers)
+                assert sp["position"] == head, (sp["position"], head)
+                splits.append(sp)
+                print(f"[{events:,}] rebuild with {workers} processes {head:,} in"
+                      f" {sp['seconds']:.1f} s = {head / sp['seconds']:,.0f} events/s; peak RSS"
+                      f" {sp['max_rss_mb']:.0f} MB + helper {sp['helper_max_rss_mb']:.0f} MB",
+                      flush=True)
         decoded = bases[0]["events"]
         base_s = statistics.median(b["seconds"] for b in bases)
         base_cpu = statistics.median(b["cpu_seconds"] for b in bases)
@@ -373,6 +388,17 @@ def run_size(url: str, events: int, batch_size: int, keep: bool, repeat: int = 1
         rb_cpu = statistics.median(r["cpu_seconds"] for r in rebuilds)
         rb_rss = max(r["max_rss_mb"] for r in rebuilds)
 
+        split_result = None
+        if splits:
+            sp_s = statistics.median(r["seconds"] for r in splits)
+            split_result = {
+                "workers": workers, "seconds": sp_s, "events_per_s": head / sp_s,
+                "over_baseline": (head / sp_s) / (decoded / base_s),
+                "peak_rss_mb": max(r["max_rss_mb"] for r in splits),
+                "helper_peak_rss_mb": max(r["helper_max_rss_mb"] for r in splits),
+                "cpu_us_per_event": statistics.median(
+                    r["cpu_seconds"] + r["helpers_cpu_seconds"] for r in splits) / head * 1e6,
+                "runs": splits}
         q = query_latency(app, officer_ids)
         app.close()
         total_s = time.perf_counter() - t_all
@@ -387,6 +413,7 @@ def run_size(url: str, events: int, batch_size: int, keep: bool, repeat: int = 1
                         "peak_rss_mb": rb_rss, "batch_size": batch_size, "runs": rebuilds},
             "rebuild_over_baseline": (head / rb_s) / (decoded / base_s),
             "rebuild_over_baseline_cpu": (base_cpu / decoded) / (rb_cpu / head),
+            "rebuild_split": split_result,
             "queries": q, "total_seconds": total_s,
             "store": "sqlite" if is_sqlite(url) else "postgresql",
         }
@@ -421,23 +448,29 @@ def machine(url: str) -> dict:
 
 def table(results: list[dict]) -> str:
     rows = [("events", "officers", "gen ev/s", "base ev/s", "rebuild ev/s", "ratio",
-             "CPU ratio", "rebuild s", "peak MB", "hist p50", "hist p99", "elig p50",
-             "elig p99")]
+             "CPU ratio", "rebuild s", "peak MB", "split ev/s", "split ratio", "split MB",
+             "hist p50", "hist p99", "elig p50", "elig p99")]
     for r in results:
         q = r["queries"]
+        sp = r.get("rebuild_split")
         rows.append((f"{r['events']:,}", f"{r['officers']:,}",
                      f"{r['generate']['events_per_s']:,.0f}",
                      f"{r['baseline_read_decode']['events_per_s']:,.0f}",
                      f"{r['rebuild']['events_per_s']:,.0f}", f"{r['rebuild_over_baseline']:.2f}",
                      f"{r['rebuild_over_baseline_cpu']:.2f}",
                      f"{r['rebuild']['seconds']:.1f}", f"{r['rebuild']['peak_rss_mb']:.0f}",
+                     f"{sp['events_per_s']:,.0f}" if sp else "-",
+                     f"{sp['over_baseline']:.2f}" if sp else "-",
+                     f"{sp['peak_rss_mb']:.0f}+{sp['helper_peak_rss_mb']:.0f}" if sp else "-",
                      f"{q['history']['p50_ms']:.2f}", f"{q['history']['p99_ms']:.2f}",
                      f"{q['eligibility']['p50_ms']:.2f}", f"{q['eligibility']['p99_ms']:.2f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines) + ("\n(latencies in ms; ratio = rebuild / baseline read+decode"
-                               " events/s; CPU ratio = the same from each one's own CPU time)")
+                               " events/s; CPU ratio = the same from each one's own CPU time;"
+                               " split = the rebuild split between processes, its MB the main"
+                               " process's peak + the largest helper's)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -451,6 +484,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--keep", action="store_true",
                         help="keep the PostgreSQL schema (default: drop it)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="processes for the split rebuild also measured on PostgreSQL"
+                             " (default 2; 1: only the single-process rebuild)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="baseline and rebuild runs per size; medians are reported")
     args = parser.parse_args(argv)
@@ -461,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for size in sizes:
         results.append(run_size(args.database_url, size, args.batch_size, args.keep,
-                                args.repeat))
+                                args.repeat, args.workers))
         if args.json:  # written after each size so a later, longer size can't lose it
             args.json.write_text(json.dumps({"machine": info, "results": results}, indent=2))
     print()
@@ -470,6 +506,11 @@ def main(argv: list[str] | None = None) -> int:
         first, last = results[0], results[-1]
         print(f"peak RSS {first['events']:,} -> {last['events']:,}:"
               f" {first['rebuild']['peak_rss_mb']:.0f} -> {last['rebuild']['peak_rss_mb']:.0f} MB")
+        if first.get("rebuild_split") and last.get("rebuild_split"):
+            a, b = first["rebuild_split"], last["rebuild_split"]
+            print(f"split rebuild peak RSS (main + helper) {first['events']:,} ->"
+                  f" {last['events']:,}: {a['peak_rss_mb']:.0f} + {a['helper_peak_rss_mb']:.0f}"
+                  f" -> {b['peak_rss_mb']:.0f} + {b['helper_peak_rss_mb']:.0f} MB")
     return 0
 
 

@@ -128,11 +128,18 @@ def projections_status(as_json: bool) -> None:
 
 @projections.command("rebuild")
 @click.argument("name", required=False)
-def projections_rebuild(name: str | None) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes that load the officer timeline, each its share of the log"
+                   " (PostgreSQL; default: the number of CPUs, at most 4). SQLite uses one.")
+def projections_rebuild(name: str | None, workers: int | None) -> None:
     """Replay the log into fresh tables and swap them in (all projections, or NAME)."""
+    import os
+
     from tqdm import tqdm
 
     projector = _projector()
+    if workers is None:
+        workers = max(1, min(4, os.cpu_count() or 1))
     head = projector.app.recorder.max_notification_id() or 0
     with tqdm(total=head, unit="ev", desc="rebuild", disable=None) as bar:
         def progress(position: int, total: int) -> None:
@@ -140,7 +147,8 @@ def projections_rebuild(name: str | None) -> None:
             bar.update(position - bar.n)
 
         try:
-            position = projector.rebuild([name] if name else None, progress=progress)
+            position = projector.rebuild([name] if name else None, progress=progress,
+                                         workers=workers)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="NAME") from None
     click.echo(f"rebuilt {name or 'all projections'} up to position {position}")

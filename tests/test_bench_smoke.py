@@ -91,3 +91,17 @@ def test_doc_section_is_rewritten_between_its_markers_only(tmp_path):
     last = doc.read_text(encoding="utf-8")
     assert "lag p50 70 ms" not in last and "lag p50 80 ms" in last and "lag p50 60 ms" in last
     assert last.count("### The same suite on SQLite") == 1
+
+
+def test_rebuild_measure_reports_the_rebuild_the_command_runs(tmp_path):
+    store = Store.fresh(f"sqlite:///{tmp_path}/unused.sqlite3", "smoke", tmp_path)
+    path = tmp_path / "data.ndjson"
+    measure.generate_file(path, 1_500, 40)
+    imp = measure.bulk_import(store, path, batch_size=100)
+    pj = measure.read_decode_and_rebuild(store)
+    assert pj["events"] == imp["log_head"]
+    # SQLite rebuilds in one process: the command's rebuild is the single-process one.
+    assert pj["rebuild"]["workers"] == pj["rebuild_single"]["workers"] == 1
+    assert pj["ratio"] == pj["rebuild"]["ratio"] > 0
+    rows = report.verdicts({"projections": pj})
+    assert [r["measure"] for r in rows] == ["projection rebuild (1 process)", "rebuild peak RSS"]

@@ -9,7 +9,7 @@ import pytest
 
 from projections import readmodels
 from projections.db import ReadModelDB
-from projections.projector import Projector
+from projections.projector import Projector, create_tables
 from projections.readmodels import PROJECTIONS, event_data, iso_ts, to_json
 from projections.summaries import summarize
 from projections.timeline import jsonable
@@ -135,9 +135,35 @@ def test_lookups_from_the_tables_agree_with_lookups_in_memory(store_env, monkeyp
     projector.batch_size = 4
     projector.rebuild()
     assert snapshot(projector.db) == live
-    # With tiny lookups the rebuild soon falls back to reading the tables part-way through.
-    monkeypatch.setattr(readmodels, "LOOKUP_LIMIT", 3)
+    # With room for 2 keys in memory, a rebuild's lookups move the rest to a temporary file
+    # and find them there.
+    spilled, found = [], []
+    put_many, get = readmodels.SpillStore.put_many, readmodels.SpillStore.get
+
+    def counted_put(self, space, items):
+        items = list(items)
+        spilled.extend(key for key, _ in items)
+        put_many(self, space, items)
+
+    def counted_get(self, space, key):
+        answer = get(self, space, key)
+        found.append(answer[0])
+        return answer
+
+    monkeypatch.setattr(readmodels, "SPILL_KEYS", 2)
+    monkeypatch.setattr(readmodels.SpillStore, "put_many", counted_put)
+    monkeypatch.setattr(readmodels.SpillStore, "get", counted_get)
     projector.rebuild()
+    assert snapshot(projector.db) == live
+    assert str(w.officer) in spilled and any(found), "keys went to the file and came back"
+    # Live, with tiny lookups, the projector soon drops them and reads the tables instead.
+    monkeypatch.setattr(readmodels, "LOOKUP_LIMIT", 3)
+    for cls in PROJECTIONS:
+        cls(app.reference).drop(projector.db)
+    create_tables(projector.db)
+    projector.db.execute("UPDATE projection_positions SET position = 0")
+    projector.batch_size = 10_000
+    projector.catch_up()
     assert snapshot(projector.db) == live
     app.close()
 

@@ -172,8 +172,11 @@ class Run:
             pj = measure.read_decode_and_rebuild(main)
             self.r["projections"] = pj
             log(f"projections: read+decode {pj['read_decode']['events_per_s']:,.0f} ev/s, rebuild"
+                f" ({pj['rebuild']['workers']} processes)"
                 f" {pj['rebuild']['events_per_s']:,.0f} ev/s (ratio {pj['ratio']:.3f}), peak RSS"
-                f" {pj['rebuild']['peak_rss_mb']:.0f} MB")
+                f" {pj['rebuild']['peak_rss_mb']:.0f} MB; one process"
+                f" {pj['rebuild_single']['events_per_s']:,.0f} ev/s"
+                f" (ratio {pj['rebuild_single']['ratio']:.3f})")
             self.save()
         if need_main and self.phase("export"):
             self.r["export"] = measure.export_and_verify(main, events, self.workdir)

@@ -336,7 +336,11 @@ def raw_bulk(store: Store, rows: int, batch_rows: int) -> dict:
 # --------------------------------------------------------------------------- projections
 def read_decode_and_rebuild(store: Store, batch_size: int = 500) -> dict:
     """The library's read+decode of the whole log, then ``Projector.rebuild()`` in a spawned
-    process (its wall time and own peak RSS): the functions of scripts/bench_projections.py."""
+    process (its wall time and own peak RSS): the functions of scripts/bench_projections.py.
+
+    ``rebuild`` is what ``audit-service projections rebuild`` does by default: on PostgreSQL
+    split between as many processes as CPUs (at most 4; ``helper_peak_rss_mb`` is the largest
+    helper's peak). ``rebuild_single`` is the same in one process, for comparison."""
     from scripts.bench_projections import build_app, read_and_decode, rebuild_in_child
 
     app = build_app(store.url)
@@ -347,14 +351,21 @@ def read_decode_and_rebuild(store: Store, batch_size: int = 500) -> dict:
         base_s = time.perf_counter() - started
     finally:
         app.close()
-    rb = rebuild_in_child(store.url, batch_size)
-    if rb["position"] != head:
-        raise RuntimeError(f"rebuild stopped at {rb['position']}, log head is {head}")
-    return {"events": head,
-            "read_decode": {"seconds": base_s, "events_per_s": decoded / base_s},
-            "rebuild": {"seconds": rb["seconds"], "events_per_s": head / rb["seconds"],
-                        "peak_rss_mb": rb["max_rss_mb"], "batch_size": batch_size},
-            "ratio": (head / rb["seconds"]) / (decoded / base_s)}
+    workers = max(1, min(4, os.cpu_count() or 1)) if store.kind == "postgresql" else 1
+    runs = {"rebuild_single": rebuild_in_child(store.url, batch_size, 1)}
+    runs["rebuild"] = (rebuild_in_child(store.url, batch_size, workers) if workers > 1
+                       else runs["rebuild_single"])
+    out: dict = {"events": head,
+                 "read_decode": {"seconds": base_s, "events_per_s": decoded / base_s}}
+    for name, rb in runs.items():
+        if rb["position"] != head:
+            raise RuntimeError(f"rebuild stopped at {rb['position']}, log head is {head}")
+        out[name] = {"seconds": rb["seconds"], "events_per_s": head / rb["seconds"],
+                     "peak_rss_mb": rb["max_rss_mb"], "batch_size": batch_size,
+                     "workers": rb["workers"], "helper_peak_rss_mb": rb["helper_max_rss_mb"],
+                     "ratio": (head / rb["seconds"]) / (decoded / base_s)}
+    out["ratio"] = out["rebuild"]["ratio"]
+    return out
 
 
 # --------------------------------------------------------------------------- queries

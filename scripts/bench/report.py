@@ -140,9 +140,16 @@ def verdicts(r: dict) -> list[dict]:
                             if copy else ""), baseline_unit="rows/s"))
     pj = r.get("projections")
     if pj:
-        rows.append(_row("projection rebuild", pj["rebuild"]["events_per_s"], "events/s",
+        workers = pj["rebuild"].get("workers", 1)
+        rows.append(_row(f"projection rebuild ({workers} process{'es' if workers > 1 else ''})",
+                         pj["rebuild"]["events_per_s"], "events/s",
                          pj["read_decode"]["events_per_s"], "library read+decode", "≥ 0.5×",
                          pj["ratio"] >= 0.5, pj["ratio"]))
+        single = pj.get("rebuild_single")
+        if single and workers > 1:
+            rows.append(_row("projection rebuild (1 process)", single["events_per_s"],
+                             "events/s", pj["read_decode"]["events_per_s"],
+                             "library read+decode", "(reported)", None, single["ratio"]))
     qs = r.get("queries") or []
     for q in qs:
         for name in ("history", "eligibility"):
@@ -176,7 +183,9 @@ def verdicts(r: dict) -> list[dict]:
                          "", "≤ 1 s", p99 <= 1, None,
                          f"p50 {lg['lag_ms_p50']:.0f} ms, max {lg['lag_ms_max']:.0f} ms"))
     if pj:
-        rows.append(_row("rebuild peak RSS", pj["rebuild"]["peak_rss_mb"], "MB", None, "",
+        helper = pj["rebuild"].get("helper_peak_rss_mb") or 0
+        rows.append(_row("rebuild peak RSS" + (" (main + largest helper)" if helper else ""),
+                         pj["rebuild"]["peak_rss_mb"] + helper, "MB", None, "",
                          "(reported)", None))
     if ex and ex.get("available"):
         rows.append(_row("export peak RSS", ex["export"]["peak_rss_mb"], "MB", None, "",

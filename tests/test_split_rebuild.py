@@ -1,0 +1,193 @@
+"""A rebuild split between processes (PostgreSQL) gives the rows of the live projector, takes
+the events after its load in the swap, fails whole when a helper dies, and keeps its lookups'
+overflow in a temporary file."""
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from audit_service.bootstrap import init_database
+from audit_service.config import Settings
+from audit_service.domain import AnnualRating, MonthlyGrade
+from audit_service.errors import RuleViolation
+from projections import readmodels
+from projections.projector import (MAIN_SHARE_WEIGHT, Projector, RebuildHelpers, share_of,
+                                  split_shares)
+from tests.conftest import BOARD, INSPECTOR, build_app
+from tests.test_projections import generate_history, snapshot
+from tests.test_rebuild_batching import indexes
+
+
+@pytest.fixture
+def pg_store(pg_env):
+    init_database(Settings.from_env(pg_env))
+    return pg_env
+
+
+def correct_rating(app, officer, year: int) -> None:
+    """Correct a generated (random) rating to another one."""
+    try:
+        app.correct_annual_rating(BOARD, officer_id=officer, year=year, rating="HTXSNV",
+                                  reason="Xét lại")
+    except RuleViolation:  # it was HTXSNV already
+        app.correct_annual_rating(BOARD, officer_id=officer, year=year, rating="HTNV",
+                                  reason="Xét lại")
+
+
+def history_with_corrections_in_every_share(app, parts: int = 2):
+    """A generated history, a finding moved and withdrawn, and corrected grades and ratings
+    (lookups a rebuild answers from the tables) in every share of a ``parts``-way split."""
+    w, people = generate_history(app)
+    inspection = app.open_inspection(INSPECTOR, unit_id=w.ward, team=[], announced=True,
+                                     started_on="2024-09-02").id
+    finding = app.record_finding(INSPECTOR, inspection, officer_id=people[0],
+                                 conduct_code="qd522-late", description="Đến muộn",
+                                 observed_at="2024-09-03T08:40:00+07:00").id
+    app.correct_finding(INSPECTOR, inspection, finding, reason="Nhầm người",
+                        officer_id=people[1])
+    app.withdraw_finding(INSPECTOR, inspection, finding, reason="Không vi phạm")
+    shares = split_shares(parts)
+    hit: set[int] = set()
+    for person in people:
+        if len(hit) == len(shares):
+            break
+        grade = MonthlyGrade.id_for(person, "2024-05")
+        rating = AnnualRating.id_for(person, 2024)
+        owners = {k for k, share in enumerate(shares) if share_of(grade) in share
+                  or share_of(rating) in share}
+        if owners <= hit:
+            continue
+        app.record_monthly_grade(BOARD, officer_id=person, period="2024-05", score=61)
+        app.correct_monthly_grade(BOARD, officer_id=person, period="2024-05", score=81,
+                                  reason="Chấm lại")
+        correct_rating(app, person, 2024)
+        hit |= owners
+    assert hit == set(range(len(shares))), "every process must meet a correction"
+    return w, people, finding
+
+
+def test_split_rebuild_equals_live_and_keeps_the_keys_and_indexes(pg_store):
+    app = build_app(pg_store)
+    projector = Projector(app, batch_size=7)
+    history_with_corrections_in_every_share(app, parts=3)
+    tables = [t for cls in readmodels.PROJECTIONS for t in cls.tables]
+    created = {t: indexes(projector.db, t) for t in tables}
+    projector.catch_up()
+    live = snapshot(projector.db)
+    assert sum(len(rows) for rows in live.values()) > 300
+    head = app.recorder.max_notification_id()
+    for workers in (2, 3):
+        assert projector.rebuild(workers=workers) == head
+        assert snapshot(projector.db) == live, f"{workers} processes"
+        assert {t: indexes(projector.db, t) for t in tables} == created
+    # Only the timeline splits; rebuilding another projection alone with workers is plain.
+    assert projector.rebuild(["unit_statistics"], workers=2) == head
+    assert snapshot(projector.db) == live
+    app.close()
+
+
+def test_events_after_the_load_are_applied_in_the_swap(pg_store, monkeypatch):
+    app = build_app(pg_store)
+    w, people = generate_history(app)
+    inspection = app.open_inspection(INSPECTOR, unit_id=w.ward, team=[], announced=True,
+                                     started_on="2024-10-01").id
+    finding = app.record_finding(INSPECTOR, inspection, officer_id=people[3],
+                                 conduct_code="qd522-absent", description="Vắng mặt",
+                                 observed_at="2024-10-02T09:00:00+07:00").id
+    app.record_monthly_grade(BOARD, officer_id=people[4], period="2024-10", score=55)
+    projector = Projector(app, batch_size=9)
+    join = RebuildHelpers.join
+    arrived = []
+
+    def events_arrive_during_the_load(self):
+        # Each of these looks up what the load wrote, in whichever process's share it was.
+        arrived.append(app.withdraw_finding(INSPECTOR, inspection, finding, reason="Có phép"))
+        app.correct_monthly_grade(BOARD, officer_id=people[4], period="2024-10", score=75,
+                                  reason="Chấm lại")
+        correct_rating(app, people[5], 2024)
+        app.record_monthly_grade(BOARD, officer_id=people[6], period="2024-10", score=90)
+        join(self)
+
+    monkeypatch.setattr(RebuildHelpers, "join", events_arrive_during_the_load)
+    position = projector.rebuild(workers=2)
+    monkeypatch.undo()
+    assert arrived and position == app.recorder.max_notification_id()
+    rebuilt = snapshot(projector.db)
+    withdrawn = projector.db.fetchall("SELECT officer_id FROM officer_timeline WHERE"
+                                      " event_type = 'Inspection.FindingWithdrawn'"
+                                      " AND subject_id = ?", (str(finding),))
+    assert withdrawn == [(str(people[3]),)]
+    # The same log projected live, from scratch, one small batch at a time.
+    for cls in readmodels.PROJECTIONS:
+        cls(app.reference).drop(projector.db)
+    from projections.projector import create_tables
+
+    create_tables(projector.db)
+    projector.db.execute("UPDATE projection_positions SET position = 0")
+    projector.catch_up()
+    assert snapshot(projector.db) == rebuilt
+    app.close()
+
+
+def test_a_helper_that_dies_fails_the_rebuild_and_leaves_the_live_tables(pg_store, monkeypatch):
+    app = build_app(pg_store)
+    generate_history(app)
+    projector = Projector(app, batch_size=5)
+    projector.catch_up()
+    live = snapshot(projector.db)
+    join = RebuildHelpers.join
+
+    def killed(self):
+        for process, _ in self.processes:
+            process.send_signal(signal.SIGKILL)
+        join(self)
+
+    monkeypatch.setattr(RebuildHelpers, "join", killed)
+    with pytest.raises(RuntimeError, match="rebuild helper exited with -9"):
+        projector.rebuild(workers=2)
+    monkeypatch.undo()
+    assert snapshot(projector.db) == live
+    assert {s.behind for s in projector.status()} == {0}
+    assert projector.rebuild(workers=2) == app.recorder.max_notification_id()
+    assert snapshot(projector.db) == live
+    app.close()
+
+
+def test_shares_deal_out_every_residue_once():
+    for parts in (1, 2, 3, 5):
+        shares = split_shares(parts)
+        assert len(shares) == parts
+        assert sorted(r for share in shares for r in share) == list(range(64))
+    # The main process's part is weighed by what else it does.
+    main, helper = split_shares(2)
+    assert len(main) == round(64 * MAIN_SHARE_WEIGHT / 2) and len(helper) == 64 - len(main)
+
+
+def test_rebuild_command_with_workers(store_env):
+    """The operator's command: a split rebuild on PostgreSQL, a single process on SQLite, the
+    same rows as the live projector either way."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.test_projections import ROOT
+
+    app = build_app(store_env)
+    generate_history(app, officers=10)
+    projector = Projector(app)
+    projector.catch_up()
+    live = snapshot(projector.db)
+    env = {**os.environ, **store_env, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "scripts.cli", "projections", "rebuild",
+                           "--workers", "2"], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    head = app.recorder.max_notification_id()
+    assert f"rebuilt all projections up to position {head}" in done.stdout
+    assert snapshot(projector.db) == live
+    refused = subprocess.run([sys.executable, "-m", "scripts.cli", "projections", "rebuild",
+                              "--workers", "0"], env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert refused.returncode == 2 and "--workers" in refused.stderr
+    app.close()
