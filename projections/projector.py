@@ -83,11 +83,18 @@ class Projector:
         self.app = app
         self.db = db or ReadModelDB(app.settings.database)
         self.projections = projections or [cls(app.reference) for cls in PROJECTIONS]
+        for p in self.projections:
+            p.first_events = self.first_event
         self.batch_size = batch_size
         self.stop_event = threading.Event()
         # other followers of the log (the integrity chain) advanced in each turn, each in
         # its own transaction with its own tracked position
         self.followers: list[Any] = []
+
+    def first_event(self, originator_id: uuid.UUID) -> Any:
+        """The first event of an aggregate, from the event store (None if it has none)."""
+        stored = self.app.recorder.select_events(originator_id, limit=1)
+        return self.app.mapper.to_domain_event(stored[0]) if stored else None
 
     # -- positions -------------------------------------------------------------
     def positions(self) -> dict[str, int]:
@@ -231,6 +238,8 @@ class Projector:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         shadows = [cls(self.app.reference, suffix=SHADOW) for cls in chosen]
+        for s in shadows:
+            s.first_events = self.first_event
         token = uuid.uuid4().hex[:8]
         with self.db.transaction():
             for s in shadows:

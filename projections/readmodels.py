@@ -193,9 +193,12 @@ class Lookup:
         self.spilled = False
 
     def reset(self, complete: bool, spill: SpillStore | None = None) -> None:
-        self.values = {} if self.limit else None
-        self.complete = complete and self.limit > 0
-        self.spill = spill if self.complete else None
+        # In a rebuild even a lookup that keeps nothing in memory live (``limit=0``) is
+        # held, spilling to the file: reading the tables mid-load would need their indexes.
+        held = complete and (self.limit > 0 or spill is not None)
+        self.values = {} if self.limit or held else None
+        self.complete = held
+        self.spill = spill if held else None
         self.space = spill.space() if self.spill is not None else 0
         self.spilled = False
 
@@ -274,8 +277,10 @@ class Projection:
         self.suffix = suffix
         self.t = {name: name + suffix for name in self.tables}
         self._deferred: str | None = None  # the index token while indexes are left out
-        # (k, n): apply only events whose originator id is k modulo n (a rebuild's share)
-        self.share: tuple[int, int] | None = None
+        # apply only events whose originator's ``share_of`` is in here (a rebuild's share)
+        self.share: frozenset[int] | None = None
+        # originator id -> the first event of that aggregate in the log (set by the projector)
+        self.first_events: Callable[[UUID], Any] | None = None
         self.begin(complete=False)
 
     def handles(self, kind: str) -> bool:
@@ -396,15 +401,15 @@ class OfficerTimeline(Projection):
     deferred_keys = {"officer_timeline": "officer_id, position"}
     ignored_aggregates = frozenset({"Unit", "Index", "IdempotencyRecord"})
     splits_by_originator = True
-    # Subjects looked up only by their (rare) corrections and as many as the events
-    # themselves: read from the table when needed rather than held in memory.
-    DB_ONLY_SUBJECTS = frozenset({"MonthlyGrade", "AnnualRating"})
-    NOT_LOOKED_UP = frozenset({"Officer"})  # an officer's own events name the officer
-    UNCACHED_SUBJECTS = DB_ONLY_SUBJECTS | NOT_LOOKED_UP
+    # Grades and ratings concern one officer for good, named by the event that recorded them,
+    # and are as many as the events themselves: a correction's officer is read from that
+    # event in the log (``first_events``), not held per grade nor read from the tables.
+    RECORDED_ONCE = frozenset({"MonthlyGrade", "AnnualRating"})
+    UNCACHED_SUBJECTS = RECORDED_ONCE | {"Officer"}  # an officer's own events name the officer
 
     def __init__(self, reference: Any, suffix: str = ""):
         self.inspection_units = Lookup(self._load_inspection_unit)
-        self.subjects = Lookups(self._load_officer_of, self.DB_ONLY_SUBJECTS)
+        self.subjects = Lookups(self._load_officer_of)
         self._summaries: dict[tuple, tuple[str, str]] = {}
         super().__init__(reference, suffix)
 
@@ -415,6 +420,14 @@ class OfficerTimeline(Projection):
         rows = self._read(out, f"SELECT unit_id FROM {self.t['timeline_inspections']}"
                                " WHERE inspection_id = ?", (inspection_id,))
         return rows[0][0] if rows else None
+
+    def _recorded_officer(self, out: WriteBatch, originator_id: UUID) -> str | None:
+        """The officer a grade or rating was recorded for, from its first event in the log
+        (one read by key; ``first_events`` is set by the projector that applies events)."""
+        if self.first_events is None:
+            raise RuntimeError("a projection applies events only through a Projector")
+        first = self.first_events(originator_id)
+        return uuid_text(first.officer_id) if first is not None else None
 
     def _load_officer_of(self, out: WriteBatch, subject_id: str) -> str | None:
         """The officer of the subject's latest row. Two rows at one position (a finding
@@ -455,6 +468,9 @@ class OfficerTimeline(Projection):
         elif kind in ("Proceeding.Opened", "Decision.Issued", "AnnualRating.Recorded",
                       "MonthlyGrade.Recorded"):
             officers = [data["officer_id"]]
+        elif aggregate in self.RECORDED_ONCE:
+            officer = self._recorded_officer(out, event.originator_id)
+            officers = [officer] if officer else []
         else:
             officer = self.subjects[aggregate].get(out, subject)
             officers = [officer] if officer else []
@@ -590,8 +606,8 @@ class UnitStatistics(Projection):
                        "Decision.AppealResolved", "Decision.Annulled", "AnnualRating.Recorded",
                        "AnnualRating.Corrected"})
     # A fact's subject is looked up again only when the fact changes. Rating facts (one per
-    # officer and year) are read from the table then, not held in memory; proceedings' facts
-    # never change.
+    # officer and year) are read from the table then, not held in memory (in a rebuild they
+    # are held, spilling to a file); proceedings' facts never change.
     DB_ONLY_FACTS = frozenset({"AnnualRating"})
     UNCHANGED_FACTS = frozenset({"Proceeding"})
 

@@ -39,6 +39,7 @@ def load_share(task: dict) -> None:
             s.adopt_deferred(task["token"])
             s.begin(complete=True)
             s.share = task["share"]
+            s.first_events = projector.first_event
         reader = ShareReader(projector.db, app.recorder.events_table_name, task["share"], [])
         projector._load_shadows(shadows, {s.name: 0 for s in shadows}, task["head"],
                                 check_parent, reader)

@@ -50,6 +50,8 @@ RATINGS = ("HTXSNV", "HTTNV", "HTNV", "KHTNV")
 RATING_WEIGHTS = (20, 60, 17, 3)
 CODES = ("qd522-late", "qd522-absent", "dossier-overdue", "qd522-manner-citizens")
 YEARS = range(2019, 2026)  # 7 annual ratings + 84 monthly grades per officer
+CORRECTED_GRADES = 0.02  # share of officers with one monthly grade corrected later
+CORRECTED_RATINGS = 0.01  # ... and with one annual rating corrected later
 OFFICERS_PER_WARD = 50
 WARDS_PER_DISTRICT = 10
 SAVE_BATCH = 1000
@@ -157,12 +159,25 @@ def generate(app: AuditService, target_events: int, seed: int = 20261120) -> tup
     ward_people: list[Officer] = []
     n_ward = n_decision = 0
     late = datetime(2024, 1, 1, tzinfo=timezone(timedelta(hours=7)))
+    to_correct: list = []  # grades and ratings corrected once their ward is complete
 
     def finish_ward() -> None:
-        """Inspections with findings, and proceedings + decisions, for the ward just filled."""
+        """Inspections with findings, proceedings + decisions, and corrections of grades and
+        ratings, for the ward just filled."""
         nonlocal n_decision
         if ward is None or not ward_people:
             return
+        saver.flush()  # the corrected records' own first events are saved (and counted) first
+        for record in to_correct:
+            if isinstance(record, MonthlyGrade):
+                score = record.score - 5 if record.score > 60 else record.score + 5
+                record.correct(score=score, grade=reference.monthly_grade_for(score),
+                               reason="Chấm lại", **BOARD)
+            else:
+                record.correct(rating=next(r for r in RATINGS if r != record.rating),
+                               reason="Xét lại", **BOARD)
+        saver.add(*to_correct)
+        to_correct.clear()
         for year in (2024, 2025):
             insp = Inspection(unit_id=ward.id, team=["insp-1"], basis_ref=None,
                               announced=bool(rnd.random() < 0.5),
@@ -238,14 +253,20 @@ def generate(app: AuditService, target_events: int, seed: int = 20261120) -> tup
             officer.appoint(position="Phó Chủ tịch UBND phường", term_start=date(2021, 3, 1),
                             term_years=5, decision_ref=r, **BOARD)
             aggs.append(claim("decision-ref", decision_ref_key(r), officer.id, BOARD))
+        ratings, grades = [], []
         for year in YEARS:
-            aggs.append(AnnualRating(officer_id=officer.id, year=year,
-                                     rating=rnd.choices(RATINGS, RATING_WEIGHTS)[0], **BOARD))
+            ratings.append(AnnualRating(officer_id=officer.id, year=year,
+                                        rating=rnd.choices(RATINGS, RATING_WEIGHTS)[0], **BOARD))
             for month in range(1, 13):
                 score = rnd.randint(55, 100)
-                aggs.append(MonthlyGrade(officer_id=officer.id, period=f"{year}-{month:02d}",
-                                         score=score, grade=reference.monthly_grade_for(score),
-                                         framework="3814-QĐ/TU", **BOARD))
+                grades.append(MonthlyGrade(officer_id=officer.id, period=f"{year}-{month:02d}",
+                                           score=score, grade=reference.monthly_grade_for(score),
+                                           framework="3814-QĐ/TU", **BOARD))
+        aggs += ratings + grades
+        if rnd.random() < CORRECTED_GRADES:
+            to_correct.append(rnd.choice(grades))
+        if rnd.random() < CORRECTED_RATINGS:
+            to_correct.append(rnd.choice(ratings))
         saver.add(*aggs)
         ward_people.append(officer)
         officer_ids.append(str(officer.id))

@@ -131,10 +131,21 @@ def test_lookups_from_the_tables_agree_with_lookups_in_memory(store_env, monkeyp
                                       " event_type = 'Inspection.FindingWithdrawn' AND"
                                       " subject_id = ?", (str(finding),))
     assert withdrawn == [(str(w.leader),)], "the finding concerns the corrected officer"
-    # A rebuild answers from memory, except corrections of grades and ratings.
-    projector.batch_size = 4
+    # A rebuild never reads its half-loaded tables: lookups answer from memory, and the
+    # officer of a corrected grade or rating comes from the grade's first event in the log.
+    reads, firsts = [], []
+    read, first_event = readmodels.Projection._read, Projector.first_event
+    monkeypatch.setattr(readmodels.Projection, "_read",
+                        lambda self, *a: reads.append(a) or read(self, *a))
+    monkeypatch.setattr(Projector, "first_event",
+                        lambda self, oid: firsts.append(oid) or first_event(self, oid))
+    projector = Projector(app, batch_size=4)
     projector.rebuild()
     assert snapshot(projector.db) == live
+    corrections = [n for n in app.recorder.select_notifications(start=1, limit=100_000)
+                   if n.topic.endswith(("MonthlyGrade.Corrected", "AnnualRating.Corrected"))]
+    assert reads == [] and len(firsts) == len(corrections) >= 4
+    monkeypatch.undo()
     # With room for 2 keys in memory, a rebuild's lookups move the rest to a temporary file
     # and find them there.
     spilled, found = [], []
