@@ -12,7 +12,7 @@ from audit_service.config import Settings
 from audit_service.domain import AnnualRating, MonthlyGrade
 from audit_service.errors import RuleViolation
 from projections import readmodels
-from projections.projector import (MAIN_SHARE_WEIGHT, Projector, RebuildHelpers, share_of,
+from projections.projector import (Projector, RebuildHelpers, main_share_weight, share_of,
                                   split_shares)
 from tests.conftest import BOARD, INSPECTOR, build_app
 from tests.test_projections import generate_history, snapshot
@@ -155,13 +155,24 @@ def test_a_helper_that_dies_fails_the_rebuild_and_leaves_the_live_tables(pg_stor
 
 
 def test_shares_deal_out_every_residue_once():
-    for parts in (1, 2, 3, 5):
+    for parts in (1, 2, 3, 5, 64, 100):
         shares = split_shares(parts)
-        assert len(shares) == parts
+        assert len(shares) == min(parts, 64) and all(shares)
         assert sorted(r for share in shares for r in share) == list(range(64))
     # The main process's part is weighed by what else it does.
-    main, helper = split_shares(2)
-    assert len(main) == round(64 * MAIN_SHARE_WEIGHT / 2) and len(helper) == 64 - len(main)
+    main, helper = split_shares(2, 0.5)
+    assert len(main) == 16 and len(helper) == 48
+    assert len(split_shares(3, 0.0)[0]) == 1, "at least one residue"
+
+
+def test_the_main_process_takes_less_the_more_else_it_does():
+    assert main_share_weight(1, 50, 100) == 1.0
+    assert main_share_weight(2, 0, 100) == 1.0
+    assert main_share_weight(2, 10, 100) == pytest.approx(0.9)
+    assert main_share_weight(3, 10, 100) == pytest.approx(0.8)
+    assert main_share_weight(2, 33, 100) == pytest.approx(0.67)
+    assert main_share_weight(2, 200, 100) == 0.0
+    assert main_share_weight(2, 5, 0) == 1.0
 
 
 def test_rebuild_command_with_workers(store_env):
@@ -190,4 +201,34 @@ def test_rebuild_command_with_workers(store_env):
                               "--workers", "0"], env=env, capture_output=True, text=True,
                              timeout=120)
     assert refused.returncode == 2 and "--workers" in refused.stderr
+    app.close()
+
+
+def test_a_helper_whose_rebuild_has_gone_stops(pg_store):
+    import os
+
+    from projections import rebuild_share
+    from projections.projector import SHADOW
+    from projections.readmodels import OfficerTimeline
+
+    app = build_app(pg_store)
+    generate_history(app, officers=10)
+    projector = Projector(app)
+    shadow = OfficerTimeline(app.reference, suffix=SHADOW)
+    shadow.drop(projector.db)
+    shadow.create(projector.db, token="gone", deferred=True)
+    task = {"settings": app.settings, "env": dict(app.env), "names": ["officer_timeline"],
+            "token": "gone", "head": app.recorder.max_notification_id(),
+            "share": split_shares(2)[1], "batch_size": 10, "parent": os.getppid()}
+    rebuild_share.load_share(task)  # its parent is this process's parent: it runs to the end
+    loaded = projector.db.fetchone(f"SELECT COUNT(*) FROM officer_timeline{SHADOW}")[0]
+    assert loaded > 0
+    shadow.drop(projector.db)
+    shadow.create(projector.db, token="gone", deferred=True)
+    task["parent"] = os.getppid() + 1_000_000  # not its parent: the rebuild has gone
+    with pytest.raises(rebuild_share.ParentGone):
+        rebuild_share.load_share(task)
+    # it stopped after one batch and committed nothing (its COPY was abandoned)
+    assert projector.db.fetchone(f"SELECT COUNT(*) FROM officer_timeline{SHADOW}")[0] == 0
+    shadow.drop(projector.db)
     app.close()
