@@ -282,21 +282,25 @@ class Projector:
         that is possible (PostgreSQL, a projection that splits); ready for the tail after."""
         zero = {s.name: 0 for s in shadows}
         split = [s for s in shadows if s.splits_by_originator]
-        parts = min(workers, SHARE_MODULUS) if self.db.kind == "postgresql" and split and head else 1
+        parts = 1
+        if self.db.kind == "postgresql" and split and head:
+            parts = min(workers, SHARE_MODULUS)
         if parts == 1:
             self._load_shadows(shadows, zero, head, progress)
             return
-        others = [s for s in shadows if not s.splits_by_originator]
-        counts = self._topic_counts(head)
-        kinds = {topic: resolve_topic(topic).__qualname__ for topic in counts}
-        topics = sorted(t for t in counts if any(p.handles(kinds[t]) for p in others))
-        split_events = sum(n for t, n in counts.items() if any(p.handles(kinds[t]) for p in split))
-        other_events = sum(counts[t] for t in topics)
-        shares = split_shares(parts, main_share_weight(parts, other_events, split_events))
-        for s in split:
-            s.share = shares[0]
-        helpers = RebuildHelpers(self, [s.name for s in split], token, head, shares[1:])
+        helpers = RebuildHelpers(parts - 1)  # starting up while the shares are worked out
         try:
+            others = [s for s in shadows if not s.splits_by_originator]
+            counts = self._topic_counts(head)
+            kinds = {topic: resolve_topic(topic).__qualname__ for topic in counts}
+            topics = sorted(t for t in counts if any(p.handles(kinds[t]) for p in others))
+            split_events = sum(n for t, n in counts.items()
+                               if any(p.handles(kinds[t]) for p in split))
+            other_events = sum(counts[t] for t in topics)
+            shares = split_shares(parts, main_share_weight(parts, other_events, split_events))
+            for s in split:
+                s.share = shares[0]
+            helpers.assign(self, [s.name for s in split], token, head, shares[1:])
             reader = ShareReader(self.db, self.app.recorder.events_table_name, shares[0], topics)
             self._load_shadows(shadows, zero, head, progress, reader)
             helpers.join()
@@ -372,15 +376,13 @@ class RebuildHelpers:
     shadow tables, up to ``head``.
 
     Each is a fresh interpreter (``python -m projections.rebuild_share``; forking would share
-    this process's database connections) that builds its own application from this one's
-    settings, sent to it pickled on its stdin. ``join()`` waits for them and raises with
-    their error output if any failed; ``stop()`` ends any still running (after an error
-    here)."""
+    this process's database connections), started first so that its imports overlap this
+    process's work, then given its task (``assign``): this application's settings, pickled
+    on its stdin. ``join()`` waits for them and raises with their error output if any
+    failed; ``stop()`` ends any still running (after an error here)."""
 
-    def __init__(self, projector: Projector, names: list[str], token: str, head: int,
-                 shares: list[frozenset[int]]):
+    def __init__(self, count: int):
         import os
-        import pickle
         import subprocess
         import sys
         import tempfile
@@ -390,12 +392,20 @@ class RebuildHelpers:
         root = str(Path(__file__).resolve().parents[1])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
-        app = projector.app
-        for share in shares:
+        for _ in range(count):
             stderr = tempfile.TemporaryFile()
             process = subprocess.Popen([sys.executable, "-m", "projections.rebuild_share"],
                                        stdin=subprocess.PIPE, stderr=stderr, env=env)
             self.processes.append((process, stderr))
+
+    def assign(self, projector: Projector, names: list[str], token: str, head: int,
+               shares: list[frozenset[int]]) -> None:
+        """Send each helper its share (as many shares as helpers)."""
+        import os
+        import pickle
+
+        app = projector.app
+        for (process, _), share in zip(self.processes, shares, strict=True):
             process.stdin.write(pickle.dumps({
                 "settings": app.settings, "env": dict(app.env), "names": names,
                 "token": token, "head": head, "share": share,
@@ -417,6 +427,7 @@ class RebuildHelpers:
         for process, stderr in self.processes:
             if process.poll() is None:
                 process.terminate()
+            process.stdin.close()
             process.wait()
             stderr.close()
         self.processes = []
