@@ -301,8 +301,14 @@ class Projector:
             for s in split:
                 s.share = shares[0]
             helpers.assign(self, [s.name for s in split], token, head, shares[1:])
-            reader = ShareReader(self.db, self.app.recorder.events_table_name, shares[0], topics)
-            self._load_shadows(shadows, zero, head, progress, reader)
+            reader = ShareReader(self.db, self.events_table(), shares[0], topics)
+
+            def watch(position: int, end: int) -> None:
+                helpers.check()  # a helper that failed fails the rebuild now, not at the end
+                if progress:
+                    progress(position, end)
+
+            self._load_shadows(shadows, zero, head, watch, reader)
             helpers.join()
         finally:
             helpers.stop()
@@ -310,10 +316,14 @@ class Projector:
             s.share = None
             s.begin(complete=False)
 
+    def events_table(self) -> str:
+        """The library's events table on PostgreSQL, qualified by its schema."""
+        recorder = self.app.recorder
+        return f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
+
     def _topic_counts(self, head: int) -> dict[str, int]:
         """How many events of each topic the log holds up to ``head``."""
-        rows = self.db.fetchall(f"SELECT topic, COUNT(*) FROM"
-                                f" {self.app.recorder.events_table_name}"
+        rows = self.db.fetchall(f"SELECT topic, COUNT(*) FROM {self.events_table()}"
                                 " WHERE notification_id <= ? GROUP BY topic", (head,))
         return {topic: int(n) for topic, n in rows}
 
@@ -392,45 +402,72 @@ class RebuildHelpers:
         root = str(Path(__file__).resolve().parents[1])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
-        for _ in range(count):
-            stderr = tempfile.TemporaryFile()
-            process = subprocess.Popen([sys.executable, "-m", "projections.rebuild_share"],
-                                       stdin=subprocess.PIPE, stderr=stderr, env=env)
-            self.processes.append((process, stderr))
+        try:
+            for _ in range(count):
+                stderr = tempfile.TemporaryFile()
+                try:
+                    process = subprocess.Popen(
+                        [sys.executable, "-m", "projections.rebuild_share"],
+                        stdin=subprocess.PIPE, stderr=stderr, env=env)
+                except BaseException:
+                    stderr.close()
+                    raise
+                self.processes.append((process, stderr))
+        except BaseException:
+            self.stop()
+            raise
 
     def assign(self, projector: Projector, names: list[str], token: str, head: int,
                shares: list[frozenset[int]]) -> None:
-        """Send each helper its share (as many shares as helpers)."""
+        """Send each helper its share (as many shares as helpers). A helper that has already
+        died is reported by ``check``/``join``, with its error output."""
         import os
         import pickle
 
         app = projector.app
         for (process, _), share in zip(self.processes, shares, strict=True):
-            process.stdin.write(pickle.dumps({
-                "settings": app.settings, "env": dict(app.env), "names": names,
-                "token": token, "head": head, "share": share,
-                "batch_size": projector.batch_size, "parent": os.getpid()}))
-            process.stdin.close()
+            task = {"settings": app.settings, "env": dict(app.env),
+                    "database": projector.db.database, "names": names, "token": token,
+                    "head": head, "share": share, "batch_size": projector.batch_size,
+                    "parent": os.getpid()}
+            try:
+                process.stdin.write(pickle.dumps(task))
+                process.stdin.close()
+            except BrokenPipeError:
+                pass
+
+    def _failure(self, process: Any, stderr: Any) -> str:
+        stderr.seek(0)
+        lines = stderr.read().decode(errors="replace").strip().splitlines()
+        return (f"rebuild helper exited with {process.returncode}"
+                + (f": {lines[-1]}" if lines else ""))
+
+    def check(self) -> None:
+        """Raise if a helper has exited with an error (without waiting for the others)."""
+        for process, stderr in self.processes:
+            if process.poll() not in (None, 0):
+                raise RuntimeError(self._failure(process, stderr))
 
     def join(self) -> None:
-        failed = []
-        for process, stderr in self.processes:
-            if process.wait() != 0:
-                stderr.seek(0)
-                lines = stderr.read().decode(errors="replace").strip().splitlines()
-                failed.append(f"rebuild helper exited with {process.returncode}"
-                              + (f": {lines[-1]}" if lines else ""))
+        failed = [self._failure(process, stderr) for process, stderr in self.processes
+                  if process.wait() != 0]
         if failed:
             raise RuntimeError("; ".join(failed))
 
     def stop(self) -> None:
-        for process, stderr in self.processes:
-            if process.poll() is None:
-                process.terminate()
-            process.stdin.close()
-            process.wait()
-            stderr.close()
-        self.processes = []
+        """End every helper still running and let go of their pipes and files."""
+        processes, self.processes = self.processes, []
+        for process, stderr in processes:
+            try:
+                if process.poll() is None:
+                    process.terminate()
+                try:
+                    process.stdin.close()
+                except OSError:
+                    pass
+                process.wait()
+            finally:
+                stderr.close()
 
 
 def share_of(originator_id: uuid.UUID) -> int:
@@ -476,6 +513,7 @@ class ShareReader:
     fields) because the recorder can filter by topic but not by originator."""
 
     def __init__(self, db: ReadModelDB, table: str, share: frozenset[int], topics: list[str]):
+        """``table``: the library's events table, qualified (``Projector.events_table``)."""
         from eventsourcing.persistence import Notification
 
         self.db = db

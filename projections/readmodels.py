@@ -134,6 +134,7 @@ class SpillStore:
     def __init__(self) -> None:
         self._conn: sqlite3.Connection | None = None
         self._spaces = 0
+        self._closed = False
 
     def space(self) -> int:
         self._spaces += 1
@@ -142,6 +143,8 @@ class SpillStore:
     @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
+            if self._closed:  # a new file would answer "not found" for every spilled key
+                raise RuntimeError("this rebuild's spilled lookups are gone")
             self._conn = sqlite3.connect("", isolation_level=None)  # "": a temporary file
             self._conn.execute("PRAGMA journal_mode=OFF")
             self._conn.execute("PRAGMA synchronous=OFF")
@@ -165,6 +168,7 @@ class SpillStore:
         return (False, None) if row is None else (True, pickle.loads(row[0]))
 
     def close(self) -> None:
+        self._closed = True
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -312,8 +316,9 @@ class Projection:
     def create_indexes(self, db: ReadModelDB) -> None:
         """After a deferred ``create``: add the keys and indexes left out (once).
 
-        Processes sharing a rebuild may each get here; on PostgreSQL they take turns (an
-        advisory lock per table) and whoever comes second finds the work done."""
+        In a split rebuild only the main process gets here, after its helpers have finished
+        (a rebuild never reads its tables mid-load); on PostgreSQL an advisory lock per table
+        and the check for an existing key would still make two callers take turns."""
         if self._deferred is None:
             return
         token, self._deferred = self._deferred, None

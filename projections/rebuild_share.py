@@ -1,8 +1,9 @@
 """A rebuild helper process: loads one share of the projections a rebuild splits.
 
 Started by ``projector.RebuildHelpers`` as ``python -m projections.rebuild_share`` with its
-task pickled on stdin (the parent's settings, the shadow tables' index token, the position
-to load up to, which share). It writes only to the shadow tables, and exits non-zero with
+task pickled on stdin (the parent's settings and read-model database, the shadow tables'
+index token, the position to load up to, which share). It loads the reference data from the
+same files as any application. It writes only to the shadow tables, and exits non-zero with
 the error on stderr if anything fails; the parent then abandons the rebuild. It also stops
 if the parent dies.
 """
@@ -14,6 +15,7 @@ import sys
 
 from audit_service.application import AuditService
 
+from .db import ReadModelDB
 from .projector import SHADOW, Projector, ShareReader
 from .readmodels import PROJECTIONS
 
@@ -25,7 +27,7 @@ class ParentGone(RuntimeError):
 def load_share(task: dict) -> None:
     """Load one share of the named shadow tables up to ``head``."""
     app = AuditService(task["settings"], env=task["env"])
-    projector = Projector(app, batch_size=task["batch_size"])
+    projector = Projector(app, db=ReadModelDB(task["database"]), batch_size=task["batch_size"])
     parent = task.get("parent")
 
     def check_parent(position: int, head: int) -> None:
@@ -40,7 +42,7 @@ def load_share(task: dict) -> None:
             s.begin(complete=True)
             s.share = task["share"]
             s.first_events = projector.first_event
-        reader = ShareReader(projector.db, app.recorder.events_table_name, task["share"], [])
+        reader = ShareReader(projector.db, projector.events_table(), task["share"], [])
         projector._load_shadows(shadows, {s.name: 0 for s in shadows}, task["head"],
                                 check_parent, reader)
     finally:

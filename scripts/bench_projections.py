@@ -12,9 +12,9 @@ file (``--database-url sqlite:///path/bench.sqlite3``; the size is appended to t
    ``app.save`` in batches of ~1,000 events (service validation is bypassed on purpose);
 2. baseline: the library alone reading and decoding the whole log;
 3. ``Projector(app).rebuild()`` in a separate (spawned) process: events/s, ratio to the
-   baseline, and that process's peak RSS; then (PostgreSQL, ``--workers`` > 1) the same
-   rebuild split between that many processes, with the peak RSS of the main process and of
-   its largest helper;
+   baseline, and that process's peak RSS (``VmHWM``); then (PostgreSQL, ``--workers`` > 1)
+   the same rebuild split between that many processes, with the peak RSS of the main process
+   and of its largest helper (sampled every 50 ms);
 4. ``ReadModels.history`` / ``ReadModels.eligibility`` latency for 200 random officers.
 
 Rates are wall-clock. The baseline's and the rebuild's own CPU time (``process_time``) are
@@ -290,21 +290,71 @@ def read_and_decode(app: AuditService) -> int:
         position = page[-1].id
 
 
+def peak_rss_mb(pid: int | str = "self") -> float | None:
+    """A process's own peak RSS (``VmHWM``). Not ``ru_maxrss``: Linux starts a spawned
+    child's ``ru_maxrss`` at its parent's peak (the exec after vfork), so a small child of a
+    big parent would report the parent's figure."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+class HelperPeaks:
+    """Samples the peak RSS of this process's children (a split rebuild's helpers) until
+    stopped; a child's last sample before it exits is its peak, give or take 50 ms."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peaks: dict[int, float] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _children(self) -> list[int]:
+        pids = []
+        for task in Path("/proc/self/task").iterdir():
+            try:
+                pids += [int(p) for p in (task / "children").read_text().split()]
+            except OSError:
+                pass
+        return pids
+
+    def _run(self) -> None:
+        while not self.done.wait(0.05):
+            for pid in self._children():
+                peak = peak_rss_mb(pid)
+                if peak is not None:
+                    self.peaks[pid] = max(peak, self.peaks.get(pid, 0.0))
+
+    def stop(self) -> float:
+        """The largest helper's peak (0 if there was none)."""
+        self.done.set()
+        self.thread.join()
+        return max(self.peaks.values(), default=0.0)
+
+
 def _rebuild_child(run_url: str, batch_size: int, workers: int, queue) -> None:
     from projections.projector import Projector
 
     app = build_app(run_url)
     projector = Projector(app, batch_size=batch_size)
+    sampler = HelperPeaks()
     started, cpu = time.perf_counter(), time.process_time()
     position = projector.rebuild(workers=workers)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    helpers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the largest helper's peak
+    helper_peak = sampler.stop()
+    own_peak = peak_rss_mb() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    helpers = resource.getrusage(resource.RUSAGE_CHILDREN)
     app.close()
     projector.db.close()
     queue.put({"position": position, "seconds": elapsed, "cpu_seconds": cpu,
                "helpers_cpu_seconds": helpers.ru_utime + helpers.ru_stime,
-               "max_rss_mb": rss_kb / 1024, "helper_max_rss_mb": helpers.ru_maxrss / 1024,
+               "max_rss_mb": own_peak, "helper_max_rss_mb": helper_peak,
                "workers": workers})
 
 

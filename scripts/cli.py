@@ -128,9 +128,10 @@ def projections_status(as_json: bool) -> None:
 
 @projections.command("rebuild")
 @click.argument("name", required=False)
-@click.option("--workers", type=click.IntRange(min=1), default=None,
+@click.option("--workers", type=click.IntRange(min=1, max=16), default=None,
               help="Processes that load the officer timeline, each its share of the log"
-                   " (PostgreSQL; default: the number of CPUs, at most 4). SQLite uses one.")
+                   " (PostgreSQL; default: the CPUs this process may use, at most 4; each"
+                   " process opens a few database connections). SQLite uses one.")
 def projections_rebuild(name: str | None, workers: int | None) -> None:
     """Replay the log into fresh tables and swap them in (all projections, or NAME)."""
     import os
@@ -139,7 +140,7 @@ def projections_rebuild(name: str | None, workers: int | None) -> None:
 
     projector = _projector()
     if workers is None:
-        workers = max(1, min(4, os.cpu_count() or 1))
+        workers = max(1, min(4, len(os.sched_getaffinity(0))))
     head = projector.app.recorder.max_notification_id() or 0
     with tqdm(total=head, unit="ev", desc="rebuild", disable=None) as bar:
         def progress(position: int, total: int) -> None:

@@ -351,7 +351,7 @@ def read_decode_and_rebuild(store: Store, batch_size: int = 500) -> dict:
         base_s = time.perf_counter() - started
     finally:
         app.close()
-    workers = max(1, min(4, os.cpu_count() or 1)) if store.kind == "postgresql" else 1
+    workers = max(1, min(4, len(os.sched_getaffinity(0)))) if store.kind == "postgresql" else 1
     runs = {"rebuild_single": rebuild_in_child(store.url, batch_size, 1)}
     runs["rebuild"] = (rebuild_in_child(store.url, batch_size, workers) if workers > 1
                        else runs["rebuild_single"])
