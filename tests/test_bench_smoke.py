@@ -105,3 +105,19 @@ def test_rebuild_measure_reports_the_rebuild_the_command_runs(tmp_path):
     assert pj["ratio"] == pj["rebuild"]["ratio"] > 0
     rows = report.verdicts({"projections": pj})
     assert [r["measure"] for r in rows] == ["projection rebuild (1 process)", "rebuild peak RSS"]
+
+
+def test_timed_child_reports_the_childs_own_peak_memory(tmp_path):
+    """Not ``ru_maxrss``, which a spawned child starts at its parent's peak."""
+    import sys
+
+    from scripts.bench.server import timed_child
+
+    ballast = bytearray(200 * 2**20)  # this process's peak: well above the child's
+    ballast[::4096] = b"\1" * len(ballast[::4096])
+    code = ("x = bytearray(30 * 2**20)\nx[::4096] = b'\\1' * len(x[::4096])\n"
+            "import time; time.sleep(0.3)")
+    result = timed_child([sys.executable, "-c", code], {}, tmp_path / "child.log")
+    assert result["exit"] == 0
+    assert 30 <= result["peak_rss_mb"] < 30 + 40
+    del ballast

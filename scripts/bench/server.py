@@ -45,17 +45,47 @@ def token(env: dict, role: str, name: str = "bench") -> str:
                           "--json"))["token"]
 
 
+def vm_hwm_mb(pid: int) -> float | None:
+    """A running process's own peak RSS (``VmHWM``), or None once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def timed_child(argv: list[str], env: dict, log: Path, stdout: Path | None = None) -> dict:
     """Run a command to completion: wall seconds, exit status and its own peak RSS (MB).
-    Its stderr goes to ``log``, and so does its stdout unless ``stdout`` names a file."""
+    Its stderr goes to ``log``, and so does its stdout unless ``stdout`` names a file.
+
+    The peak is the child's ``VmHWM``, sampled every 20 ms while it runs: its ``ru_maxrss``
+    would start at this process's peak (Linux carries it over the exec after ``vfork``)."""
+    import threading
+
+    peaks: list[float] = []
+    done = threading.Event()
+
+    def sample(pid: int) -> None:
+        while not done.wait(0.02):
+            value = vm_hwm_mb(pid)
+            if value is not None:
+                peaks.append(value)
+
     with open(log, "ab") as err, open(stdout or os.devnull, "wb") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, env=child_env(env), stdout=out if stdout else err,
                                 stderr=err, cwd=ROOT)
+        sampler = threading.Thread(target=sample, args=(proc.pid,), daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - started
+        done.set()
+        sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped by wait4
-    return {"seconds": elapsed, "exit": proc.returncode, "peak_rss_mb": usage.ru_maxrss / 1024}
+    peak = max(peaks) if peaks else usage.ru_maxrss / 1024
+    return {"seconds": elapsed, "exit": proc.returncode, "peak_rss_mb": peak}
 
 
 class Server:
