@@ -44,6 +44,7 @@ from audit_service.config import Settings
 from audit_service.domain import (AnnualRating, Decision, Index, Inspection, MonthlyGrade,
                                   Officer, Proceeding, Unit)
 from audit_service.validation import decision_ref_key
+from scripts.procmem import own_peak_rss_mb, peak_rss_mb
 
 DEFAULT_URL = "postgresql://root@127.0.0.1:5432/test"
 RATINGS = ("HTXSNV", "HTTNV", "HTNV", "KHTNV")
@@ -290,19 +291,6 @@ def read_and_decode(app: AuditService) -> int:
         position = page[-1].id
 
 
-def peak_rss_mb(pid: int | str = "self") -> float | None:
-    """A process's own peak RSS (``VmHWM``). Not ``ru_maxrss``: Linux starts a spawned
-    child's ``ru_maxrss`` at its parent's peak (the exec after vfork), so a small child of a
-    big parent would report the parent's figure."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError):
-        pass
-    return None
-
-
 class HelperPeaks:
     """Samples the peak RSS of this process's children (a split rebuild's helpers) until
     stopped; a child's last sample before it exits is its peak, give or take 50 ms."""
@@ -348,7 +336,7 @@ def _rebuild_child(run_url: str, batch_size: int, workers: int, queue) -> None:
     position = projector.rebuild(workers=workers)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     helper_peak = sampler.stop()
-    own_peak = peak_rss_mb() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own_peak = own_peak_rss_mb()
     helpers = resource.getrusage(resource.RUSAGE_CHILDREN)
     app.close()
     projector.db.close()

@@ -16,7 +16,7 @@ afterwards):
    events), in a child process;
 5. ``verify_store`` on the live database, in a child process.
 
-Each child reports its own wall-clock time and peak RSS (``resource.getrusage``), so the
+Each child reports its own wall-clock time and peak RSS (``VmHWM``), so the
 memory figures are each step's own. Rates are events per second of wall-clock time.
 """
 from __future__ import annotations
@@ -24,12 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from scripts.procmem import own_peak_rss_mb
 
 from scripts.bench_projections import (build_app, drop_store, fresh_store, generate, is_sqlite,
                                        machine)
@@ -79,7 +80,7 @@ def _child(step: str, run_url: str, path: str) -> dict:
     else:
         raise ValueError(step)
     result["seconds"] = time.perf_counter() - started
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = own_peak_rss_mb()  # not ru_maxrss: see scripts/procmem.py
     return result
 
 

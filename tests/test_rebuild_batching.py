@@ -23,6 +23,15 @@ def row_counts(db) -> dict[str, int]:
             for cls in PROJECTIONS for table in cls.tables}
 
 
+def project_from_scratch(projector: Projector) -> None:
+    """Empty read models at position 0, then the live projector over the whole log."""
+    for cls in PROJECTIONS:
+        cls(projector.app.reference).drop(projector.db)
+    create_tables(projector.db)
+    projector.db.execute("UPDATE projection_positions SET position = 0")
+    projector.catch_up()
+
+
 def own_positions(projector: Projector) -> set[int]:
     positions = projector.positions()
     return {positions[p.name] for p in projector.projections}
@@ -169,12 +178,8 @@ def test_lookups_from_the_tables_agree_with_lookups_in_memory(store_env, monkeyp
     assert str(w.officer) in spilled and any(found), "keys went to the file and came back"
     # Live, with tiny lookups, the projector soon drops them and reads the tables instead.
     monkeypatch.setattr(readmodels, "LOOKUP_LIMIT", 3)
-    for cls in PROJECTIONS:
-        cls(app.reference).drop(projector.db)
-    create_tables(projector.db)
-    projector.db.execute("UPDATE projection_positions SET position = 0")
     projector.batch_size = 10_000
-    projector.catch_up()
+    project_from_scratch(projector)
     assert snapshot(projector.db) == live
     app.close()
 

@@ -17,7 +17,7 @@ from projections.projector import (Projector, RebuildHelpers, main_share_weight,
                                   split_shares)
 from tests.conftest import BOARD, INSPECTOR, build_app
 from tests.test_projections import generate_history, snapshot
-from tests.test_rebuild_batching import indexes
+from tests.test_rebuild_batching import indexes, project_from_scratch
 
 
 @pytest.fixture
@@ -133,13 +133,7 @@ def test_events_after_the_load_are_applied_in_the_swap(pg_store, equal_shares, m
                                       " AND subject_id = ?", (str(finding),))
     assert withdrawn == [(str(people[3]),)]
     # The same log projected live, from scratch, one small batch at a time.
-    for cls in readmodels.PROJECTIONS:
-        cls(app.reference).drop(projector.db)
-    from projections.projector import create_tables
-
-    create_tables(projector.db)
-    projector.db.execute("UPDATE projection_positions SET position = 0")
-    projector.catch_up()
+    project_from_scratch(projector)
     assert snapshot(projector.db) == rebuilt
     app.close()
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from scripts.procmem import peak_rss_mb
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "scripts.cli"]
@@ -45,23 +46,12 @@ def token(env: dict, role: str, name: str = "bench") -> str:
                           "--json"))["token"]
 
 
-def vm_hwm_mb(pid: int) -> float | None:
-    """A running process's own peak RSS (``VmHWM``), or None once it is gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError):
-        pass
-    return None
-
-
 def timed_child(argv: list[str], env: dict, log: Path, stdout: Path | None = None) -> dict:
     """Run a command to completion: wall seconds, exit status and its own peak RSS (MB).
     Its stderr goes to ``log``, and so does its stdout unless ``stdout`` names a file.
 
-    The peak is the child's ``VmHWM``, sampled every 20 ms while it runs: its ``ru_maxrss``
-    would start at this process's peak (Linux carries it over the exec after ``vfork``)."""
+    The peak is the child's ``VmHWM``, sampled every 20 ms while it runs, not its
+    ``ru_maxrss`` (see ``scripts/procmem.py``)."""
     import threading
 
     peaks: list[float] = []
@@ -69,7 +59,7 @@ def timed_child(argv: list[str], env: dict, log: Path, stdout: Path | None = Non
 
     def sample(pid: int) -> None:
         while not done.wait(0.02):
-            value = vm_hwm_mb(pid)
+            value = peak_rss_mb(pid)
             if value is not None:
                 peaks.append(value)
 
@@ -138,7 +128,3 @@ class Server:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def self_peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
