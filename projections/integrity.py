@@ -35,7 +35,7 @@ from audit_service.audit.records import record_of
 from audit_service.audit.signing import AuditSettings, Signer
 
 from .db import ReadModelDB
-from .projector import TRACKING_DDL
+from .projector import TRACKING_DDL, catch_up
 
 log = logging.getLogger("audit_service.integrity")
 
@@ -299,12 +299,7 @@ class IntegrityFollower:
 
     # -- following ----------------------------------------------------------------
     def catch_up(self) -> int:
-        total = 0
-        while True:
-            n = self.run_once()
-            total += n
-            if n < self.batch_size:
-                return total
+        return catch_up(self)
 
     def close(self) -> None:
         self.db.close()

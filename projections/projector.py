@@ -55,6 +55,17 @@ def create_tables(db: ReadModelDB) -> list[str]:
     return [f"projection {cls.name}" for cls in PROJECTIONS]
 
 
+def catch_up(follower: Any) -> int:
+    """Run a follower of the log (``run_once()`` applying at most ``batch_size``
+    notifications) until a batch is not full; returns how many it applied in all."""
+    total = 0
+    while True:
+        n = follower.run_once()
+        total += n
+        if n < follower.batch_size:
+            return total
+
+
 def _now():
     from datetime import datetime, timezone
 
@@ -167,12 +178,7 @@ class Projector:
 
     def catch_up(self) -> int:
         """Apply everything currently in the log; returns the number of notifications."""
-        total = 0
-        while True:
-            n = self.run_once()
-            total += n
-            if n < self.batch_size:
-                return total
+        return catch_up(self)
 
     def run(self, poll_interval: float = 0.1, on_error_wait: float = 1.0,
             single_active: bool = True) -> None:

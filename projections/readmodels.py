@@ -717,3 +717,14 @@ class UnitStatistics(Projection):
 
 
 PROJECTIONS = (OfficerTimeline, Directory, UnitStatistics)
+
+
+def snapshot(db: ReadModelDB) -> dict[str, list[tuple]]:
+    """Every read-model table's rows as sorted text tuples: two sets of read models (live and
+    rebuilt, say) compare equal row by row when their snapshots do."""
+    tables = {}
+    for cls in PROJECTIONS:
+        for table in cls.tables:
+            rows = db.fetchall(f"SELECT * FROM {table}")
+            tables[table] = sorted(tuple(str(v) for v in r) for r in rows)
+    return tables

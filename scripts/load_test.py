@@ -227,6 +227,7 @@ def run_load(database_url: str, seconds: float = 60, clients: int = 8,
     from audit_service.config import Settings
     from projections.db import ReadModelDB
     from projections.projector import PROJECTIONS, Projector
+    from projections.readmodels import snapshot
 
     base = Settings.from_env({"AUDIT_DATABASE_URL": database_url})
     schema = None
@@ -315,17 +316,9 @@ def run_load(database_url: str, seconds: float = 60, clients: int = 8,
             stack.projector.send_signal(signal.SIGTERM)
             stack.projector.wait(timeout=30)
 
-            def snap():
-                out = {}
-                for cls in PROJECTIONS:
-                    for table in cls.tables:
-                        rows = db.fetchall(f"SELECT * FROM {table}")
-                        out[table] = sorted(tuple(str(v) for v in r) for r in rows)
-                return out
-
-            live = snap()
+            live = snapshot(db)
             projector.rebuild()
-            equal = snap() == live
+            equal = snapshot(db) == live
         finally:
             db.close()
             app.close()

@@ -12,11 +12,11 @@ import time
 import pytest
 import requests
 
+from audit_service.config import Settings
 from projections.db import ReadModelDB
 from projections.projector import Projector, lock_keys
-from audit_service.config import Settings
+from projections.readmodels import snapshot
 from tests.conftest import build_app
-from tests.test_projections import snapshot
 from scripts.load_test import CLI, Stack
 from tests.test_serve import _cli, _officer, _post, _ward
 

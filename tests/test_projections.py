@@ -16,7 +16,7 @@ import pytest
 from audit_service.clock import local_date
 from projections.projector import Projector
 from projections.queries import ReadModels
-from projections.readmodels import PROJECTIONS
+from projections.readmodels import snapshot
 from tests.conftest import ADMIN, BOARD, INSPECTOR, build_app
 from tests.test_event_store import exercise_everything
 from tests.world import build_world, ref, violation
@@ -61,16 +61,6 @@ def generate_history(app, seed: int = 7, officers: int = 40):
                                                                            "2024-10-01"))
     app.rate_unit(ADMIN, w.ward, year=2024, rating="weak")
     return w, people
-
-
-def snapshot(db) -> dict[str, list[tuple]]:
-    """Every read-model table's rows, sorted, for a row-by-row comparison."""
-    tables = {}
-    for cls in PROJECTIONS:
-        for table in cls.tables:
-            rows = db.fetchall(f"SELECT * FROM {table}")
-            tables[table] = sorted(tuple(str(v) for v in r) for r in rows)
-    return tables
 
 
 def test_rebuild_equals_live(store_env):

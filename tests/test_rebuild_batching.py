@@ -10,12 +10,12 @@ import pytest
 from projections import readmodels
 from projections.db import ReadModelDB
 from projections.projector import Projector, create_tables
-from projections.readmodels import PROJECTIONS, event_data, iso_ts, to_json
+from projections.readmodels import PROJECTIONS, event_data, iso_ts, snapshot, to_json
 from projections.summaries import summarize
 from projections.timeline import jsonable
 from tests.conftest import BOARD, INSPECTOR, build_app
 from tests.test_event_store import exercise_everything
-from tests.test_projections import generate_history, snapshot
+from tests.test_projections import generate_history
 
 
 def row_counts(db) -> dict[str, int]:

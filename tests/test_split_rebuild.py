@@ -16,7 +16,8 @@ from projections import readmodels
 from projections.projector import (Projector, RebuildHelpers, main_share_weight, share_of,
                                   split_shares)
 from tests.conftest import BOARD, INSPECTOR, build_app
-from tests.test_projections import generate_history, snapshot
+from projections.readmodels import snapshot
+from tests.test_projections import generate_history
 from tests.test_rebuild_batching import indexes, project_from_scratch
 
 
