@@ -13,6 +13,7 @@ from flask import request, url_for
 
 from audit_service.application import CommandResult, IdempotencyClaim
 from audit_service.errors import ValidationFailed
+from audit_service.validation import text_problem
 
 from .auth import actor
 from .services import services
@@ -42,9 +43,10 @@ def run(command: Callable[..., CommandResult], *args: Any, status: int = 201,
         result, replayed = call(), False
     else:
         key = key.strip()
-        if not 0 < len(key) <= 200:
+        problem = ("1 to 200 characters" if not 0 < len(key) <= 200 else text_problem(key))
+        if problem:
             raise ValidationFailed("invalid Idempotency-Key", code="validation_failed",
-                                   details={"Idempotency-Key": "1 to 200 characters"})
+                                   details={"Idempotency-Key": problem})
         claim = IdempotencyClaim.of(who, key, request_fingerprint())
         result, replayed = services().service.idempotent(claim, call)
     body = {"id": str(result.id), "position": result.position, "positions": result.positions,

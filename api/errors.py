@@ -30,10 +30,21 @@ def problem(status: int, code: str, detail: str, *, errors: Any = None,
     if errors is not None:
         body["errors"] = errors
     body.update(extra)
-    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM)
+    text = json.dumps(body, ensure_ascii=False)
+    if not text.isascii() and _unencodable(text):  # e.g. an unknown field named "\ud800"
+        text = json.dumps(body, ensure_ascii=True)
+    response = Response(text, status=status, mimetype=PROBLEM)
     for k, v in (headers or {}).items():
         response.headers[k] = v
     return response
+
+
+def _unencodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _database_errors() -> tuple[type, ...]:

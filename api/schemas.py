@@ -5,15 +5,27 @@ checks the domain rules. Unknown fields are refused, so a typo is never silently
 """
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from audit_service.access import TOKEN_ROLES
 from audit_service.application import (APPEAL_OUTCOMES, FORMS, REAPPOINTMENT_OUTCOMES,
                                        TRANSFER_KINDS, UNIT_RATINGS)
+from audit_service.validation import (EARLIEST_DATE, EARLIEST_INSTANT, LATEST_DATE,
+                                      LATEST_INSTANT, MAX_POSITION, field_text_problem)
 
 CATEGORIES = ("can_bo", "cong_chuc", "vien_chuc")
 ANNUAL = ("HTXSNV", "HTTNV", "HTNV", "KHTNV")
 SHA256 = validate.Regexp(r"^[0-9a-fA-F]{64}$", error="must be a 64-character SHA-256 hex digest")
+# The documented range of every date, instant, year and log position (OpenAPI shows them
+# as x-minimum/x-maximum or minimum/maximum); the domain checks the same bounds.
+DATES = validate.Range(min=EARLIEST_DATE, max=LATEST_DATE,
+                       error=f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
+INSTANTS = validate.Range(min=EARLIEST_INSTANT, max=LATEST_INSTANT,
+                          error=f"must be between {EARLIEST_INSTANT.isoformat()} and"
+                                f" {LATEST_INSTANT.isoformat()}")
+YEARS = validate.Range(min=EARLIEST_DATE.year, max=LATEST_DATE.year)
+RATING_YEARS = validate.Range(min=1990, max=LATEST_DATE.year)
+POSITIONS = validate.Range(min=0, max=MAX_POSITION)
 
 
 class Strict(Schema):
@@ -22,16 +34,38 @@ class Strict(Schema):
         ordered = True
 
 
+class Text(fields.String):
+    """A string that can be stored and read back: no control characters (tab and line
+    breaks only in the multi-line fields, ``validation.MULTILINE_FIELDS``), no lone
+    surrogates, no Unicode non-characters. Every string the API takes is one of these."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        value = super()._deserialize(value, attr, data, **kwargs)
+        problem = field_text_problem(self.name or attr or "", value)
+        if problem:
+            raise ValidationError(problem)
+        return value
+
+
 def text(required: bool = True, max_len: int = 2000, **kw):
-    return fields.String(required=required, validate=validate.Length(min=1, max=max_len),
-                         **({} if required else {"load_default": None, "allow_none": True}), **kw)
+    return Text(required=required, validate=validate.Length(min=1, max=max_len),
+                **({} if required else {"load_default": None, "allow_none": True}), **kw)
+
+
+def day(**kw) -> fields.Date:
+    return fields.Date(validate=DATES, **kw)
+
+
+def instant(**kw) -> fields.AwareDateTime:
+    """A date-time with its offset (``Z`` or ``+07:00``)."""
+    return fields.AwareDateTime(default_timezone=None, validate=INSTANTS, **kw)
 
 
 class DecisionRef(Strict):
     number = text(max_len=20, metadata={"example": "123"})
     symbol = text(max_len=60, metadata={"example": "QĐ-UBND"})
     issuer = text(max_len=300, metadata={"example": "UBND quận Tây Hồ"})
-    signed_on = fields.Date(required=True, metadata={"example": "2018-05-02"})
+    signed_on = day(required=True, metadata={"example": "2018-05-02"})
 
 
 def ref(required: bool = True):
@@ -40,21 +74,22 @@ def ref(required: bool = True):
 
 
 def opt_date():
-    return fields.Date(load_default=None, allow_none=True)
+    return day(load_default=None, allow_none=True)
 
 
 # ---------------------------------------------------------------- commands
 class UnitCreate(Strict):
     code = text(max_len=40)
     name = text(max_len=300)
-    level = fields.String(required=True, validate=validate.OneOf(("city", "district", "ward")))
+    level = Text(required=True, validate=validate.OneOf(("city", "district", "ward")))
     parent_id = fields.UUID(load_default=None, allow_none=True)
     established_on = opt_date()
 
 
 class UnitRatingCreate(Strict):
-    year = fields.Integer(required=True, strict=True)
-    rating = fields.String(required=True, validate=validate.OneOf(UNIT_RATINGS))
+    year = fields.Integer(required=True, strict=True, validate=RATING_YEARS,
+                          metadata={"description": "not after the current year"})
+    rating = Text(required=True, validate=validate.OneOf(UNIT_RATINGS))
     source = text(required=False, max_len=300)
     correction_reason = text(required=False)
 
@@ -62,58 +97,57 @@ class UnitRatingCreate(Strict):
 class OfficerCreate(Strict):
     personnel_code = text(max_len=40)
     full_name = text(max_len=200)
-    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    category = Text(required=True, validate=validate.OneOf(CATEGORIES))
     unit_id = fields.UUID(required=True)
     position = text(max_len=200)
-    national_id = fields.String(load_default=None, allow_none=True,
-                                validate=validate.Regexp(r"^\d{12}$", error="must be 12 digits"))
+    national_id = Text(load_default=None, allow_none=True,
+                       validate=validate.Regexp(r"^[0-9]{12}$", error="must be 12 digits"))
     joined_on = opt_date()
 
 
 class TransferCreate(Strict):
     to_unit_id = fields.UUID(required=True)
-    effective_on = fields.Date(required=True)
+    effective_on = day(required=True)
     decision_ref = ref()
-    kind = fields.String(load_default="transfer", validate=validate.OneOf(TRANSFER_KINDS))
+    kind = Text(load_default="transfer", validate=validate.OneOf(TRANSFER_KINDS))
     new_position = text(required=False, max_len=200)
 
 
 class AppointmentCreate(Strict):
     position = text(max_len=200)
-    term_start = fields.Date(required=True)
+    term_start = day(required=True)
     term_years = fields.Integer(load_default=None, allow_none=True, strict=True,
                                 validate=validate.Range(1, 10))
     decision_ref = ref()
 
 
 class ReappointmentCreate(Strict):
-    outcome = fields.String(required=True, validate=validate.OneOf(REAPPOINTMENT_OUTCOMES))
-    decided_on = fields.Date(required=True)
+    outcome = Text(required=True, validate=validate.OneOf(REAPPOINTMENT_OUTCOMES))
+    decided_on = day(required=True)
     decision_ref = ref()
     eligibility_hash = text(required=False, max_len=128)
 
 
 class LeavingCreate(Strict):
-    left_on = fields.Date(required=True)
+    left_on = day(required=True)
     reason = text()
 
 
 class InspectionCreate(Strict):
     unit_id = fields.UUID(required=True)
-    team = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+    team = fields.List(Text(validate=validate.Length(min=1, max=100)),
                        load_default=list, validate=validate.Length(max=50))
     basis_ref = text(required=False, max_len=300)
     announced = fields.Boolean(load_default=True)
-    started_on = fields.Date(required=True)
+    started_on = day(required=True)
 
 
 class FindingCreate(Strict):
     officer_id = fields.UUID(load_default=None, allow_none=True)
     conduct_code = text(max_len=80, metadata={"example": "qd522-late"})
     description = text(max_len=5000)
-    observed_at = fields.AwareDateTime(required=True, default_timezone=None,
-                                       metadata={"example": "2026-11-02T08:15:00+07:00"})
-    evidence_sha256 = fields.List(fields.String(validate=SHA256), load_default=list,
+    observed_at = instant(required=True, metadata={"example": "2026-11-02T08:15:00+07:00"})
+    evidence_sha256 = fields.List(Text(validate=SHA256), load_default=list,
                                   validate=validate.Length(max=100))
 
 
@@ -122,10 +156,10 @@ class FindingCorrection(Strict):
 
     reason = text()
     officer_id = fields.UUID(allow_none=True)
-    conduct_code = fields.String(validate=validate.Length(min=1, max=80))
-    description = fields.String(validate=validate.Length(min=1, max=5000))
-    observed_at = fields.AwareDateTime(default_timezone=None)
-    evidence_sha256 = fields.List(fields.String(validate=SHA256), validate=validate.Length(max=100))
+    conduct_code = Text(validate=validate.Length(min=1, max=80))
+    description = Text(validate=validate.Length(min=1, max=5000))
+    observed_at = instant()
+    evidence_sha256 = fields.List(Text(validate=SHA256), validate=validate.Length(max=100))
 
 
 class Withdrawal(Strict):
@@ -133,20 +167,20 @@ class Withdrawal(Strict):
 
 
 class InspectionClose(Strict):
-    closed_on = fields.Date(required=True)
+    closed_on = day(required=True)
     conclusion_ref = text(required=False, max_len=300)
 
 
 class Violation(Strict):
     finding_id = fields.UUID(load_default=None, allow_none=True)
     inspection_id = fields.UUID(load_default=None, allow_none=True)
-    source = fields.String(load_default=None, allow_none=True,
-                           validate=validate.OneOf(("finding", "complaint", "other")))
+    source = Text(load_default=None, allow_none=True,
+                  validate=validate.OneOf(("finding", "complaint", "other")))
     conduct_code = text(max_len=80)
-    occurred_on = fields.Date(required=True)
-    detected_on = fields.Date(required=True)
+    occurred_on = day(required=True)
+    detected_on = day(required=True)
     description = text(max_len=5000)
-    exemption = fields.String(load_default=None, allow_none=True)
+    exemption = Text(load_default=None, allow_none=True)
 
 
 class ProceedingCreate(Strict):
@@ -157,8 +191,8 @@ class ProceedingCreate(Strict):
 
 
 class Deferral(Strict):
-    reason = fields.String(required=True, metadata={"example": "illness"})
-    until = fields.Date(required=True)
+    reason = Text(required=True, metadata={"example": "illness"})
+    until = day(required=True)
     deferred_on = opt_date()
 
 
@@ -168,21 +202,21 @@ class Dismissal(Strict):
 
 
 class DecisionCreate(Strict):
-    form = fields.String(required=True, validate=validate.OneOf(FORMS))
+    form = Text(required=True, validate=validate.OneOf(FORMS))
     decision_ref = ref()
-    effective_from = fields.Date(required=True)
+    effective_from = day(required=True)
     corruption_related = fields.Boolean(load_default=False)
 
 
 class AppealCreate(Strict):
-    lodged_on = fields.Date(required=True)
+    lodged_on = day(required=True)
     grounds = text(max_len=5000)
 
 
 class AppealResolution(Strict):
-    outcome = fields.String(required=True, validate=validate.OneOf(APPEAL_OUTCOMES))
-    resolved_on = fields.Date(required=True)
-    new_form = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(FORMS))
+    outcome = Text(required=True, validate=validate.OneOf(APPEAL_OUTCOMES))
+    resolved_on = day(required=True)
+    new_form = Text(load_default=None, allow_none=True, validate=validate.OneOf(FORMS))
     decision_ref = ref(required=False)
 
 
@@ -194,11 +228,11 @@ class Annulment(Strict):
 
 class MonthlyCreate(Strict):
     officer_id = fields.UUID(required=True)
-    period = fields.String(required=True, validate=validate.Regexp(
-        r"^\d{4}-(0[1-9]|1[0-2])$", error="must be a month as YYYY-MM"))
+    period = Text(required=True, validate=validate.Regexp(
+        r"^[0-9]{4}-(0[1-9]|1[0-2])$", error="must be a month as YYYY-MM"))
     score = fields.Float(required=True, allow_nan=False, validate=validate.Range(0, 100))
-    grade = fields.String(load_default=None, allow_none=True,
-                          validate=validate.OneOf(("A", "B", "C", "D")))
+    grade = Text(load_default=None, allow_none=True,
+                 validate=validate.OneOf(("A", "B", "C", "D")))
 
 
 class MonthlyCorrection(Strict):
@@ -210,9 +244,10 @@ class MonthlyCorrection(Strict):
 
 class AnnualCreate(Strict):
     officer_id = fields.UUID(required=True)
-    year = fields.Integer(required=True, strict=True)
-    rating = fields.String(required=True, validate=validate.Length(min=1, max=20),
-                           metadata={"enum": list(ANNUAL)})
+    year = fields.Integer(required=True, strict=True, validate=RATING_YEARS,
+                          metadata={"description": "not after the current year"})
+    rating = Text(required=True, validate=validate.Length(min=1, max=20),
+                  metadata={"enum": list(ANNUAL)})
 
 
 class AnnualCorrection(AnnualCreate):
@@ -220,48 +255,47 @@ class AnnualCorrection(AnnualCreate):
 
 
 class TokenCreate(Strict):
-    role = fields.String(required=True, validate=validate.OneOf(TOKEN_ROLES))
+    role = Text(required=True, validate=validate.OneOf(TOKEN_ROLES))
     name = text(max_len=200)
     unit_id = fields.UUID(load_default=None, allow_none=True)
 
 
 # ---------------------------------------------------------------- queries
 class AsOf(Strict):
-    as_of = fields.AwareDateTime(load_default=None, default_timezone=None,
-                                 metadata={"description": "a recorded time: answer with what"
-                                           " the log held then"})
-    min_position = fields.Integer(load_default=None, validate=validate.Range(min=0),
+    as_of = instant(load_default=None, metadata={"description": "a recorded time: answer with"
+                                                 " what the log held then"})
+    min_position = fields.Integer(load_default=None, validate=POSITIONS,
                                   metadata={"description": "wait until the read models include"
                                             " this log position (read-your-writes)"})
 
 
 class EligibilityQuery(AsOf):
-    on = fields.Date(load_default=None, metadata={"description": "evaluation date (default"
-                                                 " today in Vietnam)"})
+    on = day(load_default=None, metadata={"description": "evaluation date (default"
+                                          " today in Vietnam)"})
     leadership = fields.Boolean(load_default=True)
 
 
 class RotationQuery(AsOf):
     to_unit_id = fields.UUID(required=True)
-    on = fields.Date(load_default=None, metadata={"description": "the move's effective date"
-                                                 " (default today in Vietnam)"})
+    on = day(load_default=None, metadata={"description": "the move's effective date"
+                                          " (default today in Vietnam)"})
 
 
 class StatisticsQuery(AsOf):
-    year = fields.Integer(required=True)
+    year = fields.Integer(required=True, validate=YEARS)
     subunits = fields.Boolean(load_default=True)
 
 
 class Page(Strict):
-    after = fields.String(load_default=None, validate=validate.Length(max=100),
-                          metadata={"description": "the `next` cursor of the previous page"})
+    after = Text(load_default=None, validate=validate.Length(max=100),
+                 metadata={"description": "the `next` cursor of the previous page"})
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
     min_position = AsOf._declared_fields["min_position"]
 
 
 class OfficerQuery(Page):
     unit_id = fields.UUID(load_default=None)
-    q = fields.String(load_default=None, validate=validate.Length(max=200))
+    q = Text(load_default=None, validate=validate.Length(max=200))
 
 
 class UnitQuery(Page):
@@ -269,13 +303,13 @@ class UnitQuery(Page):
 
 
 class EventsQuery(Strict):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after = fields.Integer(load_default=0, validate=POSITIONS)
     limit = fields.Integer(load_default=1000, validate=validate.Range(1, 10000))
 
 
 class ExportQuery(Strict):
-    from_position = fields.Integer(load_default=None, validate=validate.Range(min=1))
-    to_position = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    from_position = fields.Integer(load_default=None, validate=validate.Range(1, MAX_POSITION))
+    to_position = fields.Integer(load_default=None, validate=validate.Range(1, MAX_POSITION))
 
 
 class VerifyQuery(Strict):
@@ -286,8 +320,8 @@ class VerifyQuery(Strict):
 
 class AccessLogQuery(Strict):
     officer_id = fields.UUID(load_default=None)
-    user_id = fields.String(load_default=None, validate=validate.Length(max=100))
-    after = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    user_id = Text(load_default=None, validate=validate.Length(max=100))
+    after = fields.Integer(load_default=None, validate=POSITIONS)
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from projections.db import ReadModelDB
 
 from .errors import NotFound, ValidationFailed
+from .validation import field_text_problem
 
 TOKEN_ROLES = ("inspector", "board", "auditor", "admin")
 TOKEN_PREFIX = "ast_"
@@ -68,6 +69,9 @@ class TokenStore:
         name = (name or "").strip()
         if not name or len(name) > 200:
             raise ValidationFailed("a name is required", details={"name": "1 to 200 characters"})
+        problem = field_text_problem("name", name)
+        if problem:
+            raise ValidationFailed("invalid input: name", details={"name": problem})
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         user = User(f"{role}-{secrets.token_hex(4)}", role, name,
                     str(unit_id) if unit_id else None)

@@ -14,8 +14,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
+from . import safejson
 from .application import Actor, AuditService, IdempotencyClaim
 from .errors import AuditError, Conflict, ValidationFailed
+from .validation import text_problems
 
 IMPORTER = Actor("importer", "system")
 
@@ -143,15 +145,35 @@ class ImportReport:
 
 
 def parse_lines(lines: Iterable[str | bytes]) -> Iterator[tuple[int, dict | BadRecord]]:
-    """(line number, record or the reason it is unreadable); blank lines are skipped."""
+    """(line number, record or the reason it is unreadable); blank lines are skipped.
+
+    Each line is decoded on its own, so a line that is not UTF-8, not JSON, nested too
+    deep, or holding text no field may store is that line's error and the others go on.
+    """
     for number, raw in enumerate(lines, start=1):
-        text = raw.decode("utf-8", errors="strict") if isinstance(raw, bytes) else raw
+        if isinstance(raw, bytes):
+            try:
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                yield number, BadRecord(number, "invalid_utf8", f"the line is not UTF-8: byte"
+                                        f" 0x{raw[exc.start]:02x} at column {exc.start + 1}")
+                continue
+        else:
+            text = raw
         if not text.strip():
             continue
         try:
-            record = json.loads(text)
+            record = safejson.loads(text)
+        except safejson.TooDeep as exc:
+            yield number, BadRecord(number, "json_too_deep", str(exc))
+            continue
         except ValueError as exc:
             yield number, BadRecord(number, "invalid_json", f"not a JSON object: {exc}")
+            continue
+        bad_text = text_problems(record)
+        if bad_text:
+            yield number, BadRecord(number, "validation_failed",
+                                    f"invalid input: {', '.join(sorted(bad_text))}", bad_text)
             continue
         if not isinstance(record, dict):
             yield number, BadRecord(number, "invalid_json", "a line must be a JSON object")
@@ -164,7 +186,8 @@ def parse_lines(lines: Iterable[str | bytes]) -> Iterator[tuple[int, dict | BadR
 
 
 def record_claim(record: dict, actor: Actor) -> IdempotencyClaim:
-    canonical = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    canonical = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                           default=repr)  # an over-long number (refused later) has a repr
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     return IdempotencyClaim.of(actor, f"import:{digest}", canonical.encode())
 

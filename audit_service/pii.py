@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import re
 
-_NATIONAL_ID = re.compile(r"^\d{12}$")
+_NATIONAL_ID = re.compile(r"[0-9]{12}")
 
 
 def national_id_problem(value: str) -> str | None:
@@ -20,7 +20,7 @@ def national_id_problem(value: str) -> str | None:
     Layout: 3 digits province of birth registration (001–096), 1 digit century and
     gender (0–9), 2 digits birth year, 6 digits random.
     """
-    if not _NATIONAL_ID.match(value):
+    if not _NATIONAL_ID.fullmatch(value):
         return "must be exactly 12 digits"
     province = int(value[:3])
     if not 1 <= province <= 96:

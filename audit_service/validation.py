@@ -14,9 +14,78 @@ from uuid import UUID
 from .clock import local_date
 from .errors import ValidationFailed
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_PERIOD = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
+
+# The range of every date and instant the service takes (its documented bounds): nothing
+# before the founding of the state, nothing so far ahead that date arithmetic or a
+# time-zone shift could leave the calendar.
 EARLIEST_DATE = date(1945, 9, 2)
+LATEST_DATE = date(2199, 12, 31)
+EARLIEST_INSTANT = datetime(1945, 9, 2, tzinfo=timezone.utc)
+LATEST_INSTANT = datetime(2199, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+# Log positions and ids are 64-bit signed integers in both stores.
+MAX_POSITION = 2**63 - 1
+
+# Text fields that may span lines (tab, newline and carriage return allowed); every other
+# text field is one line. Matched on the field's own name, also inside lists and objects
+# ("violations[0].description").
+MULTILINE_FIELDS = frozenset({"description", "reason", "grounds", "correction_reason"})
+
+# What no stored text may hold: C0 controls (NUL cannot be stored in PostgreSQL text; the
+# others are invisible and break readers), DEL and C1 controls (invisible; usually a
+# Windows-1252 byte decoded wrongly), lone surrogates (not encodable as UTF-8) and the
+# Unicode non-characters U+FDD0..U+FDEF, U+xFFFE and U+xFFFF.
+_NONCHARACTERS = "".join(rf"\U{p:04x}fffe\U{p:04x}ffff" for p in range(17))
+_FORBIDDEN = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef" + _NONCHARACTERS
+_BAD_IN_MULTILINE = re.compile(f"[{_FORBIDDEN}]")
+_BAD_IN_LINE = re.compile(rf"[{_FORBIDDEN}\t\n\r]")
+
+
+def is_multiline(field: str) -> bool:
+    """Whether the field named ``field`` (a path such as ``violations[0].description``)
+    may hold tabs and line breaks."""
+    return field.rsplit(".", 1)[-1].split("[", 1)[0] in MULTILINE_FIELDS
+
+
+def text_problem(value: str, *, multiline: bool = False) -> str | None:
+    """Why ``value`` cannot be stored as text, or None."""
+    found = (_BAD_IN_MULTILINE if multiline else _BAD_IN_LINE).search(value)
+    if found is None:
+        return None
+    char = found.group()
+    point = ord(char)
+    kind = ("a tab or line break; the field is one line" if char in "\t\n\r" else
+            "a lone surrogate" if 0xD800 <= point <= 0xDFFF else
+            "a Unicode non-character" if point >= 0xFDD0 else "a control character")
+    return f"must not contain U+{point:04X} ({kind}), found at character {found.start() + 1}"
+
+
+def field_text_problem(field: str, value: str) -> str | None:
+    """``text_problem`` for the field named ``field`` (multi-line per ``MULTILINE_FIELDS``)."""
+    return text_problem(value, multiline=is_multiline(field))
+
+
+def text_problems(value: Any, path: str = "") -> dict[str, str]:
+    """Every string in a JSON-like value (object keys included) that cannot be stored,
+    by field path: for input that arrives whole, such as an imported record."""
+    found: dict[str, str] = {}
+    if isinstance(value, str):
+        problem = field_text_problem(path or "_value", value)
+        if problem:
+            found[path or "_value"] = problem
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key = str(key)
+            problem = text_problem(key)
+            if problem:
+                found[f"{path}.{ascii(key)}" if path else ascii(key)] = f"field name {problem}"
+                continue
+            found.update(text_problems(item, f"{path}.{key}" if path else key))
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            found.update(text_problems(item, f"{path}[{n}]"))
+    return found
 
 
 def nfc(text: str) -> str:
@@ -47,6 +116,10 @@ class Checker:
             return None
         if not isinstance(value, str):
             self.fail(field, "must be a string")
+            return None
+        problem = field_text_problem(field, value)
+        if problem:
+            self.fail(field, problem)
             return None
         value = nfc(value)
         if len(value) > max_len:
@@ -93,8 +166,8 @@ class Checker:
             except ValueError:
                 self.fail(field, "must be an ISO 8601 date (YYYY-MM-DD)")
                 return None
-        if value < EARLIEST_DATE:
-            self.fail(field, f"must not be before {EARLIEST_DATE.isoformat()}")
+        if not EARLIEST_DATE <= value <= LATEST_DATE:
+            self.fail(field, f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
             return None
         if past and value > self.today:
             self.fail(field, "must not be in the future")
@@ -115,10 +188,12 @@ class Checker:
                 return None
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
-        value = value.astimezone(timezone.utc)
-        if value.date() < EARLIEST_DATE:
-            self.fail(field, f"must not be before {EARLIEST_DATE.isoformat()}")
+        # compared before converting: 9999-12-31T23:59-14:00 has no UTC form
+        if not EARLIEST_INSTANT <= value <= LATEST_INSTANT:
+            self.fail(field, f"must be between {EARLIEST_INSTANT.isoformat()} and"
+                      f" {LATEST_INSTANT.isoformat()}")
             return None
+        value = value.astimezone(timezone.utc)
         if local_date(value) > self.today:
             self.fail(field, "must not be in the future")
             return None
@@ -131,7 +206,7 @@ class Checker:
                 self.fail(field, "is required")
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,18}", value.strip()):
                 value = int(value)
             else:
                 self.fail(field, "must be an integer")
@@ -160,7 +235,7 @@ class Checker:
 
     def period(self, field: str, value: Any) -> str | None:
         """A month, YYYY-MM, not after the current month."""
-        if not isinstance(value, str) or not _PERIOD.match(value):
+        if not isinstance(value, str) or not _PERIOD.fullmatch(value):
             self.fail(field, "must be a month as YYYY-MM")
             return None
         year, month = int(value[:4]), int(value[5:])
@@ -180,7 +255,7 @@ class Checker:
             return []
         out = []
         for item in value:
-            if not isinstance(item, str) or not _SHA256.match(item.lower()):
+            if not isinstance(item, str) or not _SHA256.fullmatch(item.lower()):
                 self.fail(field, "every item must be a 64-character SHA-256 hex digest")
                 return []
             out.append(item.lower())
@@ -193,6 +268,11 @@ class Checker:
         if not all(isinstance(v, str) and v.strip() for v in value):
             self.fail(field, "every item must be a non-empty string")
             return []
+        for n, v in enumerate(value):
+            problem = field_text_problem(f"{field}[{n}]", v)
+            if problem:
+                self.fail(f"{field}[{n}]", problem)
+                return []
         return [nfc(v) for v in value]
 
     def decision_ref(self, field: str, value: Any, *, required: bool = True) -> dict | None:

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask_smorest import Blueprint
-
 from projections.timeline import jsonable
 
 from ..auth import roles
 from ..commands import IDEMPOTENCY_PARAMETER
+from ..input import BoundedBlueprint as Blueprint, path_checked
 from ..schemas import Created
 
 PREFIX = "/api/v1"
@@ -43,7 +42,7 @@ def write(blp: Blueprint, rule: str, schema: Any, allowed: tuple[str, ...], *,
                        parameters=[IDEMPOTENCY_PARAMETER])(view)
         view = blp.response(status, Created)(view)
         view = blp.arguments(schema)(view)
-        view = roles(*allowed)(view)
+        view = roles(*allowed)(path_checked(view))
         return blp.route(rule, methods=["POST"])(view)
 
     return decorate
@@ -61,7 +60,7 @@ def read(blp: Blueprint, rule: str, allowed: tuple[str, ...], *, query: Any = No
             view = blp.response(200)(view)
         if query is not None:
             view = blp.arguments(query, location="query", as_kwargs=True)(view)
-        view = roles(*allowed)(view)
+        view = roles(*allowed)(path_checked(view))
         return blp.route(rule, methods=["GET"])(view)
 
     return decorate
