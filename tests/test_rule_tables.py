@@ -33,7 +33,8 @@ LAW52_EFFECT = ("Luật Cán bộ, công chức 22/2008/QH12, Điều 82 khoản
                 " 52/2019/QH14 (giáng chức, cách chức: 24 tháng không bổ nhiệm)")
 LAW52_LIMIT = ("Luật 52/2019/QH14 sửa đổi Điều 80 Luật Cán bộ, công chức và Điều 53 Luật Viên"
                " chức (thời hiệu 2 / 5 năm, tính lại khi có vi phạm mới trong thời hạn)")
-CIVIL_CODE = "Bộ luật Dân sự 91/2015/QH13, Điều 147–148 (thời hạn tính theo năm)"
+CIVIL_CODE = ("Bộ luật Dân sự 91/2015/QH13, Điều 147–148 (thời hạn tính theo năm; không có ngày"
+              " tương ứng thì hết vào ngày cuối tháng)")
 
 
 def rule_reasons(result: dict, rule_id: str) -> list[dict]:
@@ -158,7 +159,9 @@ LIMITATION = [
      [0], f"{LAW52_LIMIT}; {CIVIL_CODE}"),
     ("2 years: decided the day after the anniversary", [v("2020-09-01")], 2, "2022-09-02",
      [0], f"{LAW52_LIMIT}; {CIVIL_CODE}"),
-    ("29 February: the period ends on 28 February", [v("2020-02-29")], 2, "2022-03-01",
+    ("29 February: decided on 28 February two years on (the last day)", [v("2020-02-29")], 2,
+     "2022-02-28", [], f"{LAW52_LIMIT}; {CIVIL_CODE}"),
+    ("29 February: decided on 1 March two years on", [v("2020-02-29")], 2, "2022-03-01",
      [0], f"{LAW52_LIMIT}; {CIVIL_CODE}"),
     ("a new violation within the period restarts the old one's clock",
      [v("2016-06-01"), v("2019-01-01")], 5, "2022-01-01", [], LAW52_LIMIT),
@@ -172,6 +175,9 @@ LIMITATION = [
      [], LAW52_LIMIT),
     ("fake diplomas never expire", [v("2005-01-10", "fake_diploma")], 5, "2021-02-01", [],
      "Luật 52/2019/QH14 (không áp dụng thời hiệu: văn bằng, chứng chỉ giả)"),
+    ("an exempt violation does not shelter the others", [v("2005-01-10", "fake_diploma"),
+                                                          v("2016-06-01")], 5, "2022-01-03",
+     [1], "Luật 52/2019/QH14 (không áp dụng thời hiệu: văn bằng, chứng chỉ giả)"),
 ]
 
 
