@@ -30,7 +30,8 @@ from audit_service.config import Settings
 from projections.integrity import checkpoints
 from tests.api_support import ApiHarness
 from tests.conftest import build_app
-from tests.test_integrity import Store, more_history
+from projections.projector import Projector
+from tests.test_integrity import Store, board_world, more_history
 
 ROOT = Path(__file__).resolve().parents[1]
 EVERY = 10  # a checkpoint every 10 events
@@ -208,6 +209,27 @@ def test_trusted_checkpoint_check(store, monkeypatch, tmp_path):
     assert_found_everywhere(store, monkeypatch, (held["position"], chain.CHECKPOINT,
                                                  "trusted_mismatch"),
                             "--trusted-checkpoint", str(path), http=False)
+
+
+# --------------------------------------------------------------------------- board hashes
+
+def test_board_hash_check_a_reappointment_quoting_a_stale_hash(tmp_path, signer, monkeypatch):
+    env = {"AUDIT_DATABASE_URL": f"sqlite:///{tmp_path}/board.sqlite3"}
+    init_database(Settings.from_env(env))
+    s = Store(env, signer, demo=False)
+    try:
+        projector = Projector(s.app)
+        good, bad = board_world(s.app, projector)
+        projector.db.close()
+        s.follower.catch_up()
+        # the decision event's position is the last of the command's positions
+        bad_position = max(p for p in bad if s.app.recorder.select_notifications(
+            start=p, limit=1)[0].topic.endswith("ReappointmentDecided"))
+        assert_found_everywhere(s, monkeypatch, (bad_position, chain.BOARD, None))
+        code, report = cli_report(s, monkeypatch)
+        assert (report["board"]["matched"], report["board"]["mismatched"]) == (1, 1)
+    finally:
+        s.close()
 
 
 # --------------------------------------------------------------------------- offline
