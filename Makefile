@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BIND ?= 127.0.0.1:8000
 
-.PHONY: run test clean
+.PHONY: run test mutation clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Mutation testing of the deciding modules (not part of `make test`; hours of CPU for all):
+# `make mutation MUTATION_ARGS="--module limitation"` runs one module. Writes docs/mutation.md.
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,mutation]'
+	$(BIN)/python scripts/mutation.py $(MUTATION_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -793,7 +793,8 @@ class AuditService(Application):
             return
         years = period.minor_years if form in period.minor_forms else period.other_years
         expired = expired_violations(violations, years, decided_on,
-                                     set(self.reference.limitation_exemptions))
+                                     set(self.reference.limitation_exemptions),
+                                     restart=self.reference.limitation_restart_on_new_violation)
         if expired:
             first = expired[0]
             raise RuleViolation(

@@ -264,7 +264,8 @@ def test_clean_store_and_its_export_verify(store, tmp_path):
     assert off["ok"], off["faults"]
     assert off["events"] == store.head
     assert off["checkpoints"]["valid"] == len(checkpoints(store.db))
-    # the offline verifier run as a program, with the python that has cryptography only
+    # the offline verifier run as a program (test_integrity_checks runs it where only
+    # cryptography is installed)
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "verify_export.py"),
                              str(path), "--no-replay"], capture_output=True, text=True,
                             timeout=120)

@@ -105,8 +105,9 @@ def test_statute_of_limitations_restarts_on_new_violation(app, world):
                             violations=[violation("2016-06-01", "2019-01-01"),
                                         violation("2017-12-01", "2019-01-01")],
                             opened_on="2019-01-05")
-    # Decision on 2019-06-01 with 2/5 years pre-2020 -> warning uses the longer period.
-    result = app.decide_proceeding(BOARD, p.id, form="canh_cao",
+    # Reprimand on 2019-06-01, 2 years (24 months before 2020-07-01): the 2016 violation's own
+    # period ended 2018-06-01; only the restart at 2017-12-01 keeps it open until 2019-12-01.
+    result = app.decide_proceeding(BOARD, p.id, form="khien_trach",
                                    decision_ref=ref("52", "2019-06-01"),
                                    effective_from="2019-06-01")
     assert result.positions

@@ -60,8 +60,12 @@ def test_two_hosts_share_the_store_and_a_standby_projector_takes_over(pg_env, tm
         assert [o["officer_id"] for o in seen.json()["items"]] == [first["id"]]
         projectors.append(subprocess.Popen([*CLI, "project", "--poll-interval", "0.05"],
                                            env=env, stdout=logs[1], stderr=subprocess.STDOUT))
-        time.sleep(1.5)
-        assert _active_projectors(db) == 1
+        # The standby must not take the lock while the first holds it: a non-event, so it is
+        # watched for a while (it retries every second) rather than waited for.
+        watch_until = time.monotonic() + 2.5
+        while time.monotonic() < watch_until:
+            assert projectors[1].poll() is None and _active_projectors(db) == 1
+            time.sleep(0.1)
         for n in range(2, 30):
             _post((a, b)[n % 2], "admin", "/officers", _officer(n, ward))
         projectors[0].send_signal(signal.SIGKILL)

@@ -123,6 +123,13 @@ def test_killed_projector_resumes_without_duplicates_or_gaps(store_env):
     app.close()
 
 
+def instant_after(moment: datetime) -> datetime:
+    """The clock's first reading later than ``moment`` (polls the clock; no fixed sleep)."""
+    while (now := datetime.now(timezone.utc)) <= moment:
+        time.sleep(0.001)
+    return now
+
+
 def test_as_of_answers_ignore_later_corrections(store_env):
     app = build_app(store_env)
     w = build_world(app)
@@ -132,9 +139,8 @@ def test_as_of_answers_ignore_later_corrections(store_env):
     models = ReadModels(projector.db, app.reference)
     before = models.eligibility(w.leader, on="2026-01-15")
     assert before["verdict"] == "not_eligible"
-    time.sleep(0.01)
-    t = datetime.now(timezone.utc)
-    time.sleep(0.01)
+    t = instant_after(datetime.now(timezone.utc))  # later than the rating's recording
+    instant_after(t)  # and the correction is recorded later than t
     app.correct_annual_rating(BOARD, officer_id=w.leader, year=2023, rating="HTNV",
                               reason="Nhập nhầm")
     projector.catch_up()

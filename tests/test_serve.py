@@ -109,7 +109,10 @@ def test_a_worker_killed_mid_load_loses_no_acknowledged_write(server, pg_env):
 
     with ThreadPoolExecutor(4) as pool:
         futures = [pool.submit(client, w) for w in range(1, 5)]
-        time.sleep(2)
+        deadline = time.monotonic() + 5
+        while len(acknowledged) < 10 and time.monotonic() < deadline:  # the load is under way
+            time.sleep(0.05)
+        assert len(acknowledged) >= 10, failures[:5]
         victims = server.workers()
         assert len(victims) == 2
         os.kill(victims[0], signal.SIGKILL)

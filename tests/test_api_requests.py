@@ -1,0 +1,114 @@
+"""Requests as HTTP sees them: the Idempotency-Key contract and the Authorization scheme."""
+from __future__ import annotations
+
+import pytest
+
+from api import create_app
+from audit_service.config import Settings
+from tests.api_support import ApiHarness, build_city
+from tests.conftest import build_app
+
+KEY = "Idempotency-Key"
+
+
+@pytest.fixture
+def h(store_env):
+    settings = Settings.from_env(store_env)
+    flask_app = create_app(settings, service=build_app(store_env))
+    harness = ApiHarness(flask_app, flask_app.extensions["audit_service"].service, settings)
+    yield harness
+    harness.close()
+
+
+def same_answer(first, again) -> None:
+    assert first.status_code == again.status_code == 201
+    assert {k: v for k, v in again.get_json().items() if k != "replayed"} == \
+        {k: v for k, v in first.get_json().items() if k != "replayed"}
+    assert first.get_json()["replayed"] is False
+    assert again.get_json()["replayed"] is True and again.headers["Idempotent-Replayed"] == "true"
+
+
+# --------------------------------------------------------------------------- replays
+
+def test_a_retried_officer_registration_replays_instead_of_personnel_code_taken(h):
+    w = build_city(h)
+    body = {"personnel_code": "HN-000777", "full_name": "Đỗ Văn Khải", "category": "cong_chuc",
+            "unit_id": w["ward"], "position": "Chuyên viên"}
+    first = h.post("admin", "/officers", body, **{KEY: "reg-1"})
+    count = h.event_count()
+    again = h.post("admin", "/officers", body, **{KEY: "reg-1"})
+    same_answer(first, again)
+    assert again.headers["Location"] == first.headers["Location"]
+    assert h.event_count() == count
+    # without the key the same body is a second command, which the rule refuses
+    plain = h.post("admin", "/officers", body)
+    assert plain.get_json()["code"] == "personnel_code_taken"
+
+
+def test_a_retried_close_replays_instead_of_already_closed(h):
+    w = build_city(h)
+    inspection = h.ok("inspector", "/inspections", {"unit_id": w["ward"],
+                                                    "started_on": "2024-03-01"})["id"]
+    body = {"closed_on": "2024-03-05", "conclusion_ref": "KL 1/KL-ĐKT"}
+    first = h.post("inspector", f"/inspections/{inspection}/close", body, **{KEY: "close-1"})
+    count = h.event_count()
+    again = h.post("inspector", f"/inspections/{inspection}/close", body, **{KEY: "close-1"})
+    same_answer(first, again)
+    assert h.event_count() == count
+    plain = h.post("inspector", f"/inspections/{inspection}/close", body)
+    assert plain.status_code == 409, plain.get_json()
+
+
+def test_the_same_key_and_body_on_another_path_is_refused(h):
+    w = build_city(h)
+    a, b = (h.ok("inspector", "/inspections", {"unit_id": w["ward"],
+                                                "started_on": "2024-03-01"})["id"]
+            for _ in range(2))
+    body = {"closed_on": "2024-03-05"}
+    first = h.post("inspector", f"/inspections/{a}/close", body, **{KEY: "close-x"})
+    assert first.status_code == 201
+    count = h.event_count()
+    other = h.post("inspector", f"/inspections/{b}/close", body, **{KEY: "close-x"})
+    assert (other.status_code, other.get_json()["code"]) == (422, "idempotency_key_reused")
+    assert h.event_count() == count
+    assert h.get("inspector", f"/inspections/{a}").get_json()["closed_on"] == "2024-03-05"
+    assert h.get("inspector", f"/inspections/{b}").get_json()["closed_on"] is None
+
+
+# --------------------------------------------------------------------------- refusals
+
+def test_a_refused_request_is_not_remembered_under_its_key(h):
+    w = build_city(h)
+    bad = {"officer_id": w["officer"], "year": 2025, "rating": "NOPE"}
+    refused = h.post("board", "/evaluations/annual", bad, **{KEY: "k"})
+    assert (refused.status_code, refused.get_json()["code"]) == (422, "validation_failed")
+    fixed = h.post("board", "/evaluations/annual", {**bad, "rating": "HTNV"}, **{KEY: "k"})
+    assert fixed.status_code == 201 and fixed.get_json()["replayed"] is False
+
+
+def test_a_rule_refusal_is_not_remembered_under_its_key(h):
+    w = build_city(h)
+    body = {"personnel_code": "HN-000001", "full_name": "Đỗ Văn Khải", "category": "cong_chuc",
+            "unit_id": w["ward"], "position": "Chuyên viên"}
+    refused = h.post("admin", "/officers", body, **{KEY: "k"})
+    assert refused.get_json()["code"] == "personnel_code_taken"
+    fixed = h.post("admin", "/officers", {**body, "personnel_code": "HN-000778"}, **{KEY: "k"})
+    assert fixed.status_code == 201 and fixed.get_json()["replayed"] is False
+
+
+# --------------------------------------------------------------------------- authorization
+
+@pytest.mark.parametrize("scheme", ["Basic", "Token", "Digest", "", "Bearer:"])
+def test_only_the_bearer_scheme_is_accepted(h, scheme):
+    token = h.tokens["admin"]
+    header = f"{scheme} {token}" if scheme else token
+    r = h.client.get("/api/v1/units", headers={"Authorization": header})
+    assert (r.status_code, r.get_json()["code"]) == (401, "unauthenticated")
+
+
+def test_the_bearer_scheme_name_is_case_insensitive(h):
+    # RFC 9110 section 11.1: the authentication scheme is case-insensitive
+    for scheme in ("Bearer", "bearer", "BEARER"):
+        r = h.client.get("/api/v1/units",
+                         headers={"Authorization": f"{scheme} {h.tokens['admin']}"})
+        assert r.status_code == 200, scheme
