@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from audit_service.bootstrap import EVENTS_TABLE
 from audit_service.config import DatabaseConfig
 
 CONNECT_TIMEOUT = 2
-# The eventsourcing recorders' own statements for the log head, on their default tables.
-HEAD_SQL = {"sqlite": "SELECT MAX(rowid) FROM stored_events",
-            "postgresql": "SELECT MAX(notification_id) FROM auditservice_events"}
+# The eventsourcing recorders' own statements for the log head.
+HEAD_SQL = {kind: f"SELECT MAX({column}) FROM {EVENTS_TABLE[kind]}"
+            for kind, column in (("sqlite", "rowid"), ("postgresql", "notification_id"))}
 
 
 @dataclass(frozen=True)

@@ -181,5 +181,34 @@ from .cli_audit import follow_integrity_with, register as register_audit  # noqa
 
 register_audit(main, keys)
 
+
+# Commands that never open the store. Every other command first checks that `init-db` has
+# prepared it (one line and exit 2 if not, creating nothing); `serve` checks for itself.
+STORELESS = {"init-db", "keys", "serve"}
+
+
+def _check_store_first(group: click.Group) -> None:
+    import functools
+
+    from audit_service.bootstrap import check_initialised
+
+    for name, command in group.commands.items():
+        if name in STORELESS and group is main:
+            continue
+        if isinstance(command, click.Group):
+            _check_store_first(command)
+            continue
+        callback = command.callback
+
+        @functools.wraps(callback)
+        def checked(*args, _callback=callback, **kwargs):
+            check_initialised()
+            return _callback(*args, **kwargs)
+
+        command.callback = checked
+
+
+_check_store_first(main)
+
 if __name__ == "__main__":
     main()

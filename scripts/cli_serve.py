@@ -19,20 +19,19 @@ import click
                    " it runs as its own `audit-service project` service).")
 def serve(bind: str, workers: int | None, projector: bool | None) -> None:
     """Run the HTTP API under gunicorn on the configured database (loads no data)."""
-    from audit_service.config import Settings, check_reachable
-    from projections.db import ReadModelDB
+    from audit_service.bootstrap import check_initialised
+    from audit_service.config import Settings
+    from audit_service.errors import ConfigurationError
 
     settings = Settings.from_env()
-    check_reachable(settings.database)
-    db = ReadModelDB(settings.database)
     try:
-        missing = [t for t in ("projection_positions", "api_tokens") if not db.table_exists(t)]
-    finally:
-        db.close()
-    if missing:
-        click.echo("audit-service: the database is not initialised; run `audit-service init-db`"
-                   " first", err=True)
-        sys.exit(2)
+        check_initialised(settings)
+    except ConfigurationError as exc:
+        if exc.code != "database_unreachable":
+            raise
+        # Workers start without their database and answer 503 until it is back.
+        click.echo(f"audit-service: {exc.message}; serving anyway: /readyz and every request"
+                   " that needs the database answer 503 until it answers", err=True)
     if projector is None:
         projector = settings.database.kind == "sqlite"
     env = dict(os.environ, AUDIT_BIND=bind, AUDIT_SERVE_PROJECTOR="1" if projector else "0")

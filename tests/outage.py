@@ -5,6 +5,8 @@ While silent it still accepts connections (the kernel completes the handshake) b
 nothing, and it stops forwarding on the connections already open: clients wait for a reply
 that never comes, until their own timeouts give up. ``restore()`` resets the connections
 that lived through the silence (as a network that comes back does) and forwards again.
+``go_down()`` is the other kind of outage: a server that is stopped (every connection is
+closed at once).
 Only loopback addresses are used.
 """
 from __future__ import annotations
@@ -19,6 +21,7 @@ class SilentProxy:
         self.server = socket.create_server(("127.0.0.1", 0), backlog=256)
         self.port = self.server.getsockname()[1]
         self.silent = threading.Event()
+        self.down = threading.Event()
         self._lock = threading.Lock()
         self._open: list[socket.socket] = []
         self._closed = False
@@ -35,6 +38,12 @@ class SilentProxy:
     def go_silent(self) -> None:
         self.silent.set()
 
+    def go_down(self) -> None:
+        """Refuse new connections (closed at once, as a stopped server's port is) and reset
+        the open ones."""
+        self.restore()
+        self.down.set()
+
     def restore(self) -> None:
         """Forward again; connections that were open during the silence are reset."""
         with self._lock:
@@ -42,6 +51,7 @@ class SilentProxy:
         for s in stale:
             _close(s)
         self.silent.clear()
+        self.down.clear()
 
     def close(self) -> None:
         self._closed = True
@@ -54,6 +64,9 @@ class SilentProxy:
                 client, _ = self.server.accept()
             except OSError:
                 return
+            if self.down.is_set():
+                _close(client)
+                continue
             with self._lock:
                 self._open.append(client)
             if self.silent.is_set():

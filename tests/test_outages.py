@@ -6,6 +6,7 @@ readiness comes back by itself when the database does.
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -69,3 +70,33 @@ def test_probes_answer_within_two_seconds_while_the_database_is_silent(pg_env, p
         assert "audit_database_up 1.0" in requests.get(stack.base + "/metrics", timeout=5).text
     finally:
         stack.stop()
+
+
+def test_serve_starts_while_the_database_is_down_and_recovers_without_a_restart(
+        pg_env, proxy, tmp_path):
+    env = {**os.environ, "AUDIT_DATABASE_URL": proxy.url(pg_env["AUDIT_DATABASE_URL"])}
+    subprocess.run([*CLI, "init-db"], env=env, check=True, capture_output=True, timeout=60)
+    token = json.loads(subprocess.run(
+        [*CLI, "tokens", "create", "--role", "admin", "--name", "ops", "--json"], env=env,
+        check=True, capture_output=True, text=True, timeout=60).stdout)["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    proxy.go_down()
+    stack = Stack(env, log_dir=str(tmp_path), own_projector=False)  # raises if serve exits
+    try:
+        seconds, status, _ = _timed_get(stack.base + "/healthz")
+        assert status == 200 and seconds < 1.0
+        ready = requests.get(stack.base + "/readyz", timeout=5)
+        assert ready.status_code == 503 and ready.json()["code"] == "database_unavailable"
+        units = requests.get(stack.base + "/api/v1/units", headers=auth, timeout=30)
+        assert units.status_code == 503 and units.json()["code"] == "database_unavailable"
+        assert int(units.headers["Retry-After"]) > 0
+        proxy.restore()
+        deadline = time.monotonic() + 15
+        while requests.get(stack.base + "/readyz", timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, "readiness did not come back with the database"
+            time.sleep(0.5)
+        assert requests.get(stack.base + "/api/v1/units", headers=auth, timeout=30).status_code == 200
+    finally:
+        stack.stop()
+    log = open(stack.log_path).read()
+    assert "cannot connect to" in log and "serving anyway" in log
