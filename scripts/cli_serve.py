@@ -38,7 +38,9 @@ def serve(bind: str, workers: int | None, projector: bool | None) -> None:
     if workers:
         env["AUDIT_WORKERS"] = str(workers)
     if not env.get("PROMETHEUS_MULTIPROC_DIR"):
-        env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="audit-metrics-")
+        # Removed by the gunicorn master when it exits (api/gunicorn_conf.py).
+        env["PROMETHEUS_MULTIPROC_DIR"] = env["AUDIT_METRICS_DIR_MADE_BY_SERVE"] = \
+            tempfile.mkdtemp(prefix="audit-metrics-")
     click.echo(f"serving {settings.database.display} on http://{bind}"
                f" ({'with' if projector else 'without'} the projector)", err=True)
     sys.stdout.flush()
