@@ -43,7 +43,8 @@ def init_db() -> None:
 
 
 @main.command("demo-data")
-@click.option("--officers", default=520, show_default=True, help="How many officers to create.")
+@click.option("--officers", default=520, show_default=True, type=click.IntRange(min=1),
+              help="How many officers to create.")
 @click.option("--seed", default=2026, show_default=True, help="Random seed (same seed, same data).")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the store already holds events.")
 def demo_data(officers: int, seed: int, if_empty: bool) -> None:
@@ -79,8 +80,9 @@ def _projector():
 @click.option("--until-caught-up", is_flag=True,
               help="Apply everything in the log, then exit instead of following it.")
 @click.option("--poll-interval", default=0.1, show_default=True,
+              type=click.FloatRange(min=0, min_open=True),
               help="Seconds between polls of the log when idle.")
-@click.option("--batch-size", default=500, show_default=True,
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
               help="Events applied per transaction.")
 def project(until_caught_up: bool, poll_interval: float, batch_size: int) -> None:
     """Keep the read models current; runs until SIGTERM or SIGINT, then stops cleanly."""
