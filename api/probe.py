@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit_service.bootstrap import EVENTS_TABLE
+from audit_service.bootstrap import EVENT_POSITION, EVENTS_TABLE
 from audit_service.config import DatabaseConfig
 
 CONNECT_TIMEOUT = 2
 # The eventsourcing recorders' own statements for the log head.
 HEAD_SQL = {kind: f"SELECT MAX({column}) FROM {EVENTS_TABLE[kind]}"
-            for kind, column in (("sqlite", "rowid"), ("postgresql", "notification_id"))}
+            for kind, column in EVENT_POSITION.items()}
 
 
 @dataclass(frozen=True)

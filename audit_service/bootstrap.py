@@ -14,6 +14,7 @@ from .config import Settings, check_reachable, not_initialised
 INIT_LOCK_KEY = 0x41554449  # "AUDI": advisory lock id serialising init-db on PostgreSQL
 # eventsourcing's default table for this application's log, per store kind
 EVENTS_TABLE = {"sqlite": "stored_events", "postgresql": "auditservice_events"}
+EVENT_POSITION = {"sqlite": "rowid", "postgresql": "notification_id"}  # its position column
 # One table of each part init-db sets up: the log, the read models, the access tables.
 INITIALISED_TABLES = ("projection_positions", "api_tokens")
 

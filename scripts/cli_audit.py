@@ -175,7 +175,7 @@ def verify(trusted: dict | None, max_seconds: float | None,
     """Check the live log against the hash chain, the checkpoints and the board's hashes.
 
     Exit status 0 when sound, 1 when a fault is found (the first bad position and its kind
-    are printed).
+    are printed), 3 when --max-seconds ran out first ("incomplete: checked N of M events").
     """
     from audit_service.audit.board import describe_board
     from audit_service.audit.chain import describe
@@ -198,7 +198,7 @@ def verify(trusted: dict | None, max_seconds: float | None,
     else:
         for line in describe(report) + describe_board(report):
             click.echo(line)
-    sys.exit(0 if report["ok"] else 1)
+    sys.exit({"ok": 0, "incomplete": 3}.get(report["status"], 1))
 
 
 # --------------------------------------------------------------------------- replay
