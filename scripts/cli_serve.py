@@ -96,7 +96,7 @@ def tokens_create(role: str, name: str, unit_id: str | None, as_json: bool, url:
     user, token = _store().create(role, name, unit_id)
     if as_json:
         click.echo(json.dumps({"user_id": user.user_id, "role": user.role, "name": user.name,
-                               "token": token}))
+                               "token": token}, ensure_ascii=False))
         return
     click.echo(f"user {user.user_id} ({user.role}, {user.name})")
     click.echo(f"token (shown once): {token}")
@@ -110,7 +110,7 @@ def tokens_list(as_json: bool) -> None:
     """Every user with its role and whether its token is revoked (never the tokens)."""
     rows = _store().list()
     if as_json:
-        click.echo(json.dumps(rows))
+        click.echo(json.dumps(rows, ensure_ascii=False))
         return
     for r in rows:
         state = f"revoked {r['revoked_at']}" if r["revoked_at"] else "active"
