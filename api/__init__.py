@@ -80,6 +80,5 @@ def create_app(settings: Settings | None = None, *, service: AuditService | None
 
 
 def _gauges(svc: Services) -> tuple[int, dict[str, int]]:
-    head = svc.service.recorder.max_notification_id() or 0
-    rows = svc.db.fetchall("SELECT name, position FROM projection_positions")
-    return head, {name: int(pos) for name, pos in rows}
+    snapshot = svc.probe.read()  # bounded: a scrape never waits on the request pool
+    return snapshot.head, {name: pos for name, (pos, _) in snapshot.positions.items()}

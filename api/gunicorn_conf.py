@@ -8,7 +8,9 @@ small machine: CPU count + 1 workers of 4 threads each. Tables are not created h
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,10 +36,19 @@ proc_name = "audit-service"
 control_socket_disable = True
 
 _projector: subprocess.Popen | None = None
+_master_pid: int | None = None
 
 
 def on_starting(server) -> None:
-    """With AUDIT_SERVE_PROJECTOR=1 (``serve`` on SQLite), run the projector beside gunicorn."""
+    """In the master only: clean up at its exit, however it exits (see ``_at_exit``)."""
+    global _master_pid
+    _master_pid = os.getpid()
+    atexit.register(_at_exit)
+
+
+def when_ready(server) -> None:
+    """With AUDIT_SERVE_PROJECTOR=1 (``serve`` on SQLite), run the projector beside gunicorn;
+    only now that the port is bound, so a server that cannot bind leaves no projector."""
     global _projector
     if os.environ.get("AUDIT_SERVE_PROJECTOR") == "1":
         _projector = subprocess.Popen([sys.executable, "-m", "scripts.cli", "project"])
@@ -45,13 +56,31 @@ def on_starting(server) -> None:
 
 
 def on_exit(server) -> None:
-    if _projector is not None and _projector.poll() is None:
-        _projector.send_signal(signal.SIGTERM)
-        try:
-            _projector.wait(timeout=graceful_timeout)
-        except subprocess.TimeoutExpired:
-            _projector.kill()
+    if _stop_projector():
         server.log.info("projector stopped")
+
+
+def _stop_projector() -> bool:
+    if _projector is None or _projector.poll() is not None:
+        return False
+    _projector.send_signal(signal.SIGTERM)
+    try:
+        _projector.wait(timeout=graceful_timeout)
+    except subprocess.TimeoutExpired:
+        _projector.kill()
+    return True
+
+
+def _at_exit() -> None:
+    """The master's last act (also after a failed start, which skips ``on_exit``): stop the
+    projector, and remove the Prometheus directory that ``serve`` made for this run.
+    Workers are forks of the master and run atexit handlers too: they do nothing here."""
+    if os.getpid() != _master_pid:
+        return
+    _stop_projector()
+    made = os.environ.get("AUDIT_METRICS_DIR_MADE_BY_SERVE")
+    if made and made == os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        shutil.rmtree(made, ignore_errors=True)
 
 
 def child_exit(server, worker) -> None:

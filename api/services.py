@@ -18,6 +18,7 @@ from projections.db import ReadModelDB
 from projections.queries import ReadModels
 
 from .errors import Unavailable
+from .probe import DatabaseProbe
 
 
 @dataclass
@@ -27,6 +28,16 @@ class Services:
     read_wait_seconds: float = 5.0
     _local: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _probe: DatabaseProbe | None = None
+
+    @property
+    def probe(self) -> DatabaseProbe:
+        """What /readyz and /metrics read: bounded, on a connection of its own."""
+        if self._probe is None:
+            with self._lock:
+                if self._probe is None:
+                    self._probe = DatabaseProbe(self.settings.database)
+        return self._probe
 
     @property
     def service(self) -> AuditService:
@@ -101,6 +112,8 @@ class Services:
 
     def close(self) -> None:
         self.reset_connections()
+        if self._probe is not None:
+            self._probe.close()
         if self._service is not None:
             self._service.close()
 

@@ -9,9 +9,14 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from .application import AuditService
-from .config import Settings, check_reachable
+from .config import Settings, check_reachable, not_initialised
 
 INIT_LOCK_KEY = 0x41554449  # "AUDI": advisory lock id serialising init-db on PostgreSQL
+# eventsourcing's default table for this application's log, per store kind
+EVENTS_TABLE = {"sqlite": "stored_events", "postgresql": "auditservice_events"}
+EVENT_POSITION = {"sqlite": "rowid", "postgresql": "notification_id"}  # its position column
+# One table of each part init-db sets up: the log, the read models, the access tables.
+INITIALISED_TABLES = ("projection_positions", "api_tokens")
 
 
 def build_service(settings: Settings | None = None, **kwargs) -> AuditService:
@@ -39,7 +44,7 @@ def init_lock(settings: Settings) -> Iterator[None]:
 def init_database(settings: Settings | None = None) -> list[str]:
     """Create every table the service uses, idempotently; returns what was set up."""
     settings = settings or Settings.from_env()
-    check_reachable(settings.database)
+    check_reachable(settings.database, create=True)
     done = []
     with init_lock(settings):
         app = AuditService(settings, create_table=True)
@@ -58,3 +63,23 @@ def init_database(settings: Settings | None = None) -> list[str]:
         finally:
             db.close()
     return done
+
+
+def check_initialised(settings: Settings | None = None) -> None:
+    """Raise ConfigurationError (one line) unless ``init_database`` has prepared the store:
+    ``store_not_initialised``, or ``database_unreachable`` when it cannot be asked. Creates
+    nothing."""
+    settings = settings or Settings.from_env()
+    check_reachable(settings.database)
+    if settings.database.kind == "sqlite" and settings.database.path == ":memory:":
+        return
+    from projections.db import ReadModelDB
+
+    db = ReadModelDB(settings.database)
+    try:
+        tables = (EVENTS_TABLE[settings.database.kind], *INITIALISED_TABLES)
+        missing = [t for t in tables if not db.table_exists(t)]
+    finally:
+        db.close()
+    if missing:
+        raise not_initialised(settings.database)

@@ -137,7 +137,7 @@ class Settings:
         db = self.database
         if db.kind == "sqlite":
             path = db.path or ""
-            if path != ":memory:" and not path.startswith("file:"):
+            if create_table and path != ":memory:" and not path.startswith("file:"):
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=path,
                        SQLITE_LOCK_TIMEOUT="30")
@@ -162,16 +162,26 @@ class Settings:
         return env
 
 
-def check_reachable(db: DatabaseConfig) -> None:
-    """Open and close one connection; raise ConfigurationError with a one-line reason."""
+def check_reachable(db: DatabaseConfig, *, create: bool = False) -> None:
+    """Open and close one connection; raise ConfigurationError with a one-line reason.
+
+    A SQLite file is created (with its folder) only when ``create`` is set, as ``init-db``
+    does; otherwise a missing file is a store that was never initialised.
+    """
     if db.kind == "sqlite":
         import sqlite3
 
         path = db.path or ""
+        if path == ":memory:" or path.startswith("file:"):
+            return
+        if not create and not Path(path).is_file():
+            raise not_initialised(db)
         try:
-            if path != ":memory:" and not path.startswith("file:"):
+            if create:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            sqlite3.connect(path).close()
+                sqlite3.connect(path).close()
+            else:
+                sqlite3.connect(Path(path).absolute().as_uri() + "?mode=rw", uri=True).close()
         except (OSError, sqlite3.Error) as exc:
             raise ConfigurationError(
                 f"cannot open SQLite database {path!r}: {exc}", code="database_unreachable"
@@ -186,3 +196,10 @@ def check_reachable(db: DatabaseConfig) -> None:
         raise ConfigurationError(
             f"cannot connect to {db.display}: {reason}", code="database_unreachable"
         ) from None
+
+
+def not_initialised(db: DatabaseConfig) -> ConfigurationError:
+    """The one-line refusal of every command but ``init-db`` on a store never prepared."""
+    return ConfigurationError(
+        f"the store at {db.display} is not initialised; run `audit-service init-db`",
+        code="store_not_initialised")

@@ -43,7 +43,8 @@ def init_db() -> None:
 
 
 @main.command("demo-data")
-@click.option("--officers", default=520, show_default=True, help="How many officers to create.")
+@click.option("--officers", default=520, show_default=True, type=click.IntRange(min=1),
+              help="How many officers to create.")
 @click.option("--seed", default=2026, show_default=True, help="Random seed (same seed, same data).")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the store already holds events.")
 def demo_data(officers: int, seed: int, if_empty: bool) -> None:
@@ -79,8 +80,9 @@ def _projector():
 @click.option("--until-caught-up", is_flag=True,
               help="Apply everything in the log, then exit instead of following it.")
 @click.option("--poll-interval", default=0.1, show_default=True,
+              type=click.FloatRange(min=0, min_open=True),
               help="Seconds between polls of the log when idle.")
-@click.option("--batch-size", default=500, show_default=True,
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
               help="Events applied per transaction.")
 def project(until_caught_up: bool, poll_interval: float, batch_size: int) -> None:
     """Keep the read models current; runs until SIGTERM or SIGINT, then stops cleanly."""
@@ -180,6 +182,35 @@ main.add_command(import_command)
 from .cli_audit import follow_integrity_with, register as register_audit  # noqa: E402
 
 register_audit(main, keys)
+
+
+# Commands that never open the store. Every other command first checks that `init-db` has
+# prepared it (one line and exit 2 if not, creating nothing); `serve` checks for itself.
+STORELESS = {"init-db", "keys", "serve"}
+
+
+def _check_store_first(group: click.Group) -> None:
+    import functools
+
+    from audit_service.bootstrap import check_initialised
+
+    for name, command in group.commands.items():
+        if name in STORELESS and group is main:
+            continue
+        if isinstance(command, click.Group):
+            _check_store_first(command)
+            continue
+        callback = command.callback
+
+        @functools.wraps(callback)
+        def checked(*args, _callback=callback, **kwargs):
+            check_initialised()
+            return _callback(*args, **kwargs)
+
+        command.callback = checked
+
+
+_check_store_first(main)
 
 if __name__ == "__main__":
     main()

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from .cli_types import CheckpointFile, Day, Instant, NewFile
+
 
 def _open():
     """(app, read-model db) for the configured store."""
@@ -42,7 +44,7 @@ def follow_integrity_with(projector):
 # --------------------------------------------------------------------------- keys
 
 @click.command("generate")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
+@click.option("--out", type=NewFile(), default=None,
               help="Write the private key to this new file (mode 0600) instead of stdout.")
 def keys_generate(out: str | None) -> None:
     """Make a new Ed25519 checkpoint-signing key (AUDIT_SIGNING_KEY_FILE / AUDIT_SIGNING_KEY).
@@ -82,7 +84,7 @@ def keys_public() -> None:
 # --------------------------------------------------------------------------- checkpoint
 
 @click.command("checkpoint")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
+@click.option("--out", type=NewFile(), default=None,
               help="Also write the checkpoint (JSON) to this file.")
 def checkpoint(out: str | None) -> None:
     """Bring the chain up to date and make a checkpoint at its head (signed if a key is set)."""
@@ -107,10 +109,11 @@ def checkpoint(out: str | None) -> None:
 # --------------------------------------------------------------------------- export
 
 @click.command("export")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+@click.option("--out", "out", required=True, type=NewFile(),
               help="The bundle to write (NDJSON; gzip-compressed if it ends in .gz).")
-@click.option("--from-position", type=int, default=None, help="First log position to include.")
-@click.option("--to-position", type=int, default=None,
+@click.option("--from-position", type=click.IntRange(min=1), default=None,
+              help="First log position to include.")
+@click.option("--to-position", type=click.IntRange(min=1), default=None,
               help="Last log position to include (default: the chain's head).")
 @click.option("--no-catch-up", is_flag=True,
               help="Export as chained now, without chaining new events or making a checkpoint.")
@@ -161,27 +164,24 @@ def export(out: str, from_position: int | None, to_position: int | None,
 # --------------------------------------------------------------------------- verify
 
 @click.command("verify")
-@click.option("--trusted-checkpoint", type=click.Path(exists=True, dir_okay=False),
+@click.option("--trusted-checkpoint", "trusted", type=CheckpointFile(),
               help="A checkpoint you already hold (JSON): the log must still contain it.")
-@click.option("--max-seconds", type=float, default=None,
+@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop after this long and report how far verification got.")
 @click.option("--require-signatures", is_flag=True, help="Count unsigned checkpoints as faults.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify(trusted_checkpoint: str | None, max_seconds: float | None,
+def verify(trusted: dict | None, max_seconds: float | None,
            require_signatures: bool, as_json: bool) -> None:
     """Check the live log against the hash chain, the checkpoints and the board's hashes.
 
     Exit status 0 when sound, 1 when a fault is found (the first bad position and its kind
-    are printed).
+    are printed), 3 when --max-seconds ran out first ("incomplete: checked N of M events").
     """
     from audit_service.audit.board import describe_board
     from audit_service.audit.chain import describe
     from audit_service.audit.signing import load_signer
     from audit_service.audit.verify import verify_store
 
-    trusted = json.loads(Path(trusted_checkpoint).read_text()) if trusted_checkpoint else None
-    if trusted:
-        trusted.pop("type", None)
     app, db = _open()
     try:
         deadline = time.monotonic() + max_seconds if max_seconds else None
@@ -198,21 +198,23 @@ def verify(trusted_checkpoint: str | None, max_seconds: float | None,
     else:
         for line in describe(report) + describe_board(report):
             click.echo(line)
-    sys.exit(0 if report["ok"] else 1)
+    sys.exit({"ok": 0, "incomplete": 3}.get(report["status"], 1))
 
 
 # --------------------------------------------------------------------------- replay
 
 @click.command("replay")
-@click.option("--officer", "officer_id", required=True, help="The officer's id.")
-@click.option("--as-of", "as_of", required=True,
+@click.option("--officer", "officer_id", required=True, type=click.UUID,
+              help="The officer's id.")
+@click.option("--as-of", "as_of", required=True, type=Instant(),
               help="A recorded time (ISO 8601): answer as the service did then.")
-@click.option("--on", "on", default=None,
+@click.option("--on", "on", default=None, type=Day(),
               help="Date of the eligibility question (default: the Vietnamese day of --as-of).")
 @click.option("--from-events", is_flag=True,
               help="Recompute from the log's events recorded up to --as-of, not the read models.")
-def replay(officer_id: str, as_of: str, on: str | None, from_events: bool) -> None:
+def replay(officer_id, as_of: str, on, from_events: bool) -> None:
     """Print an officer's history and eligibility exactly as the service answered at a time."""
+    officer_id = str(officer_id)
     from audit_service.audit.replay import answer_at, replay_live
     from projections.queries import ReadModels
 

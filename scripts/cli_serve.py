@@ -19,27 +19,28 @@ import click
                    " it runs as its own `audit-service project` service).")
 def serve(bind: str, workers: int | None, projector: bool | None) -> None:
     """Run the HTTP API under gunicorn on the configured database (loads no data)."""
-    from audit_service.config import Settings, check_reachable
-    from projections.db import ReadModelDB
+    from audit_service.bootstrap import check_initialised
+    from audit_service.config import Settings
+    from audit_service.errors import ConfigurationError
 
     settings = Settings.from_env()
-    check_reachable(settings.database)
-    db = ReadModelDB(settings.database)
     try:
-        missing = [t for t in ("projection_positions", "api_tokens") if not db.table_exists(t)]
-    finally:
-        db.close()
-    if missing:
-        click.echo("audit-service: the database is not initialised; run `audit-service init-db`"
-                   " first", err=True)
-        sys.exit(2)
+        check_initialised(settings)
+    except ConfigurationError as exc:
+        if exc.code != "database_unreachable":
+            raise
+        # Workers start without their database and answer 503 until it is back.
+        click.echo(f"audit-service: {exc.message}; serving anyway: /readyz and every request"
+                   " that needs the database answer 503 until it answers", err=True)
     if projector is None:
         projector = settings.database.kind == "sqlite"
     env = dict(os.environ, AUDIT_BIND=bind, AUDIT_SERVE_PROJECTOR="1" if projector else "0")
     if workers:
         env["AUDIT_WORKERS"] = str(workers)
     if not env.get("PROMETHEUS_MULTIPROC_DIR"):
-        env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="audit-metrics-")
+        # Removed by the gunicorn master when it exits (api/gunicorn_conf.py).
+        env["PROMETHEUS_MULTIPROC_DIR"] = env["AUDIT_METRICS_DIR_MADE_BY_SERVE"] = \
+            tempfile.mkdtemp(prefix="audit-metrics-")
     click.echo(f"serving {settings.database.display} on http://{bind}"
                f" ({'with' if projector else 'without'} the projector)", err=True)
     sys.stdout.flush()
@@ -95,7 +96,7 @@ def tokens_create(role: str, name: str, unit_id: str | None, as_json: bool, url:
     user, token = _store().create(role, name, unit_id)
     if as_json:
         click.echo(json.dumps({"user_id": user.user_id, "role": user.role, "name": user.name,
-                               "token": token}))
+                               "token": token}, ensure_ascii=False))
         return
     click.echo(f"user {user.user_id} ({user.role}, {user.name})")
     click.echo(f"token (shown once): {token}")
@@ -109,7 +110,7 @@ def tokens_list(as_json: bool) -> None:
     """Every user with its role and whether its token is revoked (never the tokens)."""
     rows = _store().list()
     if as_json:
-        click.echo(json.dumps(rows))
+        click.echo(json.dumps(rows, ensure_ascii=False))
         return
     for r in rows:
         state = f"revoked {r['revoked_at']}" if r["revoked_at"] else "active"

@@ -72,3 +72,23 @@ def test_verify_over_http_is_bounded_and_says_how_far_it_got(h):
     assert report["ok"] and report["complete"] and report["last_position"] == h.event_count()
     assert h.get("board", "/audit/verify").status_code == 403
     assert h.get("auditor", "/audit/verify", max_seconds=0).status_code == 422
+
+
+def test_verify_over_http_that_runs_out_of_time_says_incomplete_not_ok(h, monkeypatch):
+    import time as real_time
+
+    from audit_service.audit import verify as verify_module
+
+    build_city(h)
+
+    class Late:  # every deadline has passed by the time the check starts
+        @staticmethod
+        def monotonic():
+            return real_time.monotonic() + 3600
+
+    monkeypatch.setattr(verify_module, "time", Late)
+    r = h.get("auditor", "/audit/verify", max_seconds=1)
+    report = r.get_json()
+    assert r.status_code == 200
+    assert report["status"] == "incomplete" and report["ok"] is False
+    assert report["complete"] is False and report["log_events"] == h.event_count()

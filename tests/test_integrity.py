@@ -277,6 +277,13 @@ def test_deadline_stops_early_and_says_how_far(store):
     report = store.verify(deadline=0.0)  # long past
     assert report["complete"] is False
     assert (report["last_position"] or 0) < store.head
+    # An unfinished check proves nothing sound: never "ok", and it says how far it got.
+    assert report["ok"] is False and report["status"] == "incomplete"
+    assert report["log_events"] == store.head
+    lines = chain.describe(report)
+    assert lines[0] == (f"incomplete: checked {report['events']} of {store.head} events;"
+                        f" nothing after position {report['last_position'] or 0} was verified")
+    assert not any(line.startswith("OK") for line in lines)
 
 
 # --------------------------------------------------------------------------- tamper matrix

@@ -15,6 +15,7 @@ from . import blueprint, read
 
 blp = blueprint("audit", "For auditors: the stored events and who read what.")
 AUDITOR = ("auditor",)
+NDJSON = "application/x-ndjson; charset=utf-8"  # NDJSON names no default encoding: say it
 
 
 @read(blp, "/events", AUDITOR, query=EventsQuery,
@@ -38,7 +39,7 @@ def events(after=0, limit=1000):
             }, ensure_ascii=False) + "\n"
 
     last = notifications[-1].id if notifications else after
-    return Response(lines(), mimetype="application/x-ndjson",
+    return Response(lines(), content_type=NDJSON,
                     headers={"X-Next-After": str(last),
                              "X-Has-More": "true" if len(notifications) == limit else "false"})
 
@@ -92,7 +93,7 @@ def export(from_position=None, to_position=None):
         finally:
             db.close()
 
-    return Response(body(), mimetype="application/x-ndjson", headers={
+    return Response(body(), content_type=NDJSON, headers={
         "Content-Disposition": 'attachment; filename="audit-export.ndjson"'})
 
 

@@ -27,16 +27,15 @@ def healthz():
 @blp.route("/api/v1/readyz")
 def readyz():
     """Ready when the database answers and the projector is not far behind."""
+    from ..probe import ProbeFailed
     from ..services import services
 
-    s = services()
     try:
-        head = s.service.recorder.max_notification_id() or 0
-        rows = s.db.fetchall("SELECT name, position, updated_at FROM projection_positions")
-    except Exception as exc:  # noqa: BLE001 - any failure here means "not ready"
-        s.reset_connections()
-        return problem(503, "database_unavailable", f"database unreachable: {type(exc).__name__}",
-                       headers={"Retry-After": "2"})
+        # The probe's own connection and short timeouts, never the request pool's.
+        snapshot = services().probe.read()
+    except ProbeFailed as exc:
+        return problem(503, "database_unavailable", exc.reason, headers={"Retry-After": "2"})
+    head, rows = snapshot.head, [(n, p, u) for n, (p, u) in snapshot.positions.items()]
     projections = {name: {"position": int(pos), "behind": max(0, head - int(pos)),
                           "updated_at": updated} for name, pos, updated in rows}
     behind = max((p["behind"] for p in projections.values()), default=0)

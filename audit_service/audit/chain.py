@@ -516,8 +516,13 @@ def describe(report: Mapping[str, Any]) -> list[str]:
     """Human-readable lines for a report (shared by the CLI and the offline verifier)."""
     lines = []
     cps = report["checkpoints"]
-    status = "OK" if report["ok"] else "FAILED"
-    lines.append(f"{status}: {report['events']} events checked"
+    status = report.get("status") or ("ok" if report["ok"] else "failed")
+    if status == "incomplete":  # stopped by a deadline with no fault found: never "OK"
+        lines.append(f"incomplete: checked {report['events']} of"
+                     f" {report.get('log_events', '?')} events; nothing after position"
+                     f" {report['last_position'] or 0} was verified")
+    lines.append(f"{'FAILED' if status == 'failed' else 'OK' if status == 'ok' else 'checked'}:"
+                 f" {report['events']} events checked"
                  f" (positions {report['first_position']}..{report['last_position']}),"
                  f" {report['chained']} chain entries, chain head at"
                  f" {report['chain_head']['position']} ({report['chain_head']['count']} events)")

@@ -5,6 +5,8 @@ every position with ``chain.ChainChecker``, checks every checkpoint's signature 
 and recomputes the eligibility hash of every reappointment decision that quotes one. With a
 ``deadline`` (a ``time.monotonic()`` value) it stops when time is up and says how far it got
 (``complete: false``, ``last_position``), so an HTTP request can run it bounded in time.
+Such a report is never ``ok``: its ``status`` is ``incomplete`` (``failed`` if a fault was
+found before the deadline), and ``log_events`` says how many events it should have checked.
 """
 from __future__ import annotations
 
@@ -65,4 +67,13 @@ def verify_store(app: Any, db: Any, deadline: float | None = None, *,
 
         models = ReadModels(db, app.reference)
         merge_board(report, [check_decision(models, d) for d in decisions])
+    if not complete:
+        from audit_service.bootstrap import EVENT_POSITION, EVENTS_TABLE
+
+        kind = db.kind
+        report["log_events"] = int(db.fetchone(
+            f"SELECT COUNT(*) FROM {EVENTS_TABLE[kind]} WHERE {EVENT_POSITION[kind]} <= ?",
+            (head,))[0])
+    report["status"] = "failed" if not report["ok"] else "ok" if complete else "incomplete"
+    report["ok"] = report["status"] == "ok"  # an unfinished check proves nothing sound
     return report
