@@ -79,7 +79,9 @@ def create_app(settings: Settings | None = None, *, service: AuditService | None
     return app
 
 
-def _gauges(svc: Services) -> tuple[int, dict[str, int]]:
+def _gauges(svc: Services) -> tuple[int, dict[str, int], dict[str, int]]:
+    from projections.quarantine import counts
+
     head = svc.service.recorder.max_notification_id() or 0
     rows = svc.db.fetchall("SELECT name, position FROM projection_positions")
-    return head, {name: int(pos) for name, pos in rows}
+    return head, {name: int(pos) for name, pos in rows}, counts(svc.db)
