@@ -484,7 +484,7 @@ class Projector:
         try:
             others = [s for s in shadows if not s.splits_by_originator]
             counts = self._topic_counts(head)
-            kinds = {topic: resolve_topic(topic).__qualname__ for topic in counts}
+            kinds = {topic: topic_kind(topic) for topic in counts}
             topics = sorted(t for t in counts if any(p.handles(kinds[t]) for p in others))
             split_events = sum(n for t, n in counts.items()
                                if any(p.handles(kinds[t]) for p in split))
