@@ -192,7 +192,7 @@ def test_a_nul_in_stored_text_is_quarantined_on_postgresql_and_the_rest_goes_on(
     assert set(projector.positions().values()) == {head}
     aside = quarantine.unresolved(projector.db)
     assert [(q["projection"], q["position"], q["error_type"]) for q in aside] == \
-        [("officer_timeline", poison, "DataError")]
+        [("officer_timeline", poison, "DataError")]  # ... and no other
     assert "NUL" in aside[0]["error"]
     assert {str(w.officer), str(w.inspection)} <= set(aside[0]["officer_ids"])
     # the later events are there; the poison event's finding is not, and reads say so
@@ -203,6 +203,24 @@ def test_a_nul_in_stored_text_is_quarantined_on_postgresql_and_the_rest_goes_on(
     assert "undecoded_positions" not in history["warnings"][0]
     assert h.get("board", f"/officers/{w.leader}/history").get_json()["warnings"] == []
     assert h.get("inspector", f"/units/{renamed.id}").status_code == 200
+
+    # an officer whose registration cannot be projected is not "not found": the reads answer
+    # what they hold (nothing) and say why
+    from audit_service.domain.officers import Officer as Registered
+
+    newcomer = Registered(personnel_code="HN-000099", full_name="Ngô\x00 Văn Mới",
+                          category="cong_chuc", unit_id=w.ward, position="Chuyên viên",
+                          national_id=None, national_id_hash=None, joined_on=date(2020, 1, 6),
+                          **ADMIN.kw)
+    app.save(newcomer)
+    registered = app.recorder.max_notification_id()
+    projector.catch_up()
+    for what in ("history", "standing", "eligibility"):
+        r = h.get("board", f"/officers/{newcomer.id}/{what}")
+        assert r.status_code == 200, (what, r.get_json())
+        assert r.get_json()["warnings"][0]["positions"] == [registered], what
+    assert h.get("board", f"/officers/{uuid.uuid4()}/history").status_code == 404
+    head = app.recorder.max_notification_id()
     assert h.client.get("/readyz").get_json()["status"] == "degraded"
     # the chain hashed the stored bytes of the poison event like any other
     assert chain_position(projector.db) == head
@@ -222,7 +240,8 @@ def test_a_nul_in_stored_text_is_quarantined_on_postgresql_and_the_rest_goes_on(
     corrected = app.correct_finding(INSPECTOR, w.inspection, finding, reason="Sửa ký tự lỗi",
                                     description="Đến muộn 45 phút")
     projector.catch_up()
-    assert [q["position"] for q in quarantine.unresolved(projector.db)] == poisons
+    assert [q["position"] for q in quarantine.unresolved(projector.db)
+            if q["projection"] == "officer_timeline"] == poisons[:1] + [registered] + poisons[1:]
     entries = h.get("board", f"/officers/{w.officer}/history").get_json()["entries"]
     assert [e["data"]["description"] for e in entries
             if e["position"] == corrected.positions[-1]] == ["Đến muộn 45 phút"]
@@ -230,11 +249,13 @@ def test_a_nul_in_stored_text_is_quarantined_on_postgresql_and_the_rest_goes_on(
     # a rebuild over the log completes, sets the events aside again and equals the live tables
     live = snapshot(projector.db)
     projector.rebuild(workers=3)
-    assert [(q["projection"], q["position"]) for q in projector.rebuild_quarantined] == \
-        [("officer_timeline", p) for p in poisons]
+    aside = sorted([poisons[0], registered] + poisons[1:])
+    assert sorted((q["position"], q["projection"]) for q in projector.rebuild_quarantined) == \
+        sorted([(registered, "directory")] + [(p, "officer_timeline") for p in aside])
     assert snapshot(projector.db) == live
     again = quarantine.unresolved(projector.db)
-    assert [(q["position"], q["attempts"]) for q in again] == [(p, 2) for p in poisons]
+    assert sorted((q["position"], q["projection"], q["attempts"]) for q in again) == \
+        sorted([(registered, "directory", 2)] + [(p, "officer_timeline", 2) for p in aside])
     projector.db.close()
     follower.close()
 
