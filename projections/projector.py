@@ -6,11 +6,12 @@ restart resumes where the last commit ended. Works by polling on SQLite and Post
 On PostgreSQL only one projector per database is active (an advisory lock); others wait
 and take over when it dies.
 
-No single event can stop a projection: when a batch fails for any reason but the database
-being unreachable or busy, its events are applied again one by one, and an event that fails
-for a projection is quarantined (``quarantine``) in the transaction that moves that
-projection past it. A rebuild sets such events aside the same way. The followers of the log
-(the integrity chain) run in each turn whatever the read models do.
+No single event can stop a projection: when a batch fails for any reason but the database's
+state (``is_systemic``: unreachable, busy, a table missing), its events are applied again
+one by one, and an event that fails for a projection is quarantined (``quarantine``) in the
+transaction that moves that projection past it. A rebuild sets such events aside the same
+way. The followers of the log (the integrity chain) run in each turn whatever the read
+models do.
 """
 from __future__ import annotations
 

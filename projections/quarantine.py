@@ -172,10 +172,12 @@ def concerning(rows: list[dict], officer_id: str, subject_ids: Iterable[str]) ->
     return out
 
 
-def warnings_for(db: ReadModelDB, officer_id: str, subject_ids: Iterable[str]) -> list[dict]:
-    """The ``warnings`` of an officer read: one ``quarantined_events`` warning listing the
-    positions of the quarantined events that may concern the officer, or none."""
-    found = concerning(unresolved(db), officer_id, subject_ids)
+def warnings_for(db: ReadModelDB, officer_id: str, subject_ids: Iterable[str],
+                 projection: str | None = None) -> list[dict]:
+    """The ``warnings`` of an officer read (from ``projection``'s tables): one
+    ``quarantined_events`` warning listing the positions of the quarantined events that may
+    concern the officer, or none."""
+    found = concerning(unresolved(db, projection), officer_id, subject_ids)
     if not found:
         return []
     positions = sorted({r["position"] for r in found})

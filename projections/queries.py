@@ -75,15 +75,16 @@ class ReadModels:
                    for row in quarantine.unresolved(self.db))
 
     def warnings(self, officer_id: str, rows: list[dict]) -> list[dict]:
-        """The ``warnings`` of an officer read: quarantined events that may concern the
-        officer (``quarantine.concerning``: naming the officer or an aggregate on their
-        timeline, or not decodable at all). Never part of an eligibility verdict's hash."""
+        """The ``warnings`` of an officer read: events the officer timeline (what these reads
+        use) quarantined that may concern the officer (``quarantine.concerning``: naming the
+        officer or an aggregate on their timeline, or not decodable at all). Never part of
+        an eligibility verdict's hash."""
         subjects = set()
         for row in rows:
             subjects.add(row["subject_id"])
             subjects.update(v for k, v in row["data"].items()
                             if k.endswith("_id") and isinstance(v, str))
-        return quarantine.warnings_for(self.db, officer_id, subjects)
+        return quarantine.warnings_for(self.db, officer_id, subjects, "officer_timeline")
 
     def history(self, officer_id: str, as_of: datetime | str | None = None) -> dict:
         rows = self.timeline_rows(officer_id, as_of)
