@@ -127,6 +127,14 @@ def test_an_unknown_event_type_is_quarantined_reported_and_retried_after_the_fix
     hashed = {k: v for k, v in verdict.items() if k not in ("officer_id", "warnings")}
     assert result_hash(hashed) == verdict["hash"]  # the warning is outside the hashed verdict
 
+    # the auditors' event stream lists it, with its stored bytes and why it is not decoded
+    lines = [json.loads(line) for line in h.client.get(
+        "/api/v1/events", query_string={"after": position - 1, "limit": 1},
+        headers=h.headers("auditor")).get_data(as_text=True).splitlines()]
+    assert [(e["position"], e["data"], e["decode_error"][:10]) for e in lines] == \
+        [(position, None, "TopicError")]
+    assert lines[0]["recorded_at"].endswith("+00:00")
+
     # the chain covers every stored event, the poison one too, and a checkpoint is signed
     assert chain_position(projector.db) == head
     checkpoint = latest_checkpoint(projector.db, signed_only=True)
