@@ -76,11 +76,11 @@ def topic_kind(topic: str) -> str:
 
 
 def is_systemic(exc: BaseException) -> bool:
-    """Whether a failure comes from the database's state or the schema rather than from the
-    event: unreachable, busy, a lock or statement timeout, a serialisation conflict, a table
-    or column missing, memory exhausted (values are always bound parameters, so SQL errors of that kind are
-    never an event's doing). Such a batch is tried again later and never quarantined;
-    otherwise one missing table would set every event aside."""
+    """Whether a failure comes from the database's state, the schema or the process rather
+    than from the event: unreachable, busy, a lock or statement timeout, a serialisation
+    conflict, a table or column missing (values are always bound parameters, so SQL errors
+    of that kind are never an event's doing), memory exhausted. Such a batch is tried again
+    later and never quarantined; otherwise one missing table would set every event aside."""
     import sqlite3
 
     if isinstance(exc, (ConnectionError, TimeoutError, MemoryError, sqlite3.OperationalError,
