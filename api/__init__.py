@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, *, service: AuditService | None
     return app
 
 
-def _gauges(svc: Services) -> tuple[int, dict[str, int]]:
+def _gauges(svc: Services) -> tuple[int, dict[str, int], dict[str, int]]:
     snapshot = svc.probe.read()  # bounded: a scrape never waits on the request pool
-    return snapshot.head, {name: pos for name, (pos, _) in snapshot.positions.items()}
+    return (snapshot.head, {name: pos for name, (pos, _) in snapshot.positions.items()},
+            snapshot.quarantined)

@@ -13,12 +13,13 @@ BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 
 
 class DatabaseGauges:
-    def __init__(self, read: Callable[[], tuple[int, dict[str, int]]]):
+    def __init__(self, read: Callable[[], tuple]):
+        """``read``: (log head, position per projection[, quarantined events per projection])."""
         self.read = read
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
-            head, positions = self.read()
+            head, positions, *more = self.read()
         except Exception:  # noqa: BLE001 - a scrape must not fail when the database is down
             up = GaugeMetricFamily("audit_database_up", "1 if the database answered")
             up.add_metric([], 0)
@@ -39,6 +40,13 @@ class DatabaseGauges:
             lag.add_metric([name], max(0, head - p))
         yield pos
         yield lag
+        quarantined = more[0] if more else {}
+        aside = GaugeMetricFamily("audit_projection_quarantined_events",
+                                  "events a projection could not apply, set aside",
+                                  labels=["projection"])
+        for name in sorted(set(positions) | set(quarantined)):
+            aside.add_metric([name], quarantined.get(name, 0))
+        yield aside
 
 
 class Metrics:

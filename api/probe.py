@@ -16,12 +16,13 @@ import socket
 import threading
 import time
 from concurrent.futures import Future, TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from audit_service.bootstrap import EVENT_POSITION, EVENTS_TABLE
 from audit_service.config import DatabaseConfig
+from projections.quarantine import TABLE as QUARANTINE_TABLE
 
 CONNECT_TIMEOUT = 2
 # The eventsourcing recorders' own statements for the log head.
@@ -36,6 +37,8 @@ class Snapshot:
     head: int
     positions: dict[str, tuple[int, str]]
     taken_at: float
+    # Events each projection has quarantined and not yet applied (none: left out).
+    quarantined: dict[str, int] = field(default_factory=dict)
 
 
 class ProbeFailed(Exception):
@@ -105,10 +108,25 @@ class DatabaseProbe:
             head = conn.execute(HEAD_SQL[self.database.kind]).fetchone()[0] or 0
             rows = conn.execute("SELECT name, position, updated_at FROM projection_positions"
                                 ).fetchall()
+            quarantined = self._quarantined(conn)
         finally:
             watchdog.cancel()
         return Snapshot(int(head), {name: (int(pos), updated) for name, pos, updated in rows},
-                        time.monotonic())
+                        time.monotonic(), quarantined)
+
+    def _quarantined(self, conn: Any) -> dict[str, int]:
+        """Unresolved quarantined events per projection; a store from before the quarantine
+        table (``init-db`` not re-run) has none."""
+        if self.database.kind == "sqlite":
+            exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                  (QUARANTINE_TABLE,)).fetchone()
+        else:
+            exists = conn.execute("SELECT to_regclass(%s)", (QUARANTINE_TABLE,)).fetchone()[0]
+        if not exists:
+            return {}
+        rows = conn.execute(f"SELECT projection, COUNT(*) FROM {QUARANTINE_TABLE}"
+                            " WHERE resolved_at IS NULL GROUP BY projection").fetchall()
+        return {name: int(n) for name, n in rows}
 
     def _connect(self) -> Any:
         db = self.database

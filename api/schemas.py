@@ -368,10 +368,28 @@ class HistoryEntry(Schema):
     data = fields.Dict(metadata={"description": "the event's own fields"})
 
 
+class ReadWarning(Schema):
+    code = fields.String(metadata={"enum": ["quarantined_events"]})
+    message = fields.String()
+    positions = fields.List(fields.Integer(), metadata={
+        "description": "log positions of quarantined events that may concern the officer"})
+    projections = fields.List(fields.String())
+    undecoded_positions = fields.List(fields.Integer(), metadata={
+        "description": "of those, the events that could not be decoded (their officer is"
+                       " unknown, so they are reported on every officer read)"})
+
+
+def read_warnings():
+    return fields.List(fields.Nested(ReadWarning), metadata={
+        "description": "empty unless events that may concern this officer are quarantined"
+                       " (not applied to the read models): then the answer may be incomplete"})
+
+
 class History(Schema):
     officer_id = fields.String()
     as_of = fields.String(allow_none=True)
     entries = fields.List(fields.Nested(HistoryEntry))
+    warnings = read_warnings()
 
 
 class Reason(Schema):
@@ -399,6 +417,7 @@ class Eligibility(Schema):
     last_position = fields.Integer(allow_none=True)
     hash = fields.String(metadata={"description": "SHA-256 of the canonical result; a"
                                    " reappointment decision may carry it as eligibility_hash"})
+    warnings = read_warnings()  # not hashed: it says the verdict may rest on missing rows
 
 
 class Standing(Schema):
@@ -416,6 +435,7 @@ class Standing(Schema):
     open_proceedings = fields.List(fields.Dict())
     ratings = fields.Dict(keys=fields.String(), values=fields.String())
     decisions = fields.Raw()
+    warnings = read_warnings()
 
 
 class Statistics(Schema):

@@ -109,6 +109,23 @@ class ReadModelDB:
             with conn.transaction():
                 yield self
 
+    @contextmanager
+    def savepoint(self) -> Iterator["ReadModelDB"]:
+        """A nested part of the current transaction that can fail alone (rolled back to)."""
+        conn = self.conn
+        if self.kind == "sqlite":
+            conn.execute("SAVEPOINT part")
+            try:
+                yield self
+            except BaseException:
+                conn.execute("ROLLBACK TO SAVEPOINT part")
+                conn.execute("RELEASE SAVEPOINT part")
+                raise
+            conn.execute("RELEASE SAVEPOINT part")
+        else:
+            with conn.transaction():
+                yield self
+
     def table_exists(self, name: str) -> bool:
         if self.kind == "sqlite":
             return self.fetchone("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
@@ -131,8 +148,37 @@ class WriteBatch:
         self.streams = streams  # a bulk load: inserts into these tables go to their streams
         self._runs: dict[str, list[list]] = {}  # table -> [[None | update sql, rows], ...]
         self.pending = 0
+        # while one event is applied on its own (``start_event``): the tables it wrote, in
+        # order, so that ``undo_event`` can take its writes back
+        self._journal: list[str] | None = None
+
+    # -- one event's writes, checked and undoable (a rebuild sets a failing event aside) --
+    def start_event(self) -> None:
+        """Journal the writes that follow, and check each row can be stored."""
+        self._journal = []
+
+    def end_event(self) -> None:
+        self._journal = None
+
+    def undo_event(self) -> None:
+        """Take back every write since ``start_event`` (they are all still in memory)."""
+        journal, self._journal = self._journal or [], []
+        for table in reversed(journal):
+            runs = self._runs[table]
+            runs[-1][1].pop()
+            if not runs[-1][1]:
+                runs.pop()
+            if not runs:
+                del self._runs[table]
+            self.pending -= 1
+
+    def _journalled(self, table: str, values: tuple) -> None:
+        storable(values, self.db.kind == "postgresql")
+        self._journal.append(table)
 
     def insert(self, table: str, row: tuple) -> None:
+        if self._journal is not None:
+            self._journalled(table, row)
         runs = self._runs.get(table)
         if runs is None:
             self._runs[table] = [[None, [row]]]
@@ -146,6 +192,8 @@ class WriteBatch:
         """An ``UPDATE`` (or other statement) on ``table``, in order with its inserts."""
         if self.streams is not None and table in self.streams.tables:
             raise ValueError(f"{table} is streamed: it takes inserts only")
+        if self._journal is not None:
+            self._journalled(table, params)
         runs = self._runs.get(table)
         if runs is None:
             self._runs[table] = [[sql, [params]]]
@@ -184,6 +232,26 @@ class WriteBatch:
                     streams.write(table, rows)
                 else:
                     self.db.insert_rows(table, rows)
+
+
+class UnstorableText(ValueError):
+    """A row holds text the database cannot store."""
+
+
+def storable(values: Sequence[Any], postgresql: bool) -> None:
+    """Raise ``UnstorableText`` if a row's text cannot be stored: a NUL character on
+    PostgreSQL, an unpaired surrogate anywhere (it has no UTF-8 form).
+
+    Checked before rows reach a bulk stream, where a failing row would end the whole stream."""
+    for value in values:
+        if type(value) is str:
+            if postgresql and "\x00" in value:
+                raise UnstorableText("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    raise UnstorableText(f"text without a UTF-8 form: {exc.reason}") from None
 
 
 class CopyStreams:

@@ -5,6 +5,13 @@ position, so a crash leaves either the whole batch or none of it: exactly once, 
 restart resumes where the last commit ended. Works by polling on SQLite and PostgreSQL.
 On PostgreSQL only one projector per database is active (an advisory lock); others wait
 and take over when it dies.
+
+No single event can stop a projection: when a batch fails for any reason but the database's
+state (``is_systemic``: unreachable, busy, a table missing), its events are applied again
+one by one, and an event that fails for a projection is quarantined (``quarantine``) in the
+transaction that moves that projection past it. A rebuild sets such events aside the same
+way. The followers of the log (the integrity chain) run in each turn whatever the read
+models do.
 """
 from __future__ import annotations
 
@@ -19,6 +26,7 @@ from eventsourcing.utils import resolve_topic
 
 from audit_service.application import AuditService
 
+from . import quarantine
 from .db import CopyStreams, ReadModelDB, WriteBatch
 from .readmodels import PROJECTIONS, Projection, iso_ts
 
@@ -45,6 +53,7 @@ def create_tables(db: ReadModelDB) -> list[str]:
     big = "INTEGER" if db.kind == "sqlite" else "BIGINT"
     with db.transaction():
         db.execute(TRACKING_DDL.format(big=big))
+        quarantine.create_table(db)
         for cls in PROJECTIONS:
             projection = cls(reference=None)
             projection.create(db)
@@ -52,7 +61,37 @@ def create_tables(db: ReadModelDB) -> list[str]:
                        " SELECT ?, 0, ? WHERE NOT EXISTS"
                        " (SELECT 1 FROM projection_positions WHERE name = ?)",
                        (cls.name, iso_ts(_now()), cls.name))
-    return [f"projection {cls.name}" for cls in PROJECTIONS]
+    return [f"projection {cls.name}" for cls in PROJECTIONS] + ["projection quarantine"]
+
+
+def topic_kind(topic: str) -> str:
+    """The event type (``Aggregate.Event``) a topic names, without needing its class: an
+    event this code cannot resolve (a later version's, say) is routed by its topic's text,
+    so a projection that takes every event of its aggregate gets it (and quarantines it),
+    and one that does not is not concerned."""
+    try:
+        return resolve_topic(topic).__qualname__
+    except Exception:  # noqa: BLE001 - unknown module or class: route by the text
+        return topic.partition(":")[2] or topic
+
+
+def is_systemic(exc: BaseException) -> bool:
+    """Whether a failure comes from the database's state, the schema or the process rather
+    than from the event: unreachable, busy, a lock or statement timeout, a serialisation
+    conflict, a table or column missing (values are always bound parameters, so SQL errors
+    of that kind are never an event's doing), memory exhausted. Such a batch is tried again
+    later and never quarantined; otherwise one missing table would set every event aside."""
+    import sqlite3
+
+    if isinstance(exc, (ConnectionError, TimeoutError, MemoryError, sqlite3.OperationalError,
+                        sqlite3.ProgrammingError)):
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - PostgreSQL support not installed
+        return False
+    return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError,
+                            psycopg.ProgrammingError, psycopg.InternalError))
 
 
 def catch_up(follower: Any) -> int:
@@ -78,6 +117,7 @@ class Status:
     position: int
     head: int
     updated_at: str
+    quarantined: list[dict] | None = None  # events set aside, in log order (``quarantine``)
 
     @property
     def behind(self) -> int:
@@ -97,6 +137,7 @@ class Projector:
         # other followers of the log (the integrity chain) advanced in each turn, each in
         # its own transaction with its own tracked position
         self.followers: list[Any] = []
+        self.rebuild_quarantined: list[dict] = []  # what the last rebuild set aside
 
     def first_event(self, originator_id: uuid.UUID) -> Any:
         """The first event of an aggregate, from the event store (None if it has none)."""
@@ -112,22 +153,31 @@ class Projector:
         head = self.app.recorder.max_notification_id() or 0
         rows = self.db.fetchall("SELECT name, position, updated_at FROM projection_positions"
                                 " ORDER BY name")
-        return [Status(name, int(pos), head, updated) for name, pos, updated in rows]
+        aside: dict[str, list[dict]] = {}
+        for row in quarantine.unresolved(self.db):
+            aside.setdefault(row["projection"], []).append(quarantine.public(row))
+        return [Status(name, int(pos), head, updated, aside.get(name, []))
+                for name, pos, updated in rows]
 
     # -- applying --------------------------------------------------------------
     def _apply_batch(self, notifications: list, projections: list[Projection],
-                     positions: dict[str, int], out: WriteBatch) -> None:
+                     positions: dict[str, int], out: WriteBatch,
+                     set_aside: Callable[[Projection, Any, Any, Exception], Any] | None = None
+                     ) -> None:
         """Apply decoded events to the projections' write batch (nothing is sent here).
 
         Who applies a notification is decided from its topic, position and originator before
         it is decoded, so events no projection here applies (or outside a rebuild's share)
-        cost no decoding."""
+        cost no decoding. With ``set_aside`` (a rebuild), each event is applied to each
+        projection on its own: if decoding or applying it fails, or a row it writes could
+        not be stored, its writes are taken back and ``set_aside(projection, notification,
+        event or None, error)`` is called; without, any failure fails the batch."""
         to_domain_event = self.app.mapper.to_domain_event
         routes: dict[str, list[tuple[Projection, int, Any]]] = {}  # topic -> who applies it
         for n in notifications:
             chosen = routes.get(n.topic)
             if chosen is None:
-                kind = resolve_topic(n.topic).__qualname__
+                kind = topic_kind(n.topic)
                 chosen = routes[n.topic] = [(p, positions[p.name], p.share) for p in projections
                                             if p.handles(kind)]
             event = None
@@ -136,21 +186,103 @@ class Projector:
                 if position <= done or (share is not None and share_of(n.originator_id)
                                         not in share):
                     continue
-                if event is None:
-                    event = to_domain_event(n)
-                    recorded_at = iso_ts(event.timestamp)
-                p.apply(out, position, recorded_at, event)
+                if set_aside is None:
+                    if event is None:
+                        event = to_domain_event(n)
+                        recorded_at = iso_ts(event.timestamp)
+                    p.apply(out, position, recorded_at, event)
+                    continue
+                out.start_event()
+                try:
+                    if event is None:
+                        event = to_domain_event(n)
+                        recorded_at = iso_ts(event.timestamp)
+                    p.apply(out, position, recorded_at, event)
+                except Exception as exc:  # noqa: BLE001 - any failure of this event sets it aside
+                    if is_systemic(exc):
+                        raise
+                    out.undo_event()
+                    set_aside(p, n, event, exc)
+                finally:
+                    out.end_event()
 
     def run_once(self) -> int:
         """Apply the next batch, if any, then let each follower take its next batch; returns
-        the most notifications any of them covered (a full batch: more to do)."""
-        applied = self._apply_next()
+        the most notifications any of them covered (a full batch: more to do).
+
+        Each runs whatever the others did: a failure of the read models (the database
+        refusing their writes, say) never keeps the integrity chain from advancing. The
+        first failure is raised after all have had their turn."""
+        failures: list[Exception] = []
+        applied = 0
+        try:
+            applied = self._apply_next()
+        except Exception as exc:  # noqa: BLE001 - raised once the followers had their turn
+            failures.append(exc)
         for follower in self.followers:
             follower.batch_size = self.batch_size
-            applied = max(applied, follower.run_once())
+            try:
+                applied = max(applied, follower.run_once())
+            except Exception as exc:  # noqa: BLE001 - as above
+                failures.append(exc)
+        if failures:
+            raise failures[0]
         return applied
 
     def _apply_next(self) -> int:
+        """The next batch in one transaction; if it fails for anything but the database's
+        state (``is_systemic``), its events one by one (``_apply_singly``)."""
+        try:
+            return self._apply_next_batch()
+        except Exception as exc:  # noqa: BLE001 - see is_systemic
+            if is_systemic(exc):
+                raise
+            log.warning("a batch failed (%s: %s); applying its events one by one",
+                        type(exc).__name__, quarantine.safe_text(str(exc), 300))
+            return self._apply_singly()
+
+    def _apply_singly(self) -> int:
+        """Apply the next batch's events one at a time, each in its own transaction."""
+        for p in self.projections:
+            p.begin(complete=False)  # the failed batch may have left values in the lookups
+        start = min(self.positions()[p.name] for p in self.projections)
+        notifications = self.app.recorder.select_notifications(
+            start=start, limit=self.batch_size, inclusive_of_start=False)
+        for n in notifications:
+            self._apply_alone(n)
+        return len(notifications)
+
+    def _apply_alone(self, n: Any) -> None:
+        """One event, applied to each projection in a savepoint of one transaction; a
+        projection it fails for quarantines it. Every projection's position moves past it."""
+        with self.db.transaction():
+            positions = self._locked_positions()
+            kind = topic_kind(n.topic)
+            now = iso_ts(_now())
+            event = None
+            for p in self.projections:
+                if positions[p.name] >= n.id:
+                    continue
+                if p.handles(kind):
+                    try:
+                        with self.db.savepoint():
+                            if event is None:
+                                event = self.app.mapper.to_domain_event(n)
+                            out = WriteBatch(self.db)
+                            p.apply(out, n.id, iso_ts(event.timestamp), event)
+                            out.flush()
+                    except Exception as exc:  # noqa: BLE001 - the event's failure, not ours
+                        if is_systemic(exc):
+                            raise
+                        p.begin(complete=False)  # forget what the failed apply looked up
+                        quarantine.record(self.db, p.name, n, event, exc, now)
+                        log.error("projection %s quarantined the event at position %s (%s):"
+                                  " %s: %s", p.name, n.id, n.topic, type(exc).__name__,
+                                  quarantine.safe_text(str(exc), 300))
+                self.db.execute("UPDATE projection_positions SET position = ?, updated_at = ?"
+                                " WHERE name = ?", (n.id, now, p.name))
+
+    def _apply_next_batch(self) -> int:
         with self.db.transaction():
             positions = self._locked_positions()
             start = min(positions[p.name] for p in self.projections)
@@ -169,6 +301,55 @@ class Projector:
                 self.db.execute("UPDATE projection_positions SET position = ?, updated_at = ?"
                                 " WHERE name = ?", (last, now, p.name))
         return len(notifications)
+
+    # -- quarantined events ------------------------------------------------------
+    def retry(self, projection: str | None = None, position: int | None = None) -> list[dict]:
+        """Apply quarantined events again (after a fix), in log order, each in its own
+        transaction: one that applies is marked resolved (``applied``, with the time; the row
+        is kept as history), one that fails again stays quarantined with its new error.
+        Returns what happened to each: ``{projection, position, outcome, error}``.
+
+        The event is applied at its own position, after the events that followed it; a
+        projection whose later rows depended on it is exact again after a rebuild."""
+        names = {p.name: p for p in self.projections}
+        if projection is not None and projection not in names:
+            raise ValueError(f"unknown projection: {projection}")
+        results = []
+        for row in quarantine.unresolved(self.db, projection, position):
+            p = names.get(row["projection"])
+            if p is None:
+                continue
+            results.append(self._retry_one(p, row))
+        return results
+
+    def _retry_one(self, p: Projection, row: dict) -> dict:
+        position = row["position"]
+        result = {"projection": p.name, "position": position, "outcome": "applied",
+                  "error": None}
+        with self.db.transaction():
+            self._locked_positions()  # one writer at a time with the live projector
+            now = iso_ts(_now())
+            found = self.app.recorder.select_notifications(
+                start=position, limit=1, inclusive_of_start=True)
+            try:
+                if not found or found[0].id != position:
+                    raise LookupError(f"the log has no event at position {position}")
+                with self.db.savepoint():
+                    p.begin(complete=False)
+                    event = self.app.mapper.to_domain_event(found[0])
+                    out = WriteBatch(self.db)
+                    p.apply(out, position, iso_ts(event.timestamp), event)
+                    out.flush()
+            except Exception as exc:  # noqa: BLE001 - reported, and the event stays aside
+                if is_systemic(exc):
+                    raise
+                p.begin(complete=False)
+                quarantine.mark_attempt(self.db, row, exc, now)
+                error_type, error = quarantine.describe(exc)
+                result.update(outcome="failed", error=f"{error_type}: {error}")
+                return result
+            quarantine.resolve(self.db, row, now, "applied")
+        return result
 
     def _locked_positions(self) -> dict[str, int]:
         """Read tracked positions inside the batch's transaction, locking them on PostgreSQL."""
@@ -244,6 +425,9 @@ class Projector:
             s.first_events = self.first_event
         token = uuid.uuid4().hex[:8]
         with self.db.transaction():
+            quarantine.create_table(self.db, quarantine.SHADOW_TABLE)
+            self.db.execute(f"DELETE FROM {quarantine.SHADOW_TABLE} WHERE projection IN"
+                            f" ({', '.join('?' * len(chosen))})", [c.name for c in chosen])
             for s in shadows:
                 s.drop(self.db)
                 s.create(self.db, token=token, deferred=True)
@@ -265,10 +449,13 @@ class Projector:
                     if not notifications:
                         break
                     out = WriteBatch(self.db)
-                    self._apply_batch(notifications, shadows, zero, out)
+                    self._apply_batch(notifications, shadows, zero, out,
+                                      self._set_aside_in_rebuild(out))
                     out.flush()
                     position = notifications[-1].id
                 now = iso_ts(_now())
+                self.rebuild_quarantined = quarantine.take_rebuilt(
+                    self.db, [cls.name for cls in chosen], now)
                 for cls, shadow in zip(chosen, shadows):
                     for table, shadow_name in shadow.t.items():
                         self.db.execute(f"DROP TABLE IF EXISTS {table}")
@@ -298,7 +485,7 @@ class Projector:
         try:
             others = [s for s in shadows if not s.splits_by_originator]
             counts = self._topic_counts(head)
-            kinds = {topic: resolve_topic(topic).__qualname__ for topic in counts}
+            kinds = {topic: topic_kind(topic) for topic in counts}
             topics = sorted(t for t in counts if any(p.handles(kinds[t]) for p in others))
             split_events = sum(n for t, n in counts.items()
                                if any(p.handles(kinds[t]) for p in split))
@@ -348,6 +535,7 @@ class Projector:
             streams = CopyStreams(self.db.database,
                                   [t for s in shadows for t in s.append_only_tables()])
         out = WriteBatch(self.db, streams)
+        set_aside = self._set_aside_in_rebuild(out)
         position = 0
         try:
             while position < head:
@@ -359,7 +547,7 @@ class Projector:
                     notifications = reader.select(position, head, self.batch_size)
                 if not notifications:
                     break
-                self._apply_batch(notifications, shadows, zero, out)
+                self._apply_batch(notifications, shadows, zero, out, set_aside)
                 out.flush_streams()
                 if out.pending >= FLUSH_ROWS:
                     with self.db.transaction():
@@ -377,6 +565,26 @@ class Projector:
             raise
         if streams is not None:
             streams.close()
+
+    def _set_aside_in_rebuild(self, out: WriteBatch) -> Callable:
+        """How a rebuild sets aside an event a shadow projection cannot apply: a row in the
+        rebuild's quarantine table (``take_rebuilt`` moves them at the swap), then the
+        projection's lookups forget what they held and read its tables from then on, as
+        the live projector's do after a quarantine (what the failed apply looked up is
+        not kept)."""
+        def set_aside(p: Projection, n: Any, event: Any, exc: Exception) -> None:
+            quarantine.record(self.db, p.name, n, event, exc, iso_ts(_now()),
+                              table=quarantine.SHADOW_TABLE)
+            log.error("rebuild of %s set aside the event at position %s (%s): %s: %s",
+                      p.name, n.id, n.topic, type(exc).__name__,
+                      quarantine.safe_text(str(exc), 300))
+            with self.db.savepoint():  # one transaction, inside the swap's if there
+                out.sync()
+            share = p.share
+            p.begin(complete=False)
+            p.share = share
+
+        return set_aside
 
     def _shadow_commit(self) -> None:
         """Shadow tables are rebuilt from scratch if anything is lost, so their loading

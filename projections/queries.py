@@ -14,6 +14,7 @@ from typing import Any
 from audit_service.clock import today_in_vietnam
 from audit_service.errors import NotFound, ValidationFailed
 
+from . import quarantine
 from .db import ReadModelDB
 from .eligibility import evaluate
 from .readmodels import iso_ts, search_key
@@ -62,9 +63,28 @@ class ReadModels:
         if not out:
             known = self.db.fetchone("SELECT 1 FROM officers WHERE officer_id = ?",
                                      (str(officer_id),))
-            if not known:
+            if not known and not self._named_by_quarantined(officer_id):
                 raise NotFound(f"no officer with id {officer_id}", code="officer_not_found")
         return out
+
+    def _named_by_quarantined(self, officer_id: str) -> bool:
+        """Whether a quarantined (decoded) event names the officer: then the officer exists in
+        the log even if no read model has them yet, and reads answer with a warning."""
+        officer = str(officer_id)
+        return any(officer in (row["officer_ids"] or [])
+                   for row in quarantine.unresolved(self.db))
+
+    def warnings(self, officer_id: str, rows: list[dict]) -> list[dict]:
+        """The ``warnings`` of an officer read: events the officer timeline (what these reads
+        use) quarantined that may concern the officer (``quarantine.concerning``: naming the
+        officer or an aggregate on their timeline, or not decodable at all). Never part of
+        an eligibility verdict's hash."""
+        subjects = set()
+        for row in rows:
+            subjects.add(row["subject_id"])
+            subjects.update(v for k, v in row["data"].items()
+                            if k.endswith("_id") and isinstance(v, str))
+        return quarantine.warnings_for(self.db, officer_id, subjects, "officer_timeline")
 
     def history(self, officer_id: str, as_of: datetime | str | None = None) -> dict:
         rows = self.timeline_rows(officer_id, as_of)
@@ -80,7 +100,8 @@ class ReadModels:
                 "status": change["status"], "status_changed_by": change.get("changed_by"),
                 "subject_id": row["subject_id"], "data": row["data"],
             })
-        return {"officer_id": str(officer_id), "as_of": as_of_text(as_of), "entries": entries}
+        return {"officer_id": str(officer_id), "as_of": as_of_text(as_of), "entries": entries,
+                "warnings": self.warnings(officer_id, rows)}
 
     def standing(self, officer_id: str, as_of: datetime | str | None = None,
                  on: date | None = None) -> dict:
@@ -111,14 +132,17 @@ class ReadModels:
             "left_on": body["left_on"], "term": body["term"],
             "effects_in_force": effects, "open_proceedings": open_cases,
             "ratings": {str(y): r.rating for y, r in sorted(state.ratings.items())},
-            "decisions": body["decisions"],
+            "decisions": body["decisions"], "warnings": self.warnings(officer_id, rows),
         }
 
     def eligibility(self, officer_id: str, on: date | str, as_of: datetime | str | None = None,
                     leadership: bool = True) -> dict:
         rows = self.timeline_rows(officer_id, as_of)
         result = evaluate(self.reference, rows, on, as_of_text(as_of), leadership=leadership)
-        return {"officer_id": str(officer_id), **result}
+        # The hash covers the verdict on the rows the read models hold; a warning says that
+        # rows may be missing (quarantined events), so the verdict may be incomplete.
+        return {"officer_id": str(officer_id), **result,
+                "warnings": self.warnings(officer_id, rows)}
 
     def list_officers(self, unit_id: str | None = None, q: str | None = None,
                       after: str | None = None, limit: int = 50) -> dict:

@@ -109,7 +109,7 @@ def project(until_caught_up: bool, poll_interval: float, batch_size: int) -> Non
 
 @main.group()
 def projections() -> None:
-    """Read-model projections: status and rebuild."""
+    """Read-model projections: status, rebuild, and retry of quarantined events."""
 
 
 @projections.command("status")
@@ -121,11 +121,40 @@ def projections_status(as_json: bool) -> None:
     rows = _projector().status()
     if as_json:
         click.echo(json.dumps([{"name": r.name, "position": r.position, "head": r.head,
-                                "behind": r.behind, "updated_at": r.updated_at} for r in rows]))
+                                "behind": r.behind, "updated_at": r.updated_at,
+                                "quarantined": r.quarantined} for r in rows],
+                              ensure_ascii=False))
         return
     click.echo(f"{'projection':<20} {'position':>10} {'head':>10} {'behind':>8}  updated at")
     for r in rows:
         click.echo(f"{r.name:<20} {r.position:>10} {r.head:>10} {r.behind:>8}  {r.updated_at}")
+    for r in rows:
+        for q in r.quarantined:
+            click.echo(f"quarantined: {r.name} position {q['position']} since"
+                       f" {q['quarantined_at']}: {q['error_type']}: {q['error']}")
+
+
+@projections.command("retry")
+@click.option("--projection", "name", default=None, help="Only this projection's events.")
+@click.option("--position", type=click.IntRange(min=1), default=None,
+              help="Only the event at this log position.")
+def projections_retry(name: str | None, position: int | None) -> None:
+    """Apply quarantined events again (after a fix), in log order, each in its own
+    transaction; exits 1 if any still fails (it stays quarantined)."""
+    try:
+        results = _projector().retry(name, position)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--projection") from None
+    if not results:
+        click.echo("no quarantined events" + (" match" if name or position else ""))
+        return
+    for r in results:
+        click.echo(f"{r['projection']} position {r['position']}: {r['outcome']}"
+                   + (f" ({r['error']})" if r["error"] else ""))
+    failed = sum(r["outcome"] != "applied" for r in results)
+    click.echo(f"{len(results) - failed} applied, {failed} still quarantined")
+    if failed:
+        raise SystemExit(1)
 
 
 @projections.command("rebuild")
@@ -155,6 +184,9 @@ def projections_rebuild(name: str | None, workers: int | None) -> None:
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="NAME") from None
     click.echo(f"rebuilt {name or 'all projections'} up to position {position}")
+    for q in projector.rebuild_quarantined:
+        click.echo(f"quarantined: {q['projection']} position {q['position']}:"
+                   f" {q['error_type']}: {q['error']}")
 
 
 @main.group()

@@ -6,6 +6,7 @@ import json
 
 from flask import Response
 
+from audit_service.audit.records import record_of
 from projections.readmodels import event_data, iso_ts
 
 from ..auth import READERS
@@ -29,14 +30,17 @@ def events(after=0, limit=1000):
 
     def lines():
         for n in notifications:
-            event = app.mapper.to_domain_event(n)
-            yield json.dumps({
-                "position": n.id, "originator_id": str(n.originator_id),
-                "originator_version": n.originator_version, "topic": n.topic,
-                "recorded_at": iso_ts(event.timestamp),
-                "state_b64": base64.b64encode(n.state).decode(),
-                "data": event_data(event),
-            }, ensure_ascii=False) + "\n"
+            line = {"position": n.id, "originator_id": str(n.originator_id),
+                    "originator_version": n.originator_version, "topic": n.topic}
+            try:
+                event = app.mapper.to_domain_event(n)
+                line.update(recorded_at=iso_ts(event.timestamp),
+                            state_b64=base64.b64encode(n.state).decode(), data=event_data(event))
+            except Exception as exc:  # noqa: BLE001 - an event this code cannot decode is listed
+                line.update(recorded_at=record_of(n, app.mapper)[4] or None,
+                            state_b64=base64.b64encode(n.state).decode(), data=None,
+                            decode_error=f"{type(exc).__name__}: {exc}")
+            yield json.dumps(line, ensure_ascii=False) + "\n"
 
     last = notifications[-1].id if notifications else after
     return Response(lines(), content_type=NDJSON,

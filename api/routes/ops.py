@@ -26,7 +26,8 @@ def healthz():
 @blp.route("/readyz")
 @blp.route("/api/v1/readyz")
 def readyz():
-    """Ready when the database answers and the projector is not far behind."""
+    """Ready when the database answers and the projector is not far behind; "degraded"
+    (still 200) while events are quarantined, with their count."""
     from ..probe import ProbeFailed
     from ..services import services
 
@@ -36,12 +37,17 @@ def readyz():
     except ProbeFailed as exc:
         return problem(503, "database_unavailable", exc.reason, headers={"Retry-After": "2"})
     head, rows = snapshot.head, [(n, p, u) for n, (p, u) in snapshot.positions.items()]
+    quarantined = snapshot.quarantined
     projections = {name: {"position": int(pos), "behind": max(0, head - int(pos)),
-                          "updated_at": updated} for name, pos, updated in rows}
+                          "updated_at": updated, "quarantined": quarantined.get(name, 0)}
+                   for name, pos, updated in rows}
     behind = max((p["behind"] for p in projections.values()), default=0)
     stale = [n for n, p in projections.items() if p["behind"] and _age(p["updated_at"]) > LAG_READY_SECONDS]
-    body = {"status": "ready" if not stale else "lagging", "head": head, "behind": behind,
-            "projections": projections}
+    # Quarantined events leave the service serving (200) but "degraded": some reads may be
+    # incomplete, and say so; an operator fixes and runs `projections retry`.
+    aside = sum(quarantined.values())
+    body = {"status": "lagging" if stale else "degraded" if aside else "ready", "head": head,
+            "behind": behind, "quarantined": aside, "projections": projections}
     if stale:
         return problem(503, "projector_lagging",
                        f"projections {', '.join(sorted(stale))} are behind the log and have not"
