@@ -237,14 +237,16 @@ class AsOf(Strict):
 
 class EligibilityQuery(AsOf):
     on = fields.Date(load_default=None, metadata={"description": "evaluation date (default"
-                                                 " today in Vietnam)"})
+                                                 " the service's today in Vietnam:"
+                                                 " AUDIT_TODAY when set)"})
     leadership = fields.Boolean(load_default=True)
 
 
 class RotationQuery(AsOf):
     to_unit_id = fields.UUID(required=True)
     on = fields.Date(load_default=None, metadata={"description": "the move's effective date"
-                                                 " (default today in Vietnam)"})
+                                                 " (default the service's today in Vietnam:"
+                                                 " AUDIT_TODAY when set)"})
 
 
 class StatisticsQuery(AsOf):

@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
-from .clock import local_date, today_in_vietnam
+from .clock import local_date
 from .config import Settings
 from .domain import (AnnualRating, Decision, IdempotencyRecord, Index, Inspection,
                      MonthlyGrade, Officer, Proceeding, Unit, index_id)
@@ -123,12 +123,13 @@ class AuditService(Application):
     is_snapshotting_enabled = False
 
     def __init__(self, settings: Settings | None = None, *, env: dict | None = None,
-                 create_table: bool = False, today: Callable[[], date] = today_in_vietnam,
+                 create_table: bool = False, today: Callable[[], date] | None = None,
                  reference: ReferenceData | None = None):
         self.settings = settings or Settings.from_env()
         full_env = self.settings.eventsourcing_env(create_table=create_table)
         full_env.update(env or {})
-        self.today = today
+        # the one clock for world dates: injected, else the settings' (AUDIT_TODAY or real)
+        self.today = today or self.settings.clock.today
         self.reference = reference or load_reference()
         super().__init__(env=full_env)
 
