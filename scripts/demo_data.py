@@ -60,7 +60,23 @@ FIRST_RATING_YEAR = 2019
 LAST_RATING_YEAR = 2025
 CITY_ISSUER = "UBND thành phố Hà Nội"
 DEPT_ISSUER = "Sở Nội vụ thành phố Hà Nội"
-HOLIDAYS = ((1, 1), (4, 30), (5, 1), (9, 2))  # fixed-date public holidays (Tết moves: ignored)
+HOLIDAYS = ((1, 1), (4, 30), (5, 1), (9, 2))  # fixed-date public holidays
+#: the first day of the lunar new year (Mùng 1 Tết); the office closes the day before and the
+#: three days after. Years not listed have no Tết break here (the demo is still valid).
+TET = {2018: date(2018, 2, 16), 2019: date(2019, 2, 5), 2020: date(2020, 1, 25),
+       2021: date(2021, 2, 12), 2022: date(2022, 2, 1), 2023: date(2023, 1, 22),
+       2024: date(2024, 2, 10), 2025: date(2025, 1, 29), 2026: date(2026, 2, 17),
+       2027: date(2027, 2, 6), 2028: date(2028, 1, 26), 2029: date(2029, 2, 13),
+       2030: date(2030, 2, 3), 2031: date(2031, 1, 23), 2032: date(2032, 2, 11)}
+
+
+def is_working_day(day: date) -> bool:
+    """Not a weekend, a fixed public holiday or the Tết break."""
+    if day.weekday() >= 5 or (day.month, day.day) in HOLIDAYS:
+        return False
+    tet = TET.get(day.year)
+    return tet is None or not -1 <= (day - tet).days <= 3
+
 
 # --------------------------------------------------------------------------- names
 
@@ -363,19 +379,18 @@ class _Demo:
             raise ValueError(f"empty date range {lo}..{hi}")
         return lo + timedelta(days=self.rng.randint(0, (hi - lo).days))
 
-    def workday(self, day: date, lo: date | None = None) -> date:
-        """The next working day (no weekend or fixed public holiday), or the previous one if
-        the next is after today (and not before ``lo``)."""
-        def off_day(d: date) -> bool:
-            return d.weekday() >= 5 or (d.month, d.day) in HOLIDAYS
-
+    def workday(self, day: date, lo: date | None = None, hi: date | None = None) -> date:
+        """The next working day from ``day`` if it is not after ``hi`` (default today), else
+        the previous one if it is not before ``lo``; else ``day`` itself. The answer is never
+        after ``max(day, hi)``, and with ``lo`` never before ``min(day, lo)``."""
+        hi = self.today if hi is None else min(hi, self.today)
         forward = day
-        while off_day(forward):
+        while not is_working_day(forward):
             forward += timedelta(days=1)
-        if forward <= self.today:
+        if forward <= hi:
             return forward
         back = day
-        while off_day(back):
+        while not is_working_day(back):
             back -= timedelta(days=1)
         return back if lo is None or back >= lo else day
 
@@ -746,7 +761,7 @@ class _Demo:
                 hi = min(date(year, 12, 15), self.today - timedelta(days=2))
                 if hi < lo:
                     continue
-                started = self.workday(self.day(lo, hi))
+                started = self.workday(self.day(lo, hi), lo=lo, hi=hi)
                 candidates = [(w, 3 if w.weak else 1) for w in self.wards]
                 if started < REFORM_DAY:
                     candidates += [(d, 1) for d in self.districts]
@@ -764,9 +779,9 @@ class _Demo:
                              " về kiểm tra đột xuất công vụ")
                 plans.append((started, len(plans), unit, announced, basis))
         # and one unannounced inspection still going on
-        started = self.workday(self.day(self.today - timedelta(days=6),
-                                        self.today - timedelta(days=1)),
-                               lo=self.today - timedelta(days=10))
+        yesterday = self.today - timedelta(days=1)  # it has run for at least a day
+        started = self.workday(self.day(self.today - timedelta(days=6), yesterday),
+                               lo=self.today - timedelta(days=10), hi=yesterday)
         ref = self.ref(DEPT_ISSUER, started, "QĐ-SNV")
         plans.append((started, -1, rng.choice([w for w in self.wards if w.weak]), False,
                       f"Quyết định {self.ref_text(ref)} của Sở Nội vụ thành phố Hà Nội"
@@ -786,7 +801,7 @@ class _Demo:
                               basis_ref=basis)
         inspection_id = result.id
         span = rng.randint(2, 10) if announced else rng.randint(0, 3)
-        closed = date.max if ongoing else self.workday(started + timedelta(days=span))
+        closed = date.max if ongoing else self.workday(started + timedelta(days=span), lo=started)
         last_day = min(closed, self.today - timedelta(days=1))  # nothing observed "today"
         staff = [o for o in self.officers if o.active_on(started) and o.unit_on(started) is unit]
         # findings scale with the staff present: about one in ten is caught at something
@@ -882,23 +897,25 @@ class _Demo:
             case.closed_on = date.max
             return
         if case.plan == "dismiss":
-            day = self.workday(case.opened + timedelta(days=rng.randint(10, 40)))
+            day = self.workday(case.opened + timedelta(days=rng.randint(10, 40)), lo=case.opened)
         elif case.plan == "defer":
-            deferred = self.workday(case.opened + timedelta(days=rng.randint(3, 15)))
+            deferred = self.workday(case.opened + timedelta(days=rng.randint(3, 15)),
+                                    lo=case.opened)
             if deferred <= self.today:
                 low, high = {"maternity": (180, 300), "serious_illness": (60, 150),
                              "prosecution": (120, 240)}[case.deferral]
                 case.deferred_on = deferred
                 case.until = deferred + timedelta(days=rng.randint(low, high))
-                day = self.workday(case.until + timedelta(days=rng.randint(10, 40)))
+                day = self.workday(case.until + timedelta(days=rng.randint(10, 40)),
+                                   lo=case.until + timedelta(days=1))
             else:
                 day = date.max
         else:
-            day = self.workday(case.opened + timedelta(days=rng.randint(10, 45)))
+            day = self.workday(case.opened + timedelta(days=rng.randint(10, 45)), lo=case.opened)
         if day <= self.today:
             case.end = day
             if case.plan != "dismiss":
-                case.effective = min(self.workday(day + timedelta(days=rng.randint(0, 5))),
+                case.effective = min(self.workday(day + timedelta(days=rng.randint(0, 5)), lo=day),
                                      self.today, date(day.year, 12, 31))
         case.closed_on = case.end or date.max
 
@@ -930,7 +947,7 @@ class _Demo:
             if rng.random() >= PROCEEDING_CHANCE[severity] + 0.1 * (len(findings) - 1):
                 continue  # ends in "kiểm điểm, rút kinh nghiệm": not discipline
             detected = max(f["day"] for f in findings)
-            opened = self.workday(detected + timedelta(days=rng.randint(5, 30)))
+            opened = self.workday(detected + timedelta(days=rng.randint(5, 30)), lo=detected)
             if opened > today:
                 continue
             violations = []
@@ -951,7 +968,7 @@ class _Demo:
             off = rng.choice(staff)
             code = self.weighted(COMPLAINT_CODES)
             occurred = detected - timedelta(days=rng.randint(3, 40))
-            opened = self.workday(detected + timedelta(days=rng.randint(7, 25)))
+            opened = self.workday(detected + timedelta(days=rng.randint(7, 25)), lo=detected)
             if opened > today or occurred < off.joined_on:
                 continue
             ordinary.append(_Case(off, [self.violation(code, _describe(rng, code), occurred,
@@ -964,7 +981,7 @@ class _Demo:
             off = rng.choice(leaders)
             detected = self.workday(self.day(max(date(2021, 3, 1), off.term_start
                                                  + timedelta(days=200)), date(2024, 9, 30)))
-            opened = self.workday(detected + timedelta(days=rng.randint(10, 30)))
+            opened = self.workday(detected + timedelta(days=rng.randint(10, 30)), lo=detected)
             occurred = detected - timedelta(days=rng.randint(20, 120))
             special.append(_Case(off, [self.violation("corruption", _describe(rng, "corruption"),
                                                       occurred, detected, source="other")],
@@ -976,7 +993,7 @@ class _Demo:
                    and (o.last_event is None or o.last_event < detected)]
         if ward_cc:
             off = rng.choice(ward_cc)
-            opened = self.workday(detected + timedelta(days=rng.randint(7, 20)))
+            opened = self.workday(detected + timedelta(days=rng.randint(7, 20)), lo=detected)
             occurred = detected - timedelta(days=rng.randint(30, 200))
             special.append(_Case(off, [self.violation("corruption", _describe(rng, "corruption"),
                                                       occurred, detected)],
@@ -991,8 +1008,9 @@ class _Demo:
                 special.append(_Case(off, [self.violation(code, _describe(rng, code),
                                                           detected - timedelta(days=5),
                                                           detected)],
-                                     detected, self.workday(detected + timedelta(days=7)), 1,
-                                     "decide", form="canh_cao"))
+                                     detected,
+                                     self.workday(detected + timedelta(days=7), lo=detected),
+                                     1, "decide", form="canh_cao"))
             elif off.role == "open":
                 detected = self.workday(self.day(today - timedelta(days=60),
                                                  today - timedelta(days=12)))
@@ -1000,8 +1018,9 @@ class _Demo:
                 special.append(_Case(off, [self.violation(code, _describe(rng, code),
                                                           detected - timedelta(days=10),
                                                           detected)],
-                                     detected, self.workday(detected + timedelta(days=3)), 2,
-                                     "open"))
+                                     detected,
+                                     self.workday(detected + timedelta(days=3), lo=detected),
+                                     2, "open"))
         # outcomes of the ordinary cases: some dismissed, a few deferred
         for case in ordinary:
             draw = rng.random()
@@ -1128,8 +1147,8 @@ class _Demo:
         appeals.sort(key=lambda d: (d.signed, d.case.officer.n))
         plans = []
         for d in appeals:
-            lodged = self.workday(d.signed + timedelta(days=rng.randint(3, 25)))
-            resolved = self.workday(lodged + timedelta(days=rng.randint(15, 45)))
+            lodged = self.workday(d.signed + timedelta(days=rng.randint(3, 25)), lo=d.signed)
+            resolved = self.workday(lodged + timedelta(days=rng.randint(15, 45)), lo=lodged)
             plans.append([d, lodged, resolved if resolved <= today else None, "upheld"])
         # outcomes: mostly upheld; one form changed (where a lighter form exists), one overturned
         done = [p for p in plans if p[2] is not None]
