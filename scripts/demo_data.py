@@ -4,7 +4,9 @@
 every rule the service enforces is checked on every record. All choices come from one
 ``random.Random(seed)``; the service's "today" (``app.today()``) bounds every date. Given the
 same seed and the same today, two runs send the same commands in the same order and return the
-same counts (the service assigns the UUIDs, which therefore differ between runs).
+same counts (the service assigns the UUIDs, which therefore differ between runs). Each command
+carries an Idempotency-Key derived from the seed, the size, today and its sequence number, so an
+interrupted load re-run with the same arguments completes the same city, nothing twice.
 
 What is loaded:
 
@@ -35,6 +37,7 @@ are illustrative and should be checked before being relied on.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -44,11 +47,12 @@ from uuid import UUID
 
 from tqdm import tqdm
 
-from audit_service.application import Actor, AuditService, CommandResult
+from audit_service.application import Actor, AuditService, CommandResult, IdempotencyClaim
 from audit_service.clock import VIETNAM
+from audit_service.domain import IdempotencyRecord
 from audit_service.limitation import add_years
 
-__all__ = ["generate", "ADMIN", "BOARD", "INSPECTORS"]
+__all__ = ["generate", "demo_state", "DemoState", "ADMIN", "BOARD", "INSPECTORS"]
 
 ADMIN = Actor("demo-admin", "admin")
 BOARD = Actor("demo-board", "board")
@@ -76,7 +80,6 @@ def is_working_day(day: date) -> bool:
         return False
     tet = TET.get(day.year)
     return tet is None or not -1 <= (day - tet).days <= 3
-
 
 # --------------------------------------------------------------------------- names
 
@@ -226,6 +229,72 @@ def _describe(rng: random.Random, code: str, unit_only: bool = False) -> str:
     raise ValueError(code)
 
 
+# --------------------------------------------------------------------------- resumable loads
+#
+# Every command is sent with an Idempotency-Key derived from (seed, officers, today, its
+# sequence number), so re-running an interrupted load replays what was stored (the service
+# answers with the first result and appends nothing) and appends only what is missing. Two
+# markers, idempotency records of their own, bracket a load: "start" holds the day the load
+# was made for (a resumed load must use the same day to send the same commands), "complete"
+# holds the summary.
+
+
+@dataclass(frozen=True)
+class DemoState:
+    """What a store holds of the demo city for one (seed, officers)."""
+
+    today: date  # the 'today' the load was made for
+    summary: dict[str, int] | None  # None while the load is incomplete
+
+
+class Later:
+    """A command argument computed only if the command is sent for the first time (the
+    eligibility hash a board saw: a replay must not ask the read models again)."""
+
+    def __init__(self, compute: Callable[[], Any]):
+        self.compute = compute
+
+
+def _marker_claim(seed: int, officers: int, what: str) -> IdempotencyClaim:
+    return IdempotencyClaim.of(ADMIN, f"demo-data:{seed}:{officers}:{what}", b"demo-data")
+
+
+def demo_state(app: AuditService, seed: int, officers: int) -> DemoState | None:
+    """The demo load of this seed and size that the store holds, if any."""
+    start, done = (_marker_claim(seed, officers, w).record_id for w in ("start", "complete"))
+    found = app.existing_ids([start, done])
+    if start not in found:
+        return None
+    today = date.fromisoformat(app.repository.get(start).extra["today"])
+    summary = None
+    if done in found:
+        summary = {k: int(v) for k, v in app.repository.get(done).extra.items()}
+    return DemoState(today, summary)
+
+
+def _save_marker(app: AuditService, seed: int, officers: int, what: str,
+                 extra: dict[str, Any]) -> int:
+    """Save a marker (an idempotency record of the load); returns the events appended."""
+    claim = _marker_claim(seed, officers, what)
+    record = IdempotencyRecord(
+        user_id=ADMIN.user_id, key_sha256=claim.key_sha256,
+        request_sha256=claim.request_sha256, result_id=claim.record_id,
+        extra={k: str(v) for k, v in extra.items()}, appended=[[str(claim.record_id), 1]],
+        **ADMIN.kw)
+    return len(app.save(record))
+
+
+def _plain(value: Any) -> Any:
+    """JSON for a command's arguments (the request fingerprint of its Idempotency-Key)."""
+    if isinstance(value, Actor):
+        return [value.user_id, value.role]
+    if isinstance(value, (date, datetime, UUID)):
+        return str(value)
+    if isinstance(value, Later):
+        return "later"
+    raise TypeError(f"cannot fingerprint {value!r}")
+
+
 # --------------------------------------------------------------------------- world model
 
 @dataclass(eq=False)
@@ -337,8 +406,10 @@ class _Officer:
 
 class _Demo:
     def __init__(self, app: AuditService, rng: random.Random, officers: int, seed: int,
-                 progress: bool):
+                 progress: bool, resuming: bool = False):
         self.app = app
+        self.resuming = resuming
+        self.sequence = 0  # of the next command: its Idempotency-Key
         self.projector: Any = None  # brought up to date before each reappointment decision
         self.rng = rng
         self.seed = seed
@@ -348,6 +419,7 @@ class _Demo:
         self.counts: Counter[str] = Counter()
         self.events = 0
         self.numbers: dict[tuple[str, str, int], int] = {}
+        self.key = f"demo-data:{seed}:{officers}:{self.today.isoformat()}"
         self.bar = tqdm(desc="demo data", unit=" cmd", disable=not progress, leave=True)
         self.units: list[_Unit] = []
         self.city: _Unit | None = None
@@ -362,8 +434,18 @@ class _Demo:
 
     def run_cmd(self, count_as: str, method: Callable[..., CommandResult], /, *args: Any,
                 **kwargs: Any) -> CommandResult:
-        """Send one command; any refusal propagates: it is a bug in this generator."""
-        result = method(*args, **kwargs)
+        """Send one command (idempotently: a command an interrupted load stored is replayed,
+        not sent again); any refusal propagates: it is a bug in this generator."""
+        actor = args[0]  # every command takes the actor first
+        fingerprint = json.dumps([method.__name__, args, kwargs], default=_plain,
+                                 sort_keys=True, ensure_ascii=False)
+        claim = IdempotencyClaim.of(actor, f"{self.key}:{self.sequence}", fingerprint.encode())
+        self.sequence += 1
+        later = any(isinstance(v, Later) for v in kwargs.values())
+        result = self.app.replay(claim) if later and self.resuming else None
+        if result is None:
+            kwargs = {k: v.compute() if isinstance(v, Later) else v for k, v in kwargs.items()}
+            result, _ = self.app.idempotent(claim, lambda: method(*args, **kwargs))
         self.events += len(result.positions)
         self.counts[count_as] += 1
         self.bar.update(1)
@@ -1273,7 +1355,7 @@ class _Demo:
             ref = self.ref(self.appointment_issuer(off, day), day)
             self.run_cmd("reappointments", self.app.decide_reappointment, BOARD, off.id,
                          outcome=outcome, decided_on=day, decision_ref=ref,
-                         eligibility_hash=self.board_saw(off.id, day))
+                         eligibility_hash=Later(lambda: self.board_saw(off.id, day)))
             if outcome == "reappointed":
                 off.term_start = end
             else:
@@ -1394,17 +1476,34 @@ def generate(app: AuditService, *, officers: int = 520, seed: int = 2026,
 
     The counts name what was created or recorded (``units``, ``officers``, ``inspections``,
     ``findings``, ``proceedings``, ``decisions``, ``appeals``, ``annulments``,
-    ``monthly_grades``, ``annual_ratings``, ...); ``events`` is the number of events appended.
+    ``monthly_grades``, ``annual_ratings``, ...); ``events`` is the number of events the load
+    stored, with the idempotency records and the two markers that make it resumable.
     A refused command raises the service's error: that is a bug in this generator.
+
+    Resumable: on a store holding an interrupted load of the same seed and size (made for
+    the same 'today'), the commands already stored are replayed and only the rest appended;
+    on a store holding the complete load, nothing is sent and its summary is returned.
     """
     if isinstance(officers, bool) or not isinstance(officers, int) or officers < 1:
         raise ValueError("officers must be a positive integer")
     if app.today() < EARLIEST_TODAY:
         raise ValueError(f"the demo city's history runs to the end of 2025; it needs a service"
                          f" 'today' on or after {EARLIEST_TODAY}, not {app.today()}")
-    demo = _Demo(app, random.Random(seed), officers, seed, progress)
+    state = demo_state(app, seed, officers)
+    if state is not None and state.today != app.today():
+        raise ValueError(f"this store holds a demo load (seed {seed}, {officers} officers) made"
+                         f" for {state.today}; finish it with the service's today set to that"
+                         f" day (AUDIT_TODAY={state.today}), not {app.today()}")
+    if state is not None and state.summary is not None:
+        return state.summary
+    demo = _Demo(app, random.Random(seed), officers, seed, progress, resuming=state is not None)
     try:
-        return demo.run()
+        if state is None:
+            _save_marker(app, seed, officers, "start", {"today": app.today().isoformat()})
+        summary = demo.run()
+        summary["events"] += 2  # the start and complete markers
+        _save_marker(app, seed, officers, "complete", summary)
+        return summary
     finally:
         demo.bar.close()
         if demo.projector is not None:
