@@ -62,13 +62,20 @@ def clean(tmp_path_factory) -> tuple[int, list]:
     return stored(tmp), digest(tmp)
 
 
+def reappointments(tmp: Path) -> int:
+    """Decisions whose eligibility hash the load took from the read models."""
+    with sqlite3.connect(f"file:{tmp}/audit.sqlite3?mode=ro", uri=True, timeout=30) as conn:
+        return conn.execute("SELECT COUNT(*) FROM stored_events"
+                            " WHERE topic LIKE '%ReappointmentDecided'").fetchone()[0]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("how, fraction, resume_day", [
-    (signal.SIGKILL, 0.3, TODAY),  # a crash before any reappointment was decided
-    (signal.SIGINT, 0.85, "2026-12-01"),  # Ctrl-C after them; resumed on the next day
+@pytest.mark.parametrize("how, fraction, resume_day, decided_before", [
+    (signal.SIGKILL, 0.3, TODAY, False),  # a crash before any reappointment was decided
+    (signal.SIGINT, 0.85, "2026-12-01", True),  # Ctrl-C after them; resumed the next day
 ])
 def test_an_interrupted_load_resumes_to_the_same_city(tmp_path, clean, how, fraction,
-                                                      resume_day):
+                                                      resume_day, decided_before):
     total, expected = clean
     assert cli(tmp_path, "init-db").returncode == 0
     proc = subprocess.Popen([sys.executable, "-m", "scripts.cli", "demo-data",
@@ -90,6 +97,7 @@ def test_an_interrupted_load_resumes_to_the_same_city(tmp_path, clean, how, frac
     assert proc.returncode != 0, "the load finished before it could be interrupted"
     partial = stored(tmp_path)
     assert 0 < partial < total
+    assert (reappointments(tmp_path) > 0) is decided_before  # replayed, not asked again
 
     # --if-empty on the partial demo resumes it (with the day it was made for) and finishes it
     done = load(tmp_path, "--if-empty", today=resume_day)
