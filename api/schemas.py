@@ -270,15 +270,16 @@ class AsOf(Strict):
 
 
 class EligibilityQuery(AsOf):
-    on = day(load_default=None, metadata={"description": "evaluation date (default"
-                                          " today in Vietnam)"})
+    on = day(load_default=None, metadata={"description": "evaluation date (default the"
+                                          " service's today in Vietnam: AUDIT_TODAY when set)"})
     leadership = fields.Boolean(load_default=True)
 
 
 class RotationQuery(AsOf):
     to_unit_id = fields.UUID(required=True)
-    on = day(load_default=None, metadata={"description": "the move's effective date"
-                                          " (default today in Vietnam)"})
+    on = day(load_default=None, metadata={"description": "the move's effective date (default"
+                                          " the service's today in Vietnam: AUDIT_TODAY when"
+                                          " set)"})
 
 
 class StatisticsQuery(AsOf):

@@ -61,7 +61,7 @@ class Services:
 
     @property
     def readmodels(self) -> ReadModels:
-        return ReadModels(self._db(), self.service.reference)
+        return ReadModels(self._db(), self.service.reference, today=self.service.today)
 
     @property
     def tokens(self) -> TokenStore:

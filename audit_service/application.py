@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
-from .clock import local_date, today_in_vietnam
+from .clock import local_date
 from .config import Settings
 from .domain import (AnnualRating, Decision, IdempotencyRecord, Index, Inspection,
                      MonthlyGrade, Officer, Proceeding, Unit, index_id)
@@ -123,12 +123,13 @@ class AuditService(Application):
     is_snapshotting_enabled = False
 
     def __init__(self, settings: Settings | None = None, *, env: dict | None = None,
-                 create_table: bool = False, today: Callable[[], date] = today_in_vietnam,
+                 create_table: bool = False, today: Callable[[], date] | None = None,
                  reference: ReferenceData | None = None):
         self.settings = settings or Settings.from_env()
         full_env = self.settings.eventsourcing_env(create_table=create_table)
         full_env.update(env or {})
-        self.today = today
+        # the one clock for world dates: injected, else the settings' (AUDIT_TODAY or real)
+        self.today = today or self.settings.clock.today
         self.reference = reference or load_reference()
         super().__init__(env=full_env)
 
@@ -240,6 +241,11 @@ class AuditService(Application):
             raise Conflict("a concurrent copy of this request is being saved; retry",
                            code="stale_write")
         raise failure
+
+    def replay(self, claim: IdempotencyClaim) -> CommandResult | None:
+        """The stored answer to ``claim``'s request, or None if it was never saved; a key
+        used for another request is refused (``idempotency_key_reused``)."""
+        return self._replay(claim)
 
     def _replay(self, claim: IdempotencyClaim) -> CommandResult | None:
         if not self._exists(claim.record_id):
@@ -606,8 +612,8 @@ class AuditService(Application):
             self.get_officer(fields["officer_id"])
         finding_id = uuid4()
         inspection.record_finding(finding_id=finding_id, **fields, **actor.kw)
-        result = self._save(inspection.id, inspection, extra={"finding_id": finding_id})
-        return CommandResult(finding_id, result.positions, {"inspection_id": inspection.id})
+        # the idempotency record holds the answer given: a replay returns the same ids
+        return self._save(finding_id, inspection, extra={"inspection_id": inspection.id})
 
     def correct_finding(self, actor: Actor, inspection_id: Any, finding_id: Any, *,
                         reason: Any, **changes: Any) -> CommandResult:
@@ -819,8 +825,7 @@ class AuditService(Application):
         decision = self.get_decision(decision_id)
         appeal_id = uuid4()
         decision.lodge_appeal(appeal_id=appeal_id, lodged_on=day, grounds=grounds, **actor.kw)
-        result = self._save(decision.id, decision)
-        return CommandResult(appeal_id, result.positions, {"decision_id": decision.id})
+        return self._save(appeal_id, decision, extra={"decision_id": decision.id})
 
     def resolve_appeal(self, actor: Actor, decision_id: Any, appeal_id: Any, *, outcome: Any,
                        resolved_on: Any, new_form: Any = None,
@@ -850,8 +855,7 @@ class AuditService(Application):
         decision.resolve_appeal(appeal_id=appeal_uuid, outcome=outcome, new_form=new_form,
                                 resolved_on=day, decision_ref=ref, **actor.kw)
         claims = [self._check_decision_ref_unique(ref, decision.id, actor)] if ref else []
-        result = self._save(decision.id, decision, *claims)
-        return CommandResult(appeal_uuid, result.positions, {"decision_id": decision.id})
+        return self._save(appeal_uuid, decision, *claims, extra={"decision_id": decision.id})
 
     def annul_decision(self, actor: Actor, decision_id: Any, *, reason: Any, decision_ref: Any,
                        annulled_on: Any = None) -> CommandResult:

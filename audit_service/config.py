@@ -3,6 +3,7 @@
 ``AUDIT_DATABASE_URL`` picks the store: ``sqlite:///var/audit.sqlite3`` (the default,
 relative to the working directory) or ``postgresql://user[:pass]@host[:port]/dbname``.
 ``AUDIT_CIPHER_KEY`` (base64 of 16/24/32 bytes) turns on encryption of event state at rest.
+``AUDIT_TODAY`` (``YYYY-MM-DD``, a testing aid) fixes the service's 'today' (see ``clock``).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .clock import Clock
 from .errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///var/audit.sqlite3"
@@ -119,13 +121,15 @@ def check_cipher_key(key: str) -> str:
 class Settings:
     database: DatabaseConfig
     cipher_key: str | None = None
+    clock: Clock = field(default_factory=Clock)
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
         environ = os.environ if environ is None else environ
         database = parse_database_url(environ.get("AUDIT_DATABASE_URL") or DEFAULT_DATABASE_URL)
         key = (environ.get("AUDIT_CIPHER_KEY") or "").strip() or None
-        return cls(database=database, cipher_key=check_cipher_key(key) if key else None)
+        return cls(database=database, cipher_key=check_cipher_key(key) if key else None,
+                   clock=Clock.from_env(environ))
 
     def eventsourcing_env(self, *, create_table: bool = False) -> dict[str, str]:
         """The eventsourcing settings for this configuration: the one place they are made."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
-from audit_service.clock import today_in_vietnam
+from audit_service.clock import Clock
 from audit_service.errors import NotFound, ValidationFailed
 
 from . import quarantine
@@ -41,9 +41,12 @@ def as_of_text(as_of: datetime | str | None) -> str | None:
 
 
 class ReadModels:
-    def __init__(self, db: ReadModelDB, reference: Any):
+    def __init__(self, db: ReadModelDB, reference: Any,
+                 today: Callable[[], date] | None = None):
         self.db = db
         self.reference = reference
+        # the default day of date-dependent answers: the caller's clock, else AUDIT_TODAY/real
+        self.today = today or Clock.from_env().today
 
     # -- officers --------------------------------------------------------------
     def timeline_rows(self, officer_id: str, as_of: datetime | str | None = None) -> list[dict]:
@@ -108,7 +111,7 @@ class ReadModels:
         """Current unit and position, term, discipline effects in force, ratings, open cases."""
         rows = self.timeline_rows(officer_id, as_of)
         state = fold(rows)
-        day = on or today_in_vietnam()
+        day = on or self.today()
         effects = []
         for d in state.decisions.values():
             if not d.in_force or d.effective_from is None:

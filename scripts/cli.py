@@ -1,7 +1,8 @@
 """The ``audit-service`` command: operator and auditor tools.
 
-Configuration comes from the environment (AUDIT_DATABASE_URL, AUDIT_CIPHER_KEY); a bad
-or unreachable database gives one line on stderr and exit status 2.
+Configuration comes from the environment (AUDIT_DATABASE_URL, AUDIT_CIPHER_KEY, and
+AUDIT_TODAY as a testing aid); a bad setting or an unreachable database gives one line on
+stderr and exit status 2.
 """
 from __future__ import annotations
 
@@ -46,20 +47,38 @@ def init_db() -> None:
 @click.option("--officers", default=520, show_default=True, type=click.IntRange(min=1),
               help="How many officers to create.")
 @click.option("--seed", default=2026, show_default=True, help="Random seed (same seed, same data).")
-@click.option("--if-empty", is_flag=True, help="Do nothing when the store already holds events.")
+@click.option("--if-empty", is_flag=True,
+              help="Load only into an empty store (or finish an interrupted load of this demo).")
 def demo_data(officers: int, seed: int, if_empty: bool) -> None:
-    """Load a deterministic, realistic demo city: units, officers, inspections, discipline, ratings."""
+    """Load a deterministic, realistic demo city: units, officers, inspections, discipline, ratings.
+
+    Resumable: re-running after an interruption completes the same city, nothing twice; on a
+    store holding the complete city it appends nothing. With --if-empty, a store holding
+    other events is left alone (a message, exit status 0).
+    """
     from audit_service.bootstrap import build_service
     from audit_service.config import Settings, check_reachable
-    from scripts.demo_data import generate
+    from scripts.demo_data import demo_state, generate
 
     settings = Settings.from_env()
     check_reachable(settings.database)
     app = build_service(settings)
     try:
-        if if_empty and app.recorder.max_notification_id():
-            click.echo("the store already holds events; demo data not loaded")
+        state = demo_state(app, seed, officers)
+        what = f"seed {seed}, {officers} officers"
+        if state is not None and state.summary is not None:
+            click.echo(f"demo data already loaded ({what}, made for {state.today}); nothing to do")
             return
+        if state is None and if_empty and app.recorder.max_notification_id():
+            click.echo(f"the store already holds {app.recorder.max_notification_id()} events"
+                       f" that are not the demo city ({what}); demo data not loaded", err=True)
+            return
+        if state is not None:
+            click.echo(f"resuming an interrupted demo load ({what}, made for {state.today})",
+                       err=True)
+            if state.today != app.today():  # the same commands need the same day
+                app.close()
+                app = build_service(settings, today=lambda: state.today)
         summary = generate(app, officers=officers, seed=seed)
     finally:
         app.close()

@@ -4,7 +4,9 @@
 every rule the service enforces is checked on every record. All choices come from one
 ``random.Random(seed)``; the service's "today" (``app.today()``) bounds every date. Given the
 same seed and the same today, two runs send the same commands in the same order and return the
-same counts (the service assigns the UUIDs, which therefore differ between runs).
+same counts (the service assigns the UUIDs, which therefore differ between runs). Each command
+carries an Idempotency-Key derived from the seed, the size, today and its sequence number, so an
+interrupted load re-run with the same arguments completes the same city, nothing twice.
 
 What is loaded:
 
@@ -35,6 +37,7 @@ are illustrative and should be checked before being relied on.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -44,11 +47,12 @@ from uuid import UUID
 
 from tqdm import tqdm
 
-from audit_service.application import Actor, AuditService, CommandResult
+from audit_service.application import Actor, AuditService, CommandResult, IdempotencyClaim
 from audit_service.clock import VIETNAM
+from audit_service.domain import IdempotencyRecord
 from audit_service.limitation import add_years
 
-__all__ = ["generate", "ADMIN", "BOARD", "INSPECTORS"]
+__all__ = ["generate", "demo_state", "DemoState", "ADMIN", "BOARD", "INSPECTORS"]
 
 ADMIN = Actor("demo-admin", "admin")
 BOARD = Actor("demo-board", "board")
@@ -60,7 +64,22 @@ FIRST_RATING_YEAR = 2019
 LAST_RATING_YEAR = 2025
 CITY_ISSUER = "UBND thành phố Hà Nội"
 DEPT_ISSUER = "Sở Nội vụ thành phố Hà Nội"
-HOLIDAYS = ((1, 1), (4, 30), (5, 1), (9, 2))  # fixed-date public holidays (Tết moves: ignored)
+HOLIDAYS = ((1, 1), (4, 30), (5, 1), (9, 2))  # fixed-date public holidays
+#: the first day of the lunar new year (Mùng 1 Tết); the office closes the day before and the
+#: three days after. Years not listed have no Tết break here (the demo is still valid).
+TET = {2018: date(2018, 2, 16), 2019: date(2019, 2, 5), 2020: date(2020, 1, 25),
+       2021: date(2021, 2, 12), 2022: date(2022, 2, 1), 2023: date(2023, 1, 22),
+       2024: date(2024, 2, 10), 2025: date(2025, 1, 29), 2026: date(2026, 2, 17),
+       2027: date(2027, 2, 6), 2028: date(2028, 1, 26), 2029: date(2029, 2, 13),
+       2030: date(2030, 2, 3), 2031: date(2031, 1, 23), 2032: date(2032, 2, 11)}
+
+
+def is_working_day(day: date) -> bool:
+    """Not a weekend, a fixed public holiday or the Tết break."""
+    if day.weekday() >= 5 or (day.month, day.day) in HOLIDAYS:
+        return False
+    tet = TET.get(day.year)
+    return tet is None or not -1 <= (day - tet).days <= 3
 
 # --------------------------------------------------------------------------- names
 
@@ -210,6 +229,72 @@ def _describe(rng: random.Random, code: str, unit_only: bool = False) -> str:
     raise ValueError(code)
 
 
+# --------------------------------------------------------------------------- resumable loads
+#
+# Every command is sent with an Idempotency-Key derived from (seed, officers, today, its
+# sequence number), so re-running an interrupted load replays what was stored (the service
+# answers with the first result and appends nothing) and appends only what is missing. Two
+# markers, idempotency records of their own, bracket a load: "start" holds the day the load
+# was made for (a resumed load must use the same day to send the same commands), "complete"
+# holds the summary.
+
+
+@dataclass(frozen=True)
+class DemoState:
+    """What a store holds of the demo city for one (seed, officers)."""
+
+    today: date  # the 'today' the load was made for
+    summary: dict[str, int] | None  # None while the load is incomplete
+
+
+class Later:
+    """A command argument computed only if the command is sent for the first time (the
+    eligibility hash a board saw: a replay must not ask the read models again)."""
+
+    def __init__(self, compute: Callable[[], Any]):
+        self.compute = compute
+
+
+def _marker_claim(seed: int, officers: int, what: str) -> IdempotencyClaim:
+    return IdempotencyClaim.of(ADMIN, f"demo-data:{seed}:{officers}:{what}", b"demo-data")
+
+
+def demo_state(app: AuditService, seed: int, officers: int) -> DemoState | None:
+    """The demo load of this seed and size that the store holds, if any."""
+    start, done = (_marker_claim(seed, officers, w).record_id for w in ("start", "complete"))
+    found = app.existing_ids([start, done])
+    if start not in found:
+        return None
+    today = date.fromisoformat(app.repository.get(start).extra["today"])
+    summary = None
+    if done in found:
+        summary = {k: int(v) for k, v in app.repository.get(done).extra.items()}
+    return DemoState(today, summary)
+
+
+def _save_marker(app: AuditService, seed: int, officers: int, what: str,
+                 extra: dict[str, Any]) -> int:
+    """Save a marker (an idempotency record of the load); returns the events appended."""
+    claim = _marker_claim(seed, officers, what)
+    record = IdempotencyRecord(
+        user_id=ADMIN.user_id, key_sha256=claim.key_sha256,
+        request_sha256=claim.request_sha256, result_id=claim.record_id,
+        extra={k: str(v) for k, v in extra.items()}, appended=[[str(claim.record_id), 1]],
+        **ADMIN.kw)
+    return len(app.save(record))
+
+
+def _plain(value: Any) -> Any:
+    """JSON for a command's arguments (the request fingerprint of its Idempotency-Key)."""
+    if isinstance(value, Actor):
+        return [value.user_id, value.role]
+    if isinstance(value, (date, datetime, UUID)):
+        return str(value)
+    if isinstance(value, Later):
+        return "later"
+    raise TypeError(f"cannot fingerprint {value!r}")
+
+
 # --------------------------------------------------------------------------- world model
 
 @dataclass(eq=False)
@@ -321,8 +406,10 @@ class _Officer:
 
 class _Demo:
     def __init__(self, app: AuditService, rng: random.Random, officers: int, seed: int,
-                 progress: bool):
+                 progress: bool, resuming: bool = False):
         self.app = app
+        self.resuming = resuming
+        self.sequence = 0  # of the next command: its Idempotency-Key
         self.projector: Any = None  # brought up to date before each reappointment decision
         self.rng = rng
         self.seed = seed
@@ -332,6 +419,7 @@ class _Demo:
         self.counts: Counter[str] = Counter()
         self.events = 0
         self.numbers: dict[tuple[str, str, int], int] = {}
+        self.key = f"demo-data:{seed}:{officers}:{self.today.isoformat()}"
         self.bar = tqdm(desc="demo data", unit=" cmd", disable=not progress, leave=True)
         self.units: list[_Unit] = []
         self.city: _Unit | None = None
@@ -346,8 +434,18 @@ class _Demo:
 
     def run_cmd(self, count_as: str, method: Callable[..., CommandResult], /, *args: Any,
                 **kwargs: Any) -> CommandResult:
-        """Send one command; any refusal propagates: it is a bug in this generator."""
-        result = method(*args, **kwargs)
+        """Send one command (idempotently: a command an interrupted load stored is replayed,
+        not sent again); any refusal propagates: it is a bug in this generator."""
+        actor = args[0]  # every command takes the actor first
+        fingerprint = json.dumps([method.__name__, args, kwargs], default=_plain,
+                                 sort_keys=True, ensure_ascii=False)
+        claim = IdempotencyClaim.of(actor, f"{self.key}:{self.sequence}", fingerprint.encode())
+        self.sequence += 1
+        later = any(isinstance(v, Later) for v in kwargs.values())
+        result = self.app.replay(claim) if later and self.resuming else None
+        if result is None:
+            kwargs = {k: v.compute() if isinstance(v, Later) else v for k, v in kwargs.items()}
+            result, _ = self.app.idempotent(claim, lambda: method(*args, **kwargs))
         self.events += len(result.positions)
         self.counts[count_as] += 1
         self.bar.update(1)
@@ -363,19 +461,18 @@ class _Demo:
             raise ValueError(f"empty date range {lo}..{hi}")
         return lo + timedelta(days=self.rng.randint(0, (hi - lo).days))
 
-    def workday(self, day: date, lo: date | None = None) -> date:
-        """The next working day (no weekend or fixed public holiday), or the previous one if
-        the next is after today (and not before ``lo``)."""
-        def off_day(d: date) -> bool:
-            return d.weekday() >= 5 or (d.month, d.day) in HOLIDAYS
-
+    def workday(self, day: date, lo: date | None = None, hi: date | None = None) -> date:
+        """The next working day from ``day`` if it is not after ``hi`` (default today), else
+        the previous one if it is not before ``lo``; else ``day`` itself. The answer is never
+        after ``max(day, hi)``, and with ``lo`` never before ``min(day, lo)``."""
+        hi = self.today if hi is None else min(hi, self.today)
         forward = day
-        while off_day(forward):
+        while not is_working_day(forward):
             forward += timedelta(days=1)
-        if forward <= self.today:
+        if forward <= hi:
             return forward
         back = day
-        while off_day(back):
+        while not is_working_day(back):
             back -= timedelta(days=1)
         return back if lo is None or back >= lo else day
 
@@ -746,7 +843,7 @@ class _Demo:
                 hi = min(date(year, 12, 15), self.today - timedelta(days=2))
                 if hi < lo:
                     continue
-                started = self.workday(self.day(lo, hi))
+                started = self.workday(self.day(lo, hi), lo=lo, hi=hi)
                 candidates = [(w, 3 if w.weak else 1) for w in self.wards]
                 if started < REFORM_DAY:
                     candidates += [(d, 1) for d in self.districts]
@@ -764,9 +861,9 @@ class _Demo:
                              " về kiểm tra đột xuất công vụ")
                 plans.append((started, len(plans), unit, announced, basis))
         # and one unannounced inspection still going on
-        started = self.workday(self.day(self.today - timedelta(days=6),
-                                        self.today - timedelta(days=1)),
-                               lo=self.today - timedelta(days=10))
+        yesterday = self.today - timedelta(days=1)  # it has run for at least a day
+        started = self.workday(self.day(self.today - timedelta(days=6), yesterday),
+                               lo=self.today - timedelta(days=10), hi=yesterday)
         ref = self.ref(DEPT_ISSUER, started, "QĐ-SNV")
         plans.append((started, -1, rng.choice([w for w in self.wards if w.weak]), False,
                       f"Quyết định {self.ref_text(ref)} của Sở Nội vụ thành phố Hà Nội"
@@ -786,7 +883,7 @@ class _Demo:
                               basis_ref=basis)
         inspection_id = result.id
         span = rng.randint(2, 10) if announced else rng.randint(0, 3)
-        closed = date.max if ongoing else self.workday(started + timedelta(days=span))
+        closed = date.max if ongoing else self.workday(started + timedelta(days=span), lo=started)
         last_day = min(closed, self.today - timedelta(days=1))  # nothing observed "today"
         staff = [o for o in self.officers if o.active_on(started) and o.unit_on(started) is unit]
         # findings scale with the staff present: about one in ten is caught at something
@@ -882,23 +979,25 @@ class _Demo:
             case.closed_on = date.max
             return
         if case.plan == "dismiss":
-            day = self.workday(case.opened + timedelta(days=rng.randint(10, 40)))
+            day = self.workday(case.opened + timedelta(days=rng.randint(10, 40)), lo=case.opened)
         elif case.plan == "defer":
-            deferred = self.workday(case.opened + timedelta(days=rng.randint(3, 15)))
+            deferred = self.workday(case.opened + timedelta(days=rng.randint(3, 15)),
+                                    lo=case.opened)
             if deferred <= self.today:
                 low, high = {"maternity": (180, 300), "serious_illness": (60, 150),
                              "prosecution": (120, 240)}[case.deferral]
                 case.deferred_on = deferred
                 case.until = deferred + timedelta(days=rng.randint(low, high))
-                day = self.workday(case.until + timedelta(days=rng.randint(10, 40)))
+                day = self.workday(case.until + timedelta(days=rng.randint(10, 40)),
+                                   lo=case.until + timedelta(days=1))
             else:
                 day = date.max
         else:
-            day = self.workday(case.opened + timedelta(days=rng.randint(10, 45)))
+            day = self.workday(case.opened + timedelta(days=rng.randint(10, 45)), lo=case.opened)
         if day <= self.today:
             case.end = day
             if case.plan != "dismiss":
-                case.effective = min(self.workday(day + timedelta(days=rng.randint(0, 5))),
+                case.effective = min(self.workday(day + timedelta(days=rng.randint(0, 5)), lo=day),
                                      self.today, date(day.year, 12, 31))
         case.closed_on = case.end or date.max
 
@@ -930,7 +1029,7 @@ class _Demo:
             if rng.random() >= PROCEEDING_CHANCE[severity] + 0.1 * (len(findings) - 1):
                 continue  # ends in "kiểm điểm, rút kinh nghiệm": not discipline
             detected = max(f["day"] for f in findings)
-            opened = self.workday(detected + timedelta(days=rng.randint(5, 30)))
+            opened = self.workday(detected + timedelta(days=rng.randint(5, 30)), lo=detected)
             if opened > today:
                 continue
             violations = []
@@ -951,7 +1050,7 @@ class _Demo:
             off = rng.choice(staff)
             code = self.weighted(COMPLAINT_CODES)
             occurred = detected - timedelta(days=rng.randint(3, 40))
-            opened = self.workday(detected + timedelta(days=rng.randint(7, 25)))
+            opened = self.workday(detected + timedelta(days=rng.randint(7, 25)), lo=detected)
             if opened > today or occurred < off.joined_on:
                 continue
             ordinary.append(_Case(off, [self.violation(code, _describe(rng, code), occurred,
@@ -964,7 +1063,7 @@ class _Demo:
             off = rng.choice(leaders)
             detected = self.workday(self.day(max(date(2021, 3, 1), off.term_start
                                                  + timedelta(days=200)), date(2024, 9, 30)))
-            opened = self.workday(detected + timedelta(days=rng.randint(10, 30)))
+            opened = self.workday(detected + timedelta(days=rng.randint(10, 30)), lo=detected)
             occurred = detected - timedelta(days=rng.randint(20, 120))
             special.append(_Case(off, [self.violation("corruption", _describe(rng, "corruption"),
                                                       occurred, detected, source="other")],
@@ -976,7 +1075,7 @@ class _Demo:
                    and (o.last_event is None or o.last_event < detected)]
         if ward_cc:
             off = rng.choice(ward_cc)
-            opened = self.workday(detected + timedelta(days=rng.randint(7, 20)))
+            opened = self.workday(detected + timedelta(days=rng.randint(7, 20)), lo=detected)
             occurred = detected - timedelta(days=rng.randint(30, 200))
             special.append(_Case(off, [self.violation("corruption", _describe(rng, "corruption"),
                                                       occurred, detected)],
@@ -991,8 +1090,9 @@ class _Demo:
                 special.append(_Case(off, [self.violation(code, _describe(rng, code),
                                                           detected - timedelta(days=5),
                                                           detected)],
-                                     detected, self.workday(detected + timedelta(days=7)), 1,
-                                     "decide", form="canh_cao"))
+                                     detected,
+                                     self.workday(detected + timedelta(days=7), lo=detected),
+                                     1, "decide", form="canh_cao"))
             elif off.role == "open":
                 detected = self.workday(self.day(today - timedelta(days=60),
                                                  today - timedelta(days=12)))
@@ -1000,8 +1100,9 @@ class _Demo:
                 special.append(_Case(off, [self.violation(code, _describe(rng, code),
                                                           detected - timedelta(days=10),
                                                           detected)],
-                                     detected, self.workday(detected + timedelta(days=3)), 2,
-                                     "open"))
+                                     detected,
+                                     self.workday(detected + timedelta(days=3), lo=detected),
+                                     2, "open"))
         # outcomes of the ordinary cases: some dismissed, a few deferred
         for case in ordinary:
             draw = rng.random()
@@ -1128,8 +1229,8 @@ class _Demo:
         appeals.sort(key=lambda d: (d.signed, d.case.officer.n))
         plans = []
         for d in appeals:
-            lodged = self.workday(d.signed + timedelta(days=rng.randint(3, 25)))
-            resolved = self.workday(lodged + timedelta(days=rng.randint(15, 45)))
+            lodged = self.workday(d.signed + timedelta(days=rng.randint(3, 25)), lo=d.signed)
+            resolved = self.workday(lodged + timedelta(days=rng.randint(15, 45)), lo=lodged)
             plans.append([d, lodged, resolved if resolved <= today else None, "upheld"])
         # outcomes: mostly upheld; one form changed (where a lighter form exists), one overturned
         done = [p for p in plans if p[2] is not None]
@@ -1254,7 +1355,7 @@ class _Demo:
             ref = self.ref(self.appointment_issuer(off, day), day)
             self.run_cmd("reappointments", self.app.decide_reappointment, BOARD, off.id,
                          outcome=outcome, decided_on=day, decision_ref=ref,
-                         eligibility_hash=self.board_saw(off.id, day))
+                         eligibility_hash=Later(lambda: self.board_saw(off.id, day)))
             if outcome == "reappointed":
                 off.term_start = end
             else:
@@ -1375,17 +1476,34 @@ def generate(app: AuditService, *, officers: int = 520, seed: int = 2026,
 
     The counts name what was created or recorded (``units``, ``officers``, ``inspections``,
     ``findings``, ``proceedings``, ``decisions``, ``appeals``, ``annulments``,
-    ``monthly_grades``, ``annual_ratings``, ...); ``events`` is the number of events appended.
+    ``monthly_grades``, ``annual_ratings``, ...); ``events`` is the number of events the load
+    stored, with the idempotency records and the two markers that make it resumable.
     A refused command raises the service's error: that is a bug in this generator.
+
+    Resumable: on a store holding an interrupted load of the same seed and size (made for
+    the same 'today'), the commands already stored are replayed and only the rest appended;
+    on a store holding the complete load, nothing is sent and its summary is returned.
     """
     if isinstance(officers, bool) or not isinstance(officers, int) or officers < 1:
         raise ValueError("officers must be a positive integer")
     if app.today() < EARLIEST_TODAY:
         raise ValueError(f"the demo city's history runs to the end of 2025; it needs a service"
                          f" 'today' on or after {EARLIEST_TODAY}, not {app.today()}")
-    demo = _Demo(app, random.Random(seed), officers, seed, progress)
+    state = demo_state(app, seed, officers)
+    if state is not None and state.today != app.today():
+        raise ValueError(f"this store holds a demo load (seed {seed}, {officers} officers) made"
+                         f" for {state.today}; finish it with the service's today set to that"
+                         f" day (AUDIT_TODAY={state.today}), not {app.today()}")
+    if state is not None and state.summary is not None:
+        return state.summary
+    demo = _Demo(app, random.Random(seed), officers, seed, progress, resuming=state is not None)
     try:
-        return demo.run()
+        if state is None:
+            _save_marker(app, seed, officers, "start", {"today": app.today().isoformat()})
+        summary = demo.run()
+        summary["events"] += 2  # the start and complete markers
+        _save_marker(app, seed, officers, "complete", summary)
+        return summary
     finally:
         demo.bar.close()
         if demo.projector is not None:

@@ -18,6 +18,10 @@ from audit_service.config import Settings
 PG_URL = os.environ.get("AUDIT_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("AUDIT_REQUIRE_POSTGRES") == "1"
 FIXED_TODAY = date(2026, 11, 20)
+# Nothing in the suite depends on the real day by accident: the processes the tests start
+# (the CLI, gunicorn) and every clock read from the environment see FIXED_TODAY, unless a
+# test (or the caller) sets AUDIT_TODAY itself.
+os.environ.setdefault("AUDIT_TODAY", FIXED_TODAY.isoformat())
 
 ADMIN = Actor("admin-1", "admin")
 BOARD = Actor("board-1", "board")

@@ -235,6 +235,23 @@ def test_a_retried_post_returns_the_first_answer_and_appends_nothing(h):
     assert ins.status_code == 201 and h.event_count() == count + len(ins.get_json()["positions"])
 
 
+def test_a_retried_finding_answers_with_the_finding_not_the_inspection(h):
+    """Commands whose answer names a part of a record (a finding, an appeal) replay it too."""
+    w = build_city(h)
+    ins = h.ok("inspector", "/inspections", {"unit_id": w["ward"], "started_on": "2024-01-02"})
+    body = {"conduct_code": "qd522-late", "description": "Đến muộn 20 phút",
+            "observed_at": "2024-01-02T08:20:00+07:00"}
+    path = f"/inspections/{ins['id']}/findings"
+    first = h.post("inspector", path, body, **{"Idempotency-Key": "f-1"})
+    again = h.post("inspector", path, body, **{"Idempotency-Key": "f-1"})
+    assert first.status_code == again.status_code == 201
+    assert again.get_json()["replayed"]
+    assert again.get_json()["id"] == first.get_json()["id"] != ins["id"]
+    assert again.get_json()["inspection_id"] == ins["id"]
+    assert again.headers["Location"] == first.headers["Location"]
+    assert h.get("inspector", again.headers["Location"].split("/api/v1")[1]).status_code == 200
+
+
 def test_concurrent_copies_of_one_request_append_once(h):
     w = build_city(h)
     body = {"unit_id": w["ward"], "started_on": "2024-01-02", "team": []}

@@ -1,7 +1,6 @@
 """Officers: registration, transfers, appointments, reappointment; history and verdicts."""
 from __future__ import annotations
 
-from audit_service.clock import today_in_vietnam
 
 from ..auth import READERS, current_user
 from ..commands import ID, link, run
@@ -90,7 +89,7 @@ def standing(officer_id, as_of=None, min_position=None):
       schema=Eligibility,
       summary="Reappointment eligibility on a date: verdict, reasons with citations, hash")
 def eligibility(officer_id, on=None, as_of=None, leadership=True, min_position=None):
-    day = on or today_in_vietnam()
+    day = on or services().service.today()
     s = _audited_read(officer_id, "eligibility", as_of, min_position, f"on={day.isoformat()}")
     return s.readmodels.eligibility(officer_id, on=day, as_of=as_of, leadership=leadership)
 
@@ -102,7 +101,7 @@ def rotation_check(officer_id, to_unit_id, on=None, as_of=None, min_position=Non
     s = services()
     s.wait_for(min_position)
     officer = s.service.get_officer(officer_id)
-    day = on or today_in_vietnam()
+    day = on or s.service.today()
     flag = s.readmodels.rotation_check(str(officer.unit_id), str(to_unit_id), as_of=as_of, on=day)
     return {"officer_id": str(officer.id), "from_unit_id": str(officer.unit_id),
             "to_unit_id": str(to_unit_id), "on": day.isoformat(), "allowed": flag is None,
