@@ -91,13 +91,16 @@ class Stack:
             env={**env, "AUDIT_ACCESS_LOG": access_log}, stdout=self.log,
             stderr=subprocess.STDOUT)
         self.projector = self._projector() if own_projector else None
-        deadline = time.monotonic() + 30
+        # A worker that is still booting (or a busy machine) may accept and answer late:
+        # refused connections and slow answers both mean "not up yet", until the deadline.
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if requests.get(self.base + "/healthz", timeout=1).ok:
+                if requests.get(self.base + "/healthz", timeout=2).ok:
                     return
-            except requests.ConnectionError:
-                time.sleep(0.2)
+            except (requests.ConnectionError, requests.Timeout):
+                pass
+            time.sleep(0.2)
         self.stop()
         raise RuntimeError("the server did not start: " + open(self.log_path).read()[-2000:])
 
