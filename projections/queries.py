@@ -19,6 +19,7 @@ from .eligibility import evaluate
 from .readmodels import iso_ts, search_key
 from .rotation import check_rotation
 from .timeline import add_months, entry_status_changes, fold
+from .worklists import Worklists
 
 TIMELINE_COLUMNS = ("officer_id", "position", "event_type", "recorded_at", "occurred_on",
                     "subject_id", "actor_id", "actor_role", "summary_vi", "summary_en", "data")
@@ -43,6 +44,11 @@ class ReadModels:
     def __init__(self, db: ReadModelDB, reference: Any):
         self.db = db
         self.reference = reference
+
+    @property
+    def worklists(self) -> Worklists:
+        """Case lists and the board's worklists (the ``casework`` read model)."""
+        return Worklists(self.db, self.reference)
 
     # -- officers --------------------------------------------------------------
     def timeline_rows(self, officer_id: str, as_of: datetime | str | None = None) -> list[dict]:
