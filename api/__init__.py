@@ -68,6 +68,9 @@ def create_app(settings: Settings | None = None, *, service: AuditService | None
     app.register_blueprint(ops.blp)
     ops.install(app)
     errors.register(app)
+    from web import init_web
+
+    init_web(app)
 
     @app.route("/openapi.json")
     def openapi_root():

@@ -72,8 +72,9 @@ class ReadModels:
                 raise NotFound(f"no officer with id {officer_id}", code="officer_not_found")
         return out
 
-    def history(self, officer_id: str, as_of: datetime | str | None = None) -> dict:
-        rows = self.timeline_rows(officer_id, as_of)
+    def history(self, officer_id: str, as_of: datetime | str | None = None,
+                rows: list[dict] | None = None) -> dict:
+        rows = self.timeline_rows(officer_id, as_of) if rows is None else rows
         changes = entry_status_changes(rows)
         entries = []
         for row in rows:
@@ -89,9 +90,9 @@ class ReadModels:
         return {"officer_id": str(officer_id), "as_of": as_of_text(as_of), "entries": entries}
 
     def standing(self, officer_id: str, as_of: datetime | str | None = None,
-                 on: date | None = None) -> dict:
+                 on: date | None = None, rows: list[dict] | None = None) -> dict:
         """Current unit and position, term, discipline effects in force, ratings, open cases."""
-        rows = self.timeline_rows(officer_id, as_of)
+        rows = self.timeline_rows(officer_id, as_of) if rows is None else rows
         state = fold(rows)
         day = on or today_in_vietnam()
         effects = []
@@ -121,10 +122,19 @@ class ReadModels:
         }
 
     def eligibility(self, officer_id: str, on: date | str, as_of: datetime | str | None = None,
-                    leadership: bool = True) -> dict:
-        rows = self.timeline_rows(officer_id, as_of)
+                    leadership: bool = True, rows: list[dict] | None = None) -> dict:
+        rows = self.timeline_rows(officer_id, as_of) if rows is None else rows
         result = evaluate(self.reference, rows, on, as_of_text(as_of), leadership=leadership)
         return {"officer_id": str(officer_id), **result}
+
+    def officer_record(self, officer_id: str, on: date, as_of: datetime | str | None = None,
+                       leadership: bool = True) -> dict:
+        """History, standing and eligibility on ``on`` from one read of the timeline (the
+        officer page and the dossier)."""
+        rows = self.timeline_rows(officer_id, as_of)
+        return {"history": self.history(officer_id, as_of, rows=rows),
+                "standing": self.standing(officer_id, as_of, on=on, rows=rows),
+                "eligibility": self.eligibility(officer_id, on, as_of, leadership, rows=rows)}
 
     def list_officers(self, unit_id: str | None = None, q: str | None = None,
                       after: str | None = None, limit: int = 50) -> dict:
@@ -148,6 +158,27 @@ class ReadModels:
                 "left_on")
         items = [dict(zip(keys, r)) for r in rows[:limit]]
         return {"items": items, "next": items[-1]["officer_id"] if len(rows) > limit else None}
+
+    def search_officers(self, q: str, unit_id: str | None = None, limit: int = 200) -> list[dict]:
+        """Officers with a name word starting with each word of ``q`` (accent- and
+        case-insensitive: "van an" finds "Nguyễn Văn An"), or whose personnel code contains
+        ``q``; optionally only those in one unit."""
+        sql = ("SELECT o.officer_id, o.personnel_code, o.full_name, o.category, o.unit_id,"
+               " u.name, o.job_position, o.left_on FROM officers o"
+               " LEFT JOIN units u ON u.unit_id = o.unit_id WHERE 1 = 1")
+        params: list[Any] = []
+        words = search_key(q or "").split()
+        if words:
+            name_match = " AND ".join("(' ' || o.search_name) LIKE ?" for _ in words)
+            sql += f" AND (({name_match}) OR o.personnel_code LIKE ?)"
+            params += [f"% {w}%" for w in words] + [f"%{q.strip().upper()}%"]
+        if unit_id:
+            sql += " AND o.unit_id = ?"
+            params.append(str(unit_id))
+        rows = self.db.fetchall(sql + " ORDER BY o.position LIMIT ?", [*params, int(limit)])
+        keys = ("officer_id", "personnel_code", "full_name", "category", "unit_id", "unit_name",
+                "position", "left_on")
+        return [dict(zip(keys, r)) for r in rows]
 
     # -- units -----------------------------------------------------------------
     def unit(self, unit_id: str) -> dict:
