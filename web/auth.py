@@ -28,15 +28,20 @@ def accounts() -> Accounts:
     return Accounts(services().db)
 
 
+def clock() -> float:
+    """Seconds since the epoch (``WEB_CLOCK`` in the app's config replaces it in tests)."""
+    return current_app.config.get("WEB_CLOCK", time.time)()
+
+
 def throttle() -> SignInThrottle:
-    return SignInThrottle(services().db, current_app.config.get("WEB_CLOCK", time.time))
+    return SignInThrottle(services().db, clock)
 
 
 def sign_in(user: User, kind: str, token_sha256: str | None = None) -> None:
     lang = session.get("lang")
     session.clear()
     session.permanent = True
-    session.update(kind=kind, uid=user.user_id, seen=time.time())
+    session.update(kind=kind, uid=user.user_id, seen=clock())
     if token_sha256:
         session["token"] = token_sha256
     if lang:
@@ -58,7 +63,7 @@ def signed_in_user() -> User | None:
     kind = session.get("kind")
     if kind:
         idle = current_app.config["WEB_IDLE_MINUTES"] * 60
-        now = current_app.config.get("WEB_CLOCK", time.time)()
+        now = clock()
         if now - float(session.get("seen", 0)) > idle:
             sign_out()
             g.signed_out_idle = True

@@ -1,9 +1,11 @@
 """The ``web`` blueprint: sign-in, the home redirect, errors, and the page modules."""
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, g, redirect, render_template, request, session, url_for)
+from flask import (Blueprint, current_app, flash, g, redirect, render_template, request, session,
+                   url_for)
 from flask_babel import get_locale, gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -43,13 +45,19 @@ def _page_context():
 
 
 def wait_for_write() -> None:
-    """After a form's redirect (``?at=position``): show the page once it includes the write."""
+    """After a form's redirect (``?at=position``): show the page once the read models
+    include the write, waiting at most ``WEB_READ_WAIT_SECONDS`` (then say so)."""
     at = request.args.get("at", "")
-    if at.isdigit():
-        try:
-            services().wait_for(int(at))
-        except AuditError:
-            pass  # still catching up: the page shows what is there
+    if not at.isdigit():
+        return
+    s = services()
+    deadline = time.monotonic() + current_app.config.get("WEB_READ_WAIT_SECONDS", 3.0)
+    while s.projected_position() < int(at):
+        if time.monotonic() >= deadline:
+            flash(_("Danh sách có thể chưa kịp cập nhật thay đổi vừa ghi; hãy tải lại sau"
+                    " ít giây."), "error")
+            return
+        time.sleep(0.05)
 
 
 @blp.errorhandler(CSRFError)
