@@ -96,7 +96,7 @@ class Stack:
             try:
                 if requests.get(self.base + "/healthz", timeout=1).ok:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # still starting
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError("the server did not start: " + open(self.log_path).read()[-2000:])

@@ -28,6 +28,19 @@ def select_locale() -> str:
     return session.get("lang", "vi") if session.get("lang") in LANGUAGES else "vi"
 
 
+def form_title(code: str | None) -> str:
+    """A discipline form's name in the page's language ("khien_trach" -> "Khiển trách")."""
+    from flask import current_app
+    from flask_babel import get_locale
+
+    catalogues = current_app.extensions["audit_service"].reference_catalogues()
+    english = str(get_locale()) == "en"
+    for entry in catalogues["discipline_forms"]:
+        if entry["form"] == code:
+            return entry["title_en"] if english else entry["title_vi"]
+    return code or ""
+
+
 def init_web(app: Flask) -> None:
     here = os.path.dirname(__file__)
     overrides = dict(app.config.get("WEB_OVERRIDES") or {})
@@ -48,6 +61,7 @@ def init_web(app: Flask) -> None:
     csrf.init_app(app)
     app.jinja_env.filters["vndate"] = show_date
     app.jinja_env.filters["vntime"] = show_time
+    app.jinja_env.filters["form_title"] = form_title
     from .views import blp
 
     app.register_blueprint(blp)
