@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import asdict
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -18,7 +19,7 @@ from .db import ReadModelDB
 from .eligibility import evaluate
 from .readmodels import iso_ts, search_key
 from .rotation import check_rotation
-from .timeline import add_months, entry_status_changes, fold
+from .timeline import add_months, entry_status_changes, fold, jsonable
 from .worklists import Worklists
 
 TIMELINE_COLUMNS = ("officer_id", "position", "event_type", "recorded_at", "occurred_on",
@@ -110,7 +111,10 @@ class ReadModels:
                        "opened_on": p.opened_on.isoformat() if p.opened_on else None,
                        "deferred_until": p.deferred_until.isoformat() if p.deferred_until else None}
                       for p in state.proceedings.values() if p.status in ("open", "deferred")]
-        body = state.as_dict()
+        # only the parts shown (the whole state's ``as_dict`` would copy every grade too)
+        body = {"left_on": jsonable(state.left_on),
+                "term": jsonable(asdict(state.term)) if state.term else None,
+                "decisions": jsonable({k: asdict(d) for k, d in state.decisions.items()})}
         return {
             "officer_id": str(officer_id), "as_of": as_of_text(as_of), "on": day.isoformat(),
             "personnel_code": state.personnel_code, "full_name": state.full_name,

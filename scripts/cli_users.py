@@ -64,3 +64,20 @@ def disable(user_name: str) -> None:
     """Stop an account from signing in (setting a new password enables it again)."""
     _accounts().disable(user_name)
     click.echo(f"disabled {user_name}")
+
+
+@users.command("demo")
+@click.argument("user_name", default="demo.board")
+@click.option("--role", type=click.Choice(["inspector", "board", "auditor", "admin"]),
+              default="board", show_default=True)
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True,
+              help="Base URL printed for the sign-in page.")
+def demo(user_name: str, role: str, url: str) -> None:
+    """For demos only: give USER_NAME a new random password and print it with the URL."""
+    import secrets
+
+    password = secrets.token_urlsafe(12)
+    user = _accounts().set_password(user_name, password, role=role,
+                                    display_name=f"Demo {role}")
+    click.echo(f"open {url.rstrip('/')}/login and sign in as {user.user_id} ({user.role})"
+               f" with the password {password}   (demo only: printed, not for real use)")

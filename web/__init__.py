@@ -13,6 +13,7 @@ from flask import Flask, request, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
+from .labels import status_badge
 from .sessions import LazyKeySessionInterface
 from .vietnamese import show_date, show_time
 
@@ -62,6 +63,7 @@ def init_web(app: Flask) -> None:
     app.jinja_env.filters["vndate"] = show_date
     app.jinja_env.filters["vntime"] = show_time
     app.jinja_env.filters["form_title"] = form_title
+    app.jinja_env.globals["badge"] = status_badge
     from .views import blp
 
     app.register_blueprint(blp)
