@@ -9,6 +9,7 @@ import pytest
 
 from api import create_app
 from audit_service.access import AccessLog, TokenStore
+from audit_service.bootstrap import init_database
 from audit_service.config import Settings
 from projections.db import ReadModelDB
 from projections.projector import Projector
@@ -25,10 +26,9 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def web(store_env):
+def _web(env: dict):
     clock = Clock()
-    flask_app = create_app(Settings.from_env(store_env), service=build_app(store_env),
+    flask_app = create_app(Settings.from_env(env), service=build_app(env),
                            config={"WEB_CLOCK": clock, "WEB_READ_WAIT_SECONDS": 0.1})
     svc = flask_app.extensions["audit_service"]
     db = ReadModelDB(svc.settings.database)
@@ -36,7 +36,7 @@ def web(store_env):
     city = build_city(svc.service)
 
     class Web:
-        app, service, clock_ = flask_app, svc.service, clock
+        app, service = flask_app, svc.service
         ids = city
 
         def client(self, role: str | None = None):
@@ -55,6 +55,20 @@ def web(store_env):
     yield w
     db.close()
     svc.close()
+
+
+@pytest.fixture
+def web(store_env):
+    """Pages on each store (what keeps state: accounts, throttle, idempotency, access log)."""
+    yield from _web(store_env)
+
+
+@pytest.fixture
+def web_lite(tmp_path):
+    """Pages on SQLite only (what the store does not change: templates, roles, language)."""
+    env = {"AUDIT_DATABASE_URL": f"sqlite:///{tmp_path}/audit.sqlite3"}
+    init_database(Settings.from_env(env))
+    yield from _web(env)
 
 
 def _form(html: str, action: str) -> dict:
@@ -117,28 +131,28 @@ def test_repeated_failed_sign_ins_are_slowed_down_per_user_and_address(web):
     assert sign_in(c, ACCOUNTS["board"], "sai").status_code == 401  # counted from zero
 
 
-def test_an_idle_session_is_signed_out(web):
-    c = web.client("board")
+def test_an_idle_session_is_signed_out(web_lite):
+    c = web_lite.client("board")
     assert c.get("/board").status_code == 200
-    web.clock.now += 29 * 60
+    web_lite.clock.now += 29 * 60
     assert c.get("/board").status_code == 200  # activity keeps it alive
-    web.clock.now += 31 * 60
+    web_lite.clock.now += 31 * 60
     r = c.get("/board")
     assert r.status_code == 302 and "/login" in r.headers["Location"] and "idle=1" in \
         r.headers["Location"]
     assert "hết hạn do không hoạt động" in c.get(r.headers["Location"]).get_data(as_text=True)
 
 
-def test_a_post_without_the_csrf_token_is_refused_and_records_nothing(web):
-    c = web.client("inspector")
-    before = event_count(web.service)
-    r = c.post(f"/inspections/{web.ids['inspection']}/findings", data={
+def test_a_post_without_the_csrf_token_is_refused_and_records_nothing(web_lite):
+    c = web_lite.client("inspector")
+    before = event_count(web_lite.service)
+    r = c.post(f"/inspections/{web_lite.ids['inspection']}/findings", data={
         "conduct_code": "qd522-late", "description": "Muộn",
         "observed_at": "2026-11-03T08:00", "idempotency_key": "k1"})
     assert r.status_code == 400 and "CSRF" in r.get_data(as_text=True)
-    assert event_count(web.service) == before
+    assert event_count(web_lite.service) == before
     # the sign-in form is protected too
-    assert web.client().post("/login", data={"user_name": "x", "password": "y"}).status_code == 400
+    assert web_lite.client().post("/login", data={"user_name": "x", "password": "y"}).status_code == 400
 
 
 PAGES = {  # page -> roles that may open it (the API's roles for the same data)
@@ -156,34 +170,37 @@ PAGES = {  # page -> roles that may open it (the API's roles for the same data)
 }
 
 
-def test_each_role_opens_only_its_pages(web):
-    clients = {role: web.client(role) for role in ACCOUNTS}
+def test_each_role_opens_only_its_pages(web_lite):
+    clients = {role: web_lite.client(role) for role in ACCOUNTS}
     for template, allowed in PAGES.items():
-        path = template.format(**web.ids)
+        path = template.format(**web_lite.ids)
         for role, c in clients.items():
             status = c.get(path).status_code
             assert status == (200 if role in allowed else 403), (path, role, status)
-        anonymous = web.client().get(path)
+        anonymous = web_lite.client().get(path)
         assert anonymous.status_code == 302 and "/login?next=" in anonymous.headers["Location"]
 
 
-def test_every_page_route_has_a_role_rule(web):
+def test_every_page_route_has_a_role_rule(web_lite):
     open_routes = {"web.login", "web.logout", "web.language", "web.static"}
-    for rule in web.app.url_map.iter_rules():
+    checked = 0
+    for rule in web_lite.app.url_map.iter_rules():
         if rule.endpoint.startswith("web.") and rule.endpoint not in open_routes:
-            view = web.app.view_functions[rule.endpoint]
+            view = web_lite.app.view_functions[rule.endpoint]
             assert getattr(view, "_roles", None), rule.rule
+            checked += 1
+    assert checked >= 20
 
 
-def test_forms_answer_with_the_api_roles(web):
+def test_forms_answer_with_the_api_roles(web_lite):
     """An auditor can read a decision but not annul it; an inspector cannot open one."""
-    c = web.client("auditor")
-    html = c.get(f"/decisions/{web.ids['decision']}").get_data(as_text=True)
+    c = web_lite.client("auditor")
+    html = c.get(f"/decisions/{web_lite.ids['decision']}").get_data(as_text=True)
     assert "annulment-form" not in html
-    before = event_count(web.service)
-    r = c.post(f"/decisions/{web.ids['decision']}/annulment",
+    before = event_count(web_lite.service)
+    r = c.post(f"/decisions/{web_lite.ids['decision']}/annulment",
                data={"csrf_token": csrf_of(html), "reason": "x"})
-    assert r.status_code == 403 and event_count(web.service) == before
+    assert r.status_code == 403 and event_count(web_lite.service) == before
 
 
 def test_the_officer_page_shows_the_record_and_writes_the_access_log(web):
@@ -207,15 +224,15 @@ def test_the_officer_page_shows_the_record_and_writes_the_access_log(web):
     assert {e["user_id"] for e in log} == {ACCOUNTS["board"]}
 
 
-def test_withdrawn_and_corrected_entries_are_marked_on_the_timeline(web):
-    c = web.client("inspector")
-    inspection = web.ids["inspection"]
+def test_withdrawn_and_corrected_entries_are_marked_on_the_timeline(web_lite):
+    c = web_lite.client("inspector")
+    inspection = web_lite.ids["inspection"]
     html = c.get(f"/inspections/{inspection}").get_data(as_text=True)
-    action = f"/inspections/{inspection}/findings/{web.ids['finding']}/withdrawal"
+    action = f"/inspections/{inspection}/findings/{web_lite.ids['finding']}/withdrawal"
     r = c.post(action, data={**_form(html, action), "reason": "Nhầm người"})
     assert r.status_code == 302
-    web.project()
-    page = web.client("board").get(f"/officers/{web.ids['officers'][0]}").get_data(as_text=True)
+    web_lite.project()
+    page = web_lite.client("board").get(f"/officers/{web_lite.ids['officers'][0]}").get_data(as_text=True)
     assert 'class="superseded' in page and "đã rút" in page
 
 
@@ -240,22 +257,22 @@ def test_a_finding_form_submitted_twice_records_once(web):
     assert "đã có từ trước" in shown or "Đã ghi lại" in shown
 
 
-def test_a_refused_command_shows_the_services_reason_and_records_nothing(web):
-    c = web.client("inspector")
-    inspection = web.ids["inspection"]
+def test_a_refused_command_shows_the_services_reason_and_records_nothing(web_lite):
+    c = web_lite.client("inspector")
+    inspection = web_lite.ids["inspection"]
     html = c.get(f"/inspections/{inspection}").get_data(as_text=True)
     action = f"/inspections/{inspection}/findings"
-    before = event_count(web.service)
+    before = event_count(web_lite.service)
     r = c.post(action, data={**_form(html, action), "conduct_code": "qd522-late",
                              "description": "Trước khi bắt đầu",
                              "observed_at": "2026-10-01T08:00"}, follow_redirects=True)
     assert "finding_before_inspection" in r.get_data(as_text=True)
-    assert event_count(web.service) == before
+    assert event_count(web_lite.service) == before
 
 
-def test_the_reappointment_form_records_the_hash_it_showed(web):
-    c = web.client("board")
-    leader = web.ids["leader"]
+def test_the_reappointment_form_records_the_hash_it_showed(web_lite):
+    c = web_lite.client("board")
+    leader = web_lite.ids["leader"]
     html = c.get(f"/officers/{leader}").get_data(as_text=True)
     action = f"/officers/{leader}/reappointment"
     shown = re.search(r'id="eligibility-hash">([0-9a-f]{64})<', html).group(1)
@@ -264,7 +281,7 @@ def test_the_reappointment_form_records_the_hash_it_showed(web):
                              "ref_number": "99", "ref_symbol": "QĐ-UBND",
                              "ref_issuer": "UBND quận Tây Hồ", "ref_signed_on": "2026-11-10"})
     assert r.status_code == 302
-    app = web.service
+    app = web_lite.service
     last = app.recorder.select_notifications(start=1, limit=100_000)[-5:]
     decided = [app.mapper.to_domain_event(n) for n in last
                if n.topic.endswith("ReappointmentDecided")]
@@ -272,8 +289,8 @@ def test_the_reappointment_form_records_the_hash_it_showed(web):
     assert decided[0].actor_id == ACCOUNTS["board"]
 
 
-def test_english_is_switched_on_and_remembered(web):
-    c = web.client("board")
+def test_english_is_switched_on_and_remembered(web_lite):
+    c = web_lite.client("board")
     assert "Nhiệm kỳ sắp kết thúc" in c.get("/board").get_data(as_text=True)
     assert "Terms ending soon" in c.get("/board?lang=en").get_data(as_text=True)
     assert "Terms ending soon" in c.get("/board").get_data(as_text=True)  # remembered
@@ -291,11 +308,11 @@ def test_officer_search_is_accent_insensitive_word_based_and_sorted_in_vietnames
     assert "Không tìm thấy" in c.get("/officers?q=van xyz").get_data(as_text=True)
 
 
-def test_the_dossier_pdf_carries_name_verdict_and_hash_in_vietnamese(web):
+def test_the_dossier_pdf_carries_name_verdict_and_hash_in_vietnamese(web_lite):
     from pypdf import PdfReader
 
-    c = web.client("board")
-    leader = web.ids["leader"]
+    c = web_lite.client("board")
+    leader = web_lite.ids["leader"]
     r = c.get(f"/officers/{leader}/dossier.pdf?on=2026-11-20")
     assert r.status_code == 200 and r.mimetype == "application/pdf"
     reader = PdfReader(io.BytesIO(r.data))
@@ -304,7 +321,7 @@ def test_the_dossier_pdf_carries_name_verdict_and_hash_in_vietnamese(web):
     flat = re.sub(r"\s+", "", text)
     from projections.queries import ReadModels
 
-    expected = ReadModels(web.db, web.service.reference).eligibility(leader, on="2026-11-20")
+    expected = ReadModels(web_lite.db, web_lite.service.reference).eligibility(leader, on="2026-11-20")
     assert "Trần Thị Bình" in text
     assert "HỒ SƠ CÁN BỘ" in text and "Điều kiện bổ nhiệm lại" in text
     verdict = {"eligible": "đủ điều kiện", "not_eligible": "không đủ điều kiện",
@@ -312,12 +329,12 @@ def test_the_dossier_pdf_carries_name_verdict_and_hash_in_vietnamese(web):
     assert verdict in text
     assert expected["hash"] in flat
     assert ACCOUNTS["board"] in text  # who printed it
-    assert AccessLog(web.db).entries(officer_id=leader)["items"][0]["query"].startswith(
+    assert AccessLog(web_lite.db).entries(officer_id=leader)["items"][0]["query"].startswith(
         "web dossier")
 
 
-def test_worklists_on_the_board_page(web):
-    html = web.client("board").get("/board").get_data(as_text=True)
+def test_worklists_on_the_board_page(web_lite):
+    html = web_lite.client("board").get("/board").get_data(as_text=True)
     terms = html[html.index('id="terms-ending"'):html.index('id="proceedings-due"')]
     assert "Trần Thị Bình" in terms and "10/01/2027" in terms
     due = html[html.index('id="proceedings-due"'):html.index('id="appeals-pending"')]

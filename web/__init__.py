@@ -47,7 +47,9 @@ def init_web(app: Flask) -> None:
     overrides = dict(app.config.get("WEB_OVERRIDES") or {})
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_NAME="audit_session",
-                      PERMANENT_SESSION_LIFETIME=timedelta(hours=12))
+                      PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+                      # behind a TLS-terminating proxy the request looks like plain HTTP
+                      SESSION_COOKIE_SECURE=os.environ.get("AUDIT_WEB_SECURE_COOKIES") == "1")
     app.config.update(overrides)
     app.config.setdefault("WEB_IDLE_MINUTES", int(os.environ.get("AUDIT_WEB_IDLE_MINUTES", "30")))
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked on the pages only

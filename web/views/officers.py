@@ -164,7 +164,9 @@ def decision(decision_id):
     wait_for_write()
     s = services()
     d = s.service.get_decision(decision_id)
-    return render_template("decision.html", d=d,
+    rows = s.readmodels.worklists.decisions(officer_id=str(d.officer_id), limit=500)["items"]
+    row = next((r for r in rows if r["decision_id"] == str(decision_id)), None)
+    return render_template("decision.html", d=d, row=row,
                            forms=s.reference_catalogues()["discipline_forms"])
 
 
