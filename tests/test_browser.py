@@ -237,6 +237,9 @@ def test_board_works_the_lists_reads_an_officer_and_prints_the_dossier(site):
 
 
 def test_auditor_signs_in_with_a_token_verifies_and_browses(site):
+    board, board_page = _signed_in(site, "board")
+    board_page.goto(f"/officers/{site['ids']['officers'][3]}")  # a read the auditor will see
+    board.close()
     context = site["browser"].new_context(viewport=DESKTOP, base_url=site["base"])
     page = context.new_page()
     try:
@@ -256,11 +259,13 @@ def test_auditor_signs_in_with_a_token_verifies_and_browses(site):
         page.goto("/audit/events?type=Decision")
         rows = page.locator("#events tr").all_inner_texts()[1:]
         assert rows and all("Decision." in r for r in rows)
-        page.goto(f"/audit?officer_id={site['ids']['leader']}")
-        log = page.inner_text("#access-log")
-        assert ACCOUNTS["board"] in log or "Không có" in log
+        page.goto(f"/audit?officer_id={site['ids']['officers'][3]}")
+        log = page.locator("#access-log tr").all_inner_texts()[1:]
+        assert len(log) == 3 and all(ACCOUNTS["board"] in row for row in log)
+        assert [row.split("\t")[-1].split()[0] for row in log] == [
+            "history", "standing", "eligibility"]
         download = context.request.get(f"{site['base']}/audit/export.ndjson")
         first = json.loads(download.text().splitlines()[0])
-        assert download.status == 200 and first
+        assert download.status == 200 and first["type"] == "manifest"
     finally:
         context.close()
