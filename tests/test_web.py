@@ -152,7 +152,8 @@ def test_a_post_without_the_csrf_token_is_refused_and_records_nothing(web_lite):
     assert r.status_code == 400 and "CSRF" in r.get_data(as_text=True)
     assert event_count(web_lite.service) == before
     # the sign-in form is protected too
-    assert web_lite.client().post("/login", data={"user_name": "x", "password": "y"}).status_code == 400
+    refused = web_lite.client().post("/login", data={"user_name": "x", "password": "y"})
+    assert refused.status_code == 400
 
 
 PAGES = {  # page -> roles that may open it (the API's roles for the same data)
@@ -232,7 +233,8 @@ def test_withdrawn_and_corrected_entries_are_marked_on_the_timeline(web_lite):
     r = c.post(action, data={**_form(html, action), "reason": "Nhầm người"})
     assert r.status_code == 302
     web_lite.project()
-    page = web_lite.client("board").get(f"/officers/{web_lite.ids['officers'][0]}").get_data(as_text=True)
+    officer = web_lite.ids["officers"][0]
+    page = web_lite.client("board").get(f"/officers/{officer}").get_data(as_text=True)
     assert 'class="superseded' in page and "đã rút" in page
 
 
@@ -321,7 +323,8 @@ def test_the_dossier_pdf_carries_name_verdict_and_hash_in_vietnamese(web_lite):
     flat = re.sub(r"\s+", "", text)
     from projections.queries import ReadModels
 
-    expected = ReadModels(web_lite.db, web_lite.service.reference).eligibility(leader, on="2026-11-20")
+    models = ReadModels(web_lite.db, web_lite.service.reference)
+    expected = models.eligibility(leader, on="2026-11-20")
     assert "Trần Thị Bình" in text
     assert "HỒ SƠ CÁN BỘ" in text and "Điều kiện bổ nhiệm lại" in text
     verdict = {"eligible": "đủ điều kiện", "not_eligible": "không đủ điều kiện",

@@ -15,24 +15,34 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
-def main() -> int:
-    english = {}
+def english() -> dict[str, str]:
+    found = {}
     with open(os.path.join(HERE, "en.txt"), encoding="utf-8") as f:
         for line in f:
             if line.strip():
                 vi, en = line.rstrip("\n").split("|", 1)
-                english[vi] = en
+                found[vi] = en
+    return found
+
+
+def extract():
+    """The messages the pages use (a babel catalogue, extracted from the sources)."""
     with tempfile.TemporaryDirectory() as tmp:
         pot = os.path.join(tmp, "messages.pot")
         subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F",
                         os.path.join(ROOT, "web", "babel.cfg"), "-k", "_", "-k", "gettext",
                         "--omit-header", "-o", pot, ROOT], check=True, cwd=ROOT, capture_output=True)
         with open(pot, "rb") as f:
-            catalog = read_po(f, locale="en")
-    missing = [m.id for m in catalog if m.id and m.id not in english]
+            return read_po(f, locale="en")
+
+
+def main() -> int:
+    english_of = english()
+    catalog = extract()
+    missing = [m.id for m in catalog if m.id and m.id not in english_of]
     for message in catalog:
         if message.id:
-            message.string = english.get(message.id, "")
+            message.string = english_of.get(message.id, "")
             message.locations = []
     out = os.path.join(HERE, "en", "LC_MESSAGES")
     os.makedirs(out, exist_ok=True)
