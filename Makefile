@@ -1,6 +1,7 @@
 # The two set-up commands of the README: `make run` and `make test`.
 # Both create a virtual environment in .venv and install the project into it first.
-# `make run` ends with the HTTP API serving the demo data on SQLite (Ctrl-C stops it).
+# `make run` ends with the HTTP API and the web pages serving the demo data on SQLite
+# (Ctrl-C stops it); it prints the sign-in URL and a demo board user's password.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,6 +21,7 @@ run: $(STAMP)
 	$(BIN)/audit-service demo-data --if-empty
 	$(BIN)/audit-service project --until-caught-up
 	$(BIN)/audit-service tokens create --role admin --name "make run" --url http://$(BIND)
+	$(BIN)/audit-service users demo demo.board --role board --url http://$(BIND)
 	$(BIN)/audit-service serve --bind $(BIND)
 
 test: $(STAMP)

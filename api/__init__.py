@@ -57,15 +57,20 @@ def create_app(settings: Settings | None = None, *, service: AuditService | None
     app.extensions["audit_metrics"] = Metrics(lambda: _gauges(svc))
 
     api = ProblemApi(app)
-    from .routes import audit, evaluations, inspections, officers, proceedings, reference, units
+    from .routes import (audit, evaluations, inspections, officers, proceedings, reference, units,
+                         worklists)
 
-    for module in (units, officers, inspections, proceedings, evaluations, reference, audit):
+    for module in (units, officers, inspections, proceedings, evaluations, reference, audit,
+                   worklists):
         api.register_blueprint(module.blp)
     from .routes import ops
 
     app.register_blueprint(ops.blp)
     ops.install(app)
     errors.register(app)
+    from web import init_web
+
+    init_web(app)
 
     @app.route("/openapi.json")
     def openapi_root():

@@ -82,9 +82,13 @@ class TokenStore:
         return user, token
 
     def authenticate(self, token: str) -> User | None:
+        return self.by_hash(token_hash(token))
+
+    def by_hash(self, token_sha256: str) -> User | None:
+        """The user of a token known by its hash (a web session keeps only the hash)."""
         row = self.db.fetchone("SELECT user_id, role, name, unit_id FROM api_tokens"
                                " WHERE token_sha256 = ? AND revoked_at IS NULL",
-                               (token_hash(token),))
+                               (token_sha256,))
         return User(*row) if row else None
 
     def list(self) -> list[dict[str, Any]]:

@@ -56,10 +56,12 @@ def init_database(settings: Settings | None = None) -> list[str]:
         from projections.db import ReadModelDB
 
         from .access import create_tables as create_access_tables
+        from .accounts import create_tables as create_account_tables
 
         db = ReadModelDB(settings.database)
         try:
             done.extend(create_access_tables(db))
+            done.extend(create_account_tables(db))
         finally:
             db.close()
     return done

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import asdict
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 
@@ -19,7 +20,8 @@ from .db import ReadModelDB
 from .eligibility import evaluate
 from .readmodels import iso_ts, search_key
 from .rotation import check_rotation
-from .timeline import add_months, entry_status_changes, fold
+from .timeline import add_months, entry_status_changes, fold, jsonable
+from .worklists import Worklists
 
 TIMELINE_COLUMNS = ("officer_id", "position", "event_type", "recorded_at", "occurred_on",
                     "subject_id", "actor_id", "actor_role", "summary_vi", "summary_en", "data")
@@ -47,6 +49,11 @@ class ReadModels:
         self.reference = reference
         # the default day of date-dependent answers: the caller's clock, else AUDIT_TODAY/real
         self.today = today or Clock.from_env().today
+
+    @property
+    def worklists(self) -> Worklists:
+        """Case lists and the board's worklists (the ``casework`` read model)."""
+        return Worklists(self.db, self.reference)
 
     # -- officers --------------------------------------------------------------
     def timeline_rows(self, officer_id: str, as_of: datetime | str | None = None) -> list[dict]:
@@ -89,8 +96,9 @@ class ReadModels:
                             if k.endswith("_id") and isinstance(v, str))
         return quarantine.warnings_for(self.db, officer_id, subjects, "officer_timeline")
 
-    def history(self, officer_id: str, as_of: datetime | str | None = None) -> dict:
-        rows = self.timeline_rows(officer_id, as_of)
+    def history(self, officer_id: str, as_of: datetime | str | None = None,
+                rows: list[dict] | None = None) -> dict:
+        rows = self.timeline_rows(officer_id, as_of) if rows is None else rows
         changes = entry_status_changes(rows)
         entries = []
         for row in rows:
@@ -107,9 +115,9 @@ class ReadModels:
                 "warnings": self.warnings(officer_id, rows)}
 
     def standing(self, officer_id: str, as_of: datetime | str | None = None,
-                 on: date | None = None) -> dict:
+                 on: date | None = None, rows: list[dict] | None = None) -> dict:
         """Current unit and position, term, discipline effects in force, ratings, open cases."""
-        rows = self.timeline_rows(officer_id, as_of)
+        rows = self.timeline_rows(officer_id, as_of) if rows is None else rows
         state = fold(rows)
         day = on or self.today()
         effects = []
@@ -127,7 +135,10 @@ class ReadModels:
                        "opened_on": p.opened_on.isoformat() if p.opened_on else None,
                        "deferred_until": p.deferred_until.isoformat() if p.deferred_until else None}
                       for p in state.proceedings.values() if p.status in ("open", "deferred")]
-        body = state.as_dict()
+        # only the parts shown (the whole state's ``as_dict`` would copy every grade too)
+        body = {"left_on": jsonable(state.left_on),
+                "term": jsonable(asdict(state.term)) if state.term else None,
+                "decisions": jsonable({k: asdict(d) for k, d in state.decisions.items()})}
         return {
             "officer_id": str(officer_id), "as_of": as_of_text(as_of), "on": day.isoformat(),
             "personnel_code": state.personnel_code, "full_name": state.full_name,
@@ -139,13 +150,22 @@ class ReadModels:
         }
 
     def eligibility(self, officer_id: str, on: date | str, as_of: datetime | str | None = None,
-                    leadership: bool = True) -> dict:
-        rows = self.timeline_rows(officer_id, as_of)
+                    leadership: bool = True, rows: list[dict] | None = None) -> dict:
+        rows = self.timeline_rows(officer_id, as_of) if rows is None else rows
         result = evaluate(self.reference, rows, on, as_of_text(as_of), leadership=leadership)
         # The hash covers the verdict on the rows the read models hold; a warning says that
         # rows may be missing (quarantined events), so the verdict may be incomplete.
         return {"officer_id": str(officer_id), **result,
                 "warnings": self.warnings(officer_id, rows)}
+
+    def officer_record(self, officer_id: str, on: date, as_of: datetime | str | None = None,
+                       leadership: bool = True) -> dict:
+        """History, standing and eligibility on ``on`` from one read of the timeline (the
+        officer page and the dossier)."""
+        rows = self.timeline_rows(officer_id, as_of)
+        return {"history": self.history(officer_id, as_of, rows=rows),
+                "standing": self.standing(officer_id, as_of, on=on, rows=rows),
+                "eligibility": self.eligibility(officer_id, on, as_of, leadership, rows=rows)}
 
     def list_officers(self, unit_id: str | None = None, q: str | None = None,
                       after: str | None = None, limit: int = 50) -> dict:
@@ -169,6 +189,27 @@ class ReadModels:
                 "left_on")
         items = [dict(zip(keys, r)) for r in rows[:limit]]
         return {"items": items, "next": items[-1]["officer_id"] if len(rows) > limit else None}
+
+    def search_officers(self, q: str, unit_id: str | None = None, limit: int = 200) -> list[dict]:
+        """Officers with a name word starting with each word of ``q`` (accent- and
+        case-insensitive: "van an" finds "Nguyễn Văn An"), or whose personnel code contains
+        ``q``; optionally only those in one unit."""
+        sql = ("SELECT o.officer_id, o.personnel_code, o.full_name, o.category, o.unit_id,"
+               " u.name, o.job_position, o.left_on FROM officers o"
+               " LEFT JOIN units u ON u.unit_id = o.unit_id WHERE 1 = 1")
+        params: list[Any] = []
+        words = search_key(q or "").split()
+        if words:
+            name_match = " AND ".join("(' ' || o.search_name) LIKE ?" for _ in words)
+            sql += f" AND (({name_match}) OR o.personnel_code LIKE ?)"
+            params += [f"% {w}%" for w in words] + [f"%{q.strip().upper()}%"]
+        if unit_id:
+            sql += " AND o.unit_id = ?"
+            params.append(str(unit_id))
+        rows = self.db.fetchall(sql + " ORDER BY o.position LIMIT ?", [*params, int(limit)])
+        keys = ("officer_id", "personnel_code", "full_name", "category", "unit_id", "unit_name",
+                "position", "left_on")
+        return [dict(zip(keys, r)) for r in rows]
 
     # -- units -----------------------------------------------------------------
     def unit(self, unit_id: str) -> dict:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import pickle
 import sqlite3
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Callable
 from uuid import UUID
@@ -23,7 +23,7 @@ from audit_service.clock import local_date
 
 from .db import ReadModelDB, WriteBatch
 from .summaries import summarize, summary_key
-from .timeline import jsonable
+from .timeline import add_years, jsonable
 
 SKIP_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
                "national_id", "national_id_hash"}
@@ -716,7 +716,148 @@ class UnitStatistics(Projection):
                          event.rating)
 
 
-PROJECTIONS = (OfficerTimeline, Directory, UnitStatistics)
+class Casework(Projection):
+    """What the board and the inspectors work through: inspections, proceedings, decisions
+    and appeals, and leadership terms, one current row each (for worklists and filters)."""
+
+    name = "casework"
+    tables = {
+        "work_inspections": (
+            "CREATE TABLE IF NOT EXISTS {t} (inspection_id TEXT PRIMARY KEY,"
+            " unit_id TEXT NOT NULL, team TEXT NOT NULL, started_on TEXT NOT NULL,"
+            " closed_on TEXT, conclusion_ref TEXT, findings INTEGER NOT NULL,"
+            " position {big} NOT NULL)"),
+        "work_proceedings": (
+            "CREATE TABLE IF NOT EXISTS {t} (proceeding_id TEXT PRIMARY KEY,"
+            " officer_id TEXT NOT NULL, opened_on TEXT NOT NULL, status TEXT NOT NULL,"
+            " deferred_until TEXT, deadline TEXT NOT NULL, deadline_complex TEXT NOT NULL,"
+            " decision_id TEXT, opened_position {big} NOT NULL, position {big} NOT NULL)"),
+        "work_decisions": (
+            "CREATE TABLE IF NOT EXISTS {t} (decision_id TEXT PRIMARY KEY,"
+            " proceeding_id TEXT NOT NULL, officer_id TEXT NOT NULL, form TEXT NOT NULL,"
+            " effective_from TEXT NOT NULL, status TEXT NOT NULL, appeal_id TEXT,"
+            " appeal_lodged_on TEXT, issued_position {big} NOT NULL, position {big} NOT NULL)"),
+        "work_terms": (
+            "CREATE TABLE IF NOT EXISTS {t} (officer_id TEXT PRIMARY KEY,"
+            " job_position TEXT, term_start TEXT NOT NULL, term_years INTEGER NOT NULL,"
+            " term_end TEXT NOT NULL, position {big} NOT NULL)"),
+    }
+    indexes = {
+        "work_proceedings": ["CREATE INDEX IF NOT EXISTS ix_{t}_officer_{token} ON {t}"
+                             " (officer_id)"],
+        "work_decisions": ["CREATE INDEX IF NOT EXISTS ix_{t}_officer_{token} ON {t}"
+                           " (officer_id)"],
+        "work_terms": ["CREATE INDEX IF NOT EXISTS ix_{t}_end_{token} ON {t} (term_end)"],
+    }
+    updated_tables = frozenset({"work_inspections", "work_proceedings", "work_decisions",
+                                "work_terms"})
+    kinds = frozenset({"Inspection.Opened", "Inspection.Closed", "Inspection.FindingRecorded",
+                       "Inspection.FindingWithdrawn", "Proceeding.Opened",
+                       "Proceeding.Deferred", "Proceeding.Dismissed", "Proceeding.Decided",
+                       "Decision.Issued", "Decision.AppealLodged", "Decision.AppealResolved",
+                       "Decision.Annulled", "Officer.Appointed",
+                       "Officer.ReappointmentDecided", "Officer.LeftService"})
+
+    def __init__(self, reference: Any, suffix: str = ""):
+        self.terms = Lookup(self._load_term)
+        super().__init__(reference, suffix)
+
+    def _lookups(self) -> list:
+        return [self.terms]
+
+    def _load_term(self, out: WriteBatch, officer_id: str) -> tuple | None:
+        rows = self._read(out, f"SELECT term_end, term_years FROM {self.t['work_terms']}"
+                               " WHERE officer_id = ?", (officer_id,))
+        return (rows[0][0], int(rows[0][1])) if rows else None
+
+    def _set(self, out: WriteBatch, table: str, key: str, oid: str, position: int,
+             **columns: Any) -> None:
+        t = self.t[table]
+        assigns = ", ".join(f"{c} = ?" for c in columns)
+        out.update(t, f"UPDATE {t} SET {assigns}, position = ? WHERE {key} = ?",
+                   (*columns.values(), position, oid))
+
+    def apply(self, out: WriteBatch, position: int, recorded_at: str, event: Any) -> None:
+        kind = event_type(event)
+        oid = str(event.originator_id)
+        t = self.t
+        if kind == "Inspection.Opened":
+            out.insert(t["work_inspections"], (
+                oid, str(event.unit_id), _JSON.encode([str(m) for m in event.team]),
+                event.started_on.isoformat(), None, None, 0, position))
+        elif kind == "Inspection.Closed":
+            self._set(out, "work_inspections", "inspection_id", oid, position,
+                      closed_on=event.closed_on.isoformat(), conclusion_ref=event.conclusion_ref)
+        elif kind in ("Inspection.FindingRecorded", "Inspection.FindingWithdrawn"):
+            step = 1 if kind == "Inspection.FindingRecorded" else -1
+            tb = t["work_inspections"]
+            out.update(tb, f"UPDATE {tb} SET findings = findings + ?, position = ?"
+                           " WHERE inspection_id = ?", (step, position, oid))
+        elif kind == "Proceeding.Opened":
+            ref = self.reference
+            opened = event.opened_on
+            out.insert(t["work_proceedings"], (
+                oid, str(event.officer_id), opened.isoformat(), "open", None,
+                (opened + timedelta(days=ref.handling_max_days)).isoformat(),
+                (opened + timedelta(days=ref.handling_max_days_complex)).isoformat(),
+                None, position, position))
+        elif kind == "Proceeding.Deferred":
+            self._set(out, "work_proceedings", "proceeding_id", oid, position,
+                      status="deferred", deferred_until=event.until.isoformat())
+        elif kind == "Proceeding.Dismissed":
+            self._set(out, "work_proceedings", "proceeding_id", oid, position,
+                      status="dismissed")
+        elif kind == "Proceeding.Decided":
+            self._set(out, "work_proceedings", "proceeding_id", oid, position,
+                      status="decided", decision_id=str(event.decision_id))
+        elif kind == "Decision.Issued":
+            out.insert(t["work_decisions"], (
+                oid, str(event.proceeding_id), str(event.officer_id), event.form,
+                event.effective_from.isoformat(), "in_force", None, None, position, position))
+        elif kind == "Decision.AppealLodged":
+            self._set(out, "work_decisions", "decision_id", oid, position,
+                      appeal_id=str(event.appeal_id),
+                      appeal_lodged_on=event.lodged_on.isoformat())
+        elif kind == "Decision.AppealResolved":
+            changes: dict[str, Any] = {"appeal_id": None, "appeal_lodged_on": None}
+            if event.outcome == "overturned":
+                changes["status"] = "overturned"
+            elif event.outcome == "form_changed" and event.new_form:
+                changes["form"] = event.new_form
+            self._set(out, "work_decisions", "decision_id", oid, position, **changes)
+        elif kind == "Decision.Annulled":
+            self._set(out, "work_decisions", "decision_id", oid, position, status="annulled")
+        elif kind == "Officer.Appointed":
+            if event.term_start is None:
+                return
+            years = int(event.term_years or 0)
+            end = add_years(event.term_start, years).isoformat()
+            tb = t["work_terms"]
+            out.update(tb, f"DELETE FROM {tb} WHERE officer_id = ?", (oid,))
+            out.insert(tb, (oid, event.position, event.term_start.isoformat(), years, end,
+                            position))
+            self.terms.put(oid, (end, years))
+        elif kind == "Officer.ReappointmentDecided":
+            term = self.terms.get(out, oid)
+            if term is None:
+                return
+            tb = t["work_terms"]
+            if event.outcome == "reappointed":
+                start = date.fromisoformat(term[0])
+                end = add_years(start, term[1]).isoformat()
+                self._set(out, "work_terms", "officer_id", oid, position,
+                          term_start=start.isoformat(), term_end=end)
+                self.terms.put(oid, (end, term[1]))
+            elif event.outcome == "not_reappointed":
+                out.update(tb, f"DELETE FROM {tb} WHERE officer_id = ?", (oid,))
+                self.terms.put(oid, None)
+        elif kind == "Officer.LeftService":
+            tb = t["work_terms"]
+            out.update(tb, f"DELETE FROM {tb} WHERE officer_id = ?", (oid,))
+            self.terms.put(oid, None)
+
+
+PROJECTIONS = (OfficerTimeline, Directory, UnitStatistics, Casework)
 
 
 def snapshot(db: ReadModelDB) -> dict[str, list[tuple]]:

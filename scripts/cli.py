@@ -226,6 +226,9 @@ from .cli_serve import serve, tokens  # noqa: E402
 
 main.add_command(serve)
 main.add_command(tokens)
+from .cli_users import users  # noqa: E402
+
+main.add_command(users)
 from .cli_data import import_command  # noqa: E402
 
 main.add_command(import_command)

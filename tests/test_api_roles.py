@@ -62,6 +62,12 @@ MATRIX = [
     ("GET", "/audit/checkpoints/latest", ALL),
     ("GET", "/audit/export", AUDITOR),
     ("GET", "/audit/verify", AUDITOR),
+    ("GET", "/inspections", ALL),
+    ("GET", "/proceedings", BOARD_AUDITOR),
+    ("GET", "/decisions", BOARD_AUDITOR),
+    ("GET", "/worklists/terms-ending", BOARD_AUDITOR),
+    ("GET", "/worklists/proceedings-due", BOARD_AUDITOR),
+    ("GET", "/worklists/appeals-pending", BOARD_AUDITOR),
     *[("GET", f"/reference/{name}", ALL) for name in REFERENCE],
 ]
 UNAUTHENTICATED = {"/api/v1/openapi.json", "/api/v1/healthz", "/api/v1/readyz", "/api/v1/metrics"}

@@ -1,0 +1,30 @@
+"""Words for statuses and outcomes shown as badges, translated once per request (a page
+with hundreds of timeline entries asks for them hundreds of times)."""
+from __future__ import annotations
+
+from flask import g
+from flask_babel import gettext as _
+
+BAD = {"overdue", "annulled", "overturned", "withdrawn", "not_eligible"}
+WARN = {"due", "deferred", "corrected", "needs_review", "open"}
+GOOD = {"eligible", "ok", "in_force", "closed"}
+
+
+def _labels() -> dict[str, str]:
+    return {"open": _("đang xử lý"), "deferred": _("tạm hoãn"), "dismissed": _("không kỷ luật"),
+            "decided": _("đã quyết định"), "in_force": _("có hiệu lực"), "annulled": _("đã hủy"),
+            "overturned": _("đã bị bãi bỏ"), "closed": _("đã kết thúc"),
+            "active": _("hiện hành"), "corrected": _("đã đính chính"), "withdrawn": _("đã rút"),
+            "overdue": _("quá hạn"), "due": _("đến hạn"), "not_yet_due": _("chưa đến hạn"),
+            "eligible": _("đủ điều kiện"), "not_eligible": _("không đủ điều kiện"),
+            "needs_review": _("cần xem xét"), "ok": _("đạt"), "info": _("thông tin")}
+
+
+def status_badge(status: str) -> tuple[str, str]:
+    """(css tone, label) of a status."""
+    labels = g.get("status_labels")
+    if labels is None:
+        labels = g.status_labels = _labels()
+    tone = "bad" if status in BAD else "warn" if status in WARN else \
+        "good" if status in GOOD else ""
+    return tone, labels.get(status, status)

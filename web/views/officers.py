@@ -1,0 +1,190 @@
+"""The officer page, the printable dossier, and the board's forms about an officer:
+proceedings, decisions, appeals, annulments, grades, ratings and reappointment."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from flask import Response, abort, render_template, request, url_for
+
+from projections.integrity import latest_checkpoint
+
+from ..auth import BOARD_AUDITOR, page, signed_in_user
+from ..forms import decision_ref, field, number, perform
+from ..sessions import services
+from . import blp, wait_for_write
+
+BOARD = ("board",)
+
+
+def _day() -> date:
+    try:
+        return date.fromisoformat(request.args.get("on", ""))
+    except ValueError:
+        return services().service.today()
+
+
+def officer_context(officer_id: str, what: str) -> dict:
+    """Everything the officer page and the dossier show, with the reads written to the
+    access log as the API writes them (history, standing, eligibility)."""
+    s = services()
+    day = _day()
+    user = signed_in_user()
+    record = s.readmodels.officer_record(officer_id, on=day)
+    for part in ("history", "standing", "eligibility"):
+        s.access_log.record(user, officer_id, part, None, f"{what}; on={day.isoformat()}")
+    standing = record["standing"]
+    unit = s.readmodels.unit(standing["unit_id"]) if standing["unit_id"] else None
+    reference = s.reference_catalogues()
+    rules = {r["id"]: r for r in reference["rules"]}
+    forms = {f["form"]: f for f in reference["discipline_forms"]}
+    checkpoint = latest_checkpoint(s.db)
+    entries = list(reversed(record["history"]["entries"]))  # newest first
+    rested_on = {p for r in record["eligibility"]["reasons"] for p in r["positions"]}
+    return {"officer_id": officer_id, "on": day, "standing": standing, "unit": unit,
+            "entries": entries, "eligibility": record["eligibility"], "rules": rules,
+            "forms": forms, "checkpoint": checkpoint, "rested_on": rested_on,
+            "log_head": s.service.recorder.max_notification_id() or 0}
+
+
+@blp.route("/officers/<uuid:officer_id>")
+@page(*BOARD_AUDITOR)
+def officer(officer_id):
+    wait_for_write()
+    s = services()
+    ctx = officer_context(str(officer_id), "web officer page")
+    ctx["proceedings"] = s.readmodels.worklists.proceedings(officer_id=str(officer_id),
+                                                            limit=100)["items"]
+    ctx["decisions"] = s.readmodels.worklists.decisions(officer_id=str(officer_id),
+                                                        limit=100)["items"]
+    ctx["conduct_codes"] = s.reference_catalogues()["conduct_codes"]
+    return render_template("officer.html", **ctx)
+
+
+@blp.route("/officers/<uuid:officer_id>/dossier.pdf")
+@page(*BOARD_AUDITOR)
+def dossier(officer_id):
+    from weasyprint import HTML
+
+    ctx = officer_context(str(officer_id), "web dossier")
+    ctx["printed_by"] = signed_in_user()
+    ctx["printed_at"] = datetime.now(timezone.utc)
+    html = render_template("dossier.html", **ctx)
+    pdf = HTML(string=html, base_url=request.url_root).write_pdf()
+    name = f"ho-so-{ctx['standing']['personnel_code'] or officer_id}.pdf"
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+def _officer_url(officer_id) -> str:
+    return url_for("web.officer", officer_id=officer_id)
+
+
+@blp.route("/officers/<uuid:officer_id>/proceedings", methods=["POST"])
+@page(*BOARD)
+def open_proceeding(officer_id):
+    violation = {"conduct_code": field("conduct_code"), "occurred_on": field("occurred_on"),
+                 "detected_on": field("detected_on"), "description": field("description")}
+    if field("finding_id"):
+        violation["finding_id"] = field("finding_id")
+    back = _officer_url(officer_id)
+    return perform(services().service.open_proceeding, officer_id=str(officer_id),
+                   violations=[violation], opened_on=field("opened_on"), done=back,
+                   back=back)
+
+
+@blp.route("/officers/<uuid:officer_id>/grades", methods=["POST"])
+@page(*BOARD)
+def monthly_grade(officer_id):
+    back = _officer_url(officer_id)
+    return perform(services().service.record_monthly_grade, officer_id=str(officer_id),
+                   period=field("period"), score=number("score"), done=back, back=back)
+
+
+@blp.route("/officers/<uuid:officer_id>/ratings", methods=["POST"])
+@page(*BOARD)
+def annual_rating(officer_id):
+    back = _officer_url(officer_id)
+    command = (services().service.correct_annual_rating if field("correction")
+               else services().service.record_annual_rating)
+    kwargs = {"reason": field("reason")} if field("correction") else {}
+    return perform(command, officer_id=str(officer_id), year=number("year"),
+                   rating=field("rating"), done=back, back=back, **kwargs)
+
+
+@blp.route("/officers/<uuid:officer_id>/reappointment", methods=["POST"])
+@page(*BOARD)
+def reappointment(officer_id):
+    back = _officer_url(officer_id)
+    return perform(services().service.decide_reappointment, str(officer_id),
+                   outcome=field("outcome"), decided_on=field("decided_on"),
+                   decision_ref=decision_ref(), eligibility_hash=field("eligibility_hash"),
+                   done=back, back=back)
+
+
+@blp.route("/proceedings/<uuid:proceeding_id>")
+@page(*BOARD_AUDITOR)
+def proceeding(proceeding_id):
+    wait_for_write()
+    s = services()
+    p = s.service.get_proceeding(proceeding_id)
+    rows = s.readmodels.worklists.proceedings(officer_id=str(p.officer_id), limit=500)["items"]
+    row = next((r for r in rows if r["proceeding_id"] == str(proceeding_id)), None)
+    return render_template("proceeding.html", p=p, row=row,
+                           forms=s.reference_catalogues()["discipline_forms"],
+                           reasons=s.reference_catalogues()["deferral_reasons"])
+
+
+def _proceeding_url(proceeding_id) -> str:
+    return url_for("web.proceeding", proceeding_id=proceeding_id)
+
+
+@blp.route("/proceedings/<uuid:proceeding_id>/<action>", methods=["POST"])
+@page(*BOARD)
+def proceeding_action(proceeding_id, action):
+    svc = services().service
+    back = _proceeding_url(proceeding_id)
+    pid = str(proceeding_id)
+    if action == "deferral":
+        return perform(svc.defer_proceeding, pid, reason=field("reason"), until=field("until"),
+                       deferred_on=field("deferred_on"), done=back, back=back)
+    if action == "dismissal":
+        return perform(svc.dismiss_proceeding, pid, reason=field("reason"),
+                       dismissed_on=field("dismissed_on"), done=back, back=back)
+    if action == "decision":
+        return perform(svc.decide_proceeding, pid, form=field("form"),
+                       decision_ref=decision_ref(), effective_from=field("effective_from"),
+                       corruption_related=bool(field("corruption_related")), done=back,
+                       back=back)
+    abort(404)
+
+
+@blp.route("/decisions/<uuid:decision_id>")
+@page(*BOARD_AUDITOR)
+def decision(decision_id):
+    wait_for_write()
+    s = services()
+    d = s.service.get_decision(decision_id)
+    rows = s.readmodels.worklists.decisions(officer_id=str(d.officer_id), limit=500)["items"]
+    row = next((r for r in rows if r["decision_id"] == str(decision_id)), None)
+    return render_template("decision.html", d=d, row=row,
+                           forms=s.reference_catalogues()["discipline_forms"])
+
+
+@blp.route("/decisions/<uuid:decision_id>/<action>", methods=["POST"])
+@page(*BOARD)
+def decision_action(decision_id, action):
+    svc = services().service
+    back = url_for("web.decision", decision_id=decision_id)
+    did = str(decision_id)
+    if action == "appeal":
+        return perform(svc.lodge_appeal, did, lodged_on=field("lodged_on"),
+                       grounds=field("grounds"), done=back, back=back)
+    if action == "resolution":
+        return perform(svc.resolve_appeal, did, field("appeal_id"), outcome=field("outcome"),
+                       resolved_on=field("resolved_on"), new_form=field("new_form"),
+                       decision_ref=decision_ref(), done=back, back=back)
+    if action == "annulment":
+        return perform(svc.annul_decision, did, reason=field("reason"),
+                       decision_ref=decision_ref(), annulled_on=field("annulled_on"),
+                       done=back, back=back)
+    abort(404)
