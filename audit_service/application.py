@@ -11,14 +11,14 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Callable, Iterator
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
-from .clock import local_date
+from .clock import VIETNAM, local_date
 from .config import Settings
 from .domain import (AnnualRating, Decision, IdempotencyRecord, Index, Inspection,
                      MonthlyGrade, Officer, Proceeding, Unit, index_id)
@@ -132,6 +132,11 @@ class AuditService(Application):
         self.today = today or self.settings.clock.today
         self.reference = reference or load_reference()
         super().__init__(env=full_env)
+
+    def now(self) -> datetime:
+        """Now in Vietnam on the service's today (the real time of day): the default of an
+        observed time, so a form's default is never a day the service would refuse."""
+        return datetime.combine(self.today(), datetime.now(VIETNAM).timetz())
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

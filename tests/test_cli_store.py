@@ -21,6 +21,8 @@ ARGS = {
     "project": ["--until-caught-up"],
     "tokens create": ["--role", "admin", "--name", "someone"],
     "tokens revoke": ["u_1"],
+    "users set-password": ["someone", "--role", "board"],
+    "users disable": ["someone"],
     "keys generate": [],
 }
 

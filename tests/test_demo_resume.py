@@ -64,8 +64,11 @@ def clean(tmp_path_factory) -> tuple[int, list]:
 # Runs the CLI with the library's save wrapped: once this process has stored ``argv[1]``
 # events, it sends itself signal ``argv[2]`` (SIGKILL: a crash; SIGINT: Ctrl-C).
 INTERRUPTED = """
-import os, sys
+import os, signal, sys
 from eventsourcing.application import Application
+
+# Ctrl-C as at a terminal, even when this test runs where SIGINT is ignored (a background job)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 threshold, signum = int(sys.argv[1]), int(sys.argv[2])
 stored = 0

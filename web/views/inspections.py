@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from flask import abort, render_template, request, url_for
 
-from audit_service.clock import VIETNAM
 from projections.readmodels import search_key
 
 from ..auth import READERS, page, signed_in_user
@@ -34,7 +32,8 @@ def inspections():
 
 
 def _observed_default() -> str:
-    return datetime.now(VIETNAM).strftime("%Y-%m-%dT%H:%M")
+    """Now in Vietnam by the service's clock (``AUDIT_TODAY`` when set), not the host's."""
+    return services().service.now().strftime("%Y-%m-%dT%H:%M")
 
 
 def _conduct_codes(day) -> list[dict]:
