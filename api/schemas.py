@@ -172,6 +172,10 @@ class DecisionCreate(Strict):
     decision_ref = ref()
     effective_from = fields.Date(required=True)
     corruption_related = fields.Boolean(load_default=False)
+    discipline_system = fields.String(load_default="state",
+                                      validate=validate.OneOf(["state", "party"]),
+                                      metadata={"description": "state (administrative) or"
+                                                " Party discipline"})
 
 
 class AppealCreate(Strict):
@@ -239,6 +243,9 @@ class EligibilityQuery(AsOf):
     on = fields.Date(load_default=None, metadata={"description": "evaluation date (default"
                                                  " today in Vietnam)"})
     leadership = fields.Boolean(load_default=True)
+    post = fields.String(load_default="same", validate=validate.OneOf(["same", "higher"]),
+                         metadata={"description": "same: reappointment to the post held"
+                                   " (bổ nhiệm lại); higher: appointment to a higher post"})
 
 
 class RotationQuery(AsOf):
@@ -356,6 +363,7 @@ class Eligibility(Schema):
     evaluated_on = fields.String()
     as_of = fields.String(allow_none=True)
     leadership = fields.Boolean()
+    post = fields.String(metadata={"enum": ["same", "higher"]})
     verdict = fields.String(metadata={"enum": ["eligible", "not_eligible", "needs_review"]})
     reasons = fields.List(fields.Nested(Reason))
     rules_checked = fields.List(fields.String())

@@ -20,6 +20,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from .clock import local_date, today_in_vietnam
 from .config import Settings
+from .domain.proceedings import DISCIPLINE_SYSTEMS
 from .domain import (AnnualRating, Decision, IdempotencyRecord, Index, Inspection,
                      MonthlyGrade, Officer, Proceeding, Unit, index_id)
 from .errors import AuditError, Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
@@ -40,6 +41,9 @@ APPEAL_OUTCOMES = ("upheld", "overturned", "form_changed")
 VIOLATION_SOURCES = ("finding", "complaint", "other")
 FORMS = ("khien_trach", "canh_cao", "ha_bac_luong", "giang_chuc", "cach_chuc",
          "buoc_thoi_viec", "bai_nhiem")
+#: Party discipline forms recorded for their effect on appointment (khai trừ ends membership
+#: and has no appointment period here).
+PARTY_FORMS = ("khien_trach", "canh_cao", "cach_chuc")
 
 
 @dataclass(frozen=True)
@@ -740,9 +744,14 @@ class AuditService(Application):
 
     def decide_proceeding(self, actor: Actor, proceeding_id: Any, *, form: Any,
                           decision_ref: Any, effective_from: Any,
-                          corruption_related: Any = False) -> CommandResult:
+                          corruption_related: Any = False,
+                          discipline_system: Any = "state") -> CommandResult:
         c = self._checker()
         form = c.choice("form", form, FORMS)
+        system = c.choice("discipline_system", discipline_system if discipline_system
+                          is not None else "state", DISCIPLINE_SYSTEMS)
+        if system == "party" and form not in PARTY_FORMS:
+            c.fail("form", f"Party discipline forms recorded here: {', '.join(PARTY_FORMS)}")
         ref = c.decision_ref("decision_ref", decision_ref)
         effective = c.date("effective_from", effective_from)
         corruption = c.boolean("corruption_related", corruption_related, default=False)
@@ -753,6 +762,9 @@ class AuditService(Application):
         officer = self.get_officer(proceeding.officer_id)
         decided_on = ref["signed_on"]
         proceeding.check_decidable(decided_on)
+        if system == "party":
+            return self._record_party_decision(actor, proceeding, officer, form, ref, effective,
+                                               corruption)
         form_entry = self.reference.discipline_form(form, officer.category, decided_on)
         if form_entry is None:
             allowed = [f.form for f in self.reference.forms_for(officer.category, decided_on)]
@@ -765,8 +777,25 @@ class AuditService(Application):
         decision = Decision(proceeding_id=proceeding.id, officer_id=officer.id,
                             category=officer.category, form=form, regime=form_entry.regime,
                             decision_ref=ref, effective_from=effective,
-                            corruption_related=corruption, **actor.kw)
+                            corruption_related=corruption, discipline_system="state",
+                            **actor.kw)
         proceeding.decide(decision_id=decision.id, decided_on=decided_on, **actor.kw)
+        claim = self._check_decision_ref_unique(ref, decision.id, actor)
+        return self._save(decision.id, proceeding, decision, claim,
+                          extra={"proceeding_id": proceeding.id})
+
+    def _record_party_decision(self, actor: Actor, proceeding: Proceeding, officer: Officer,
+                               form: str, ref: dict, effective: date,
+                               corruption: bool) -> CommandResult:
+        """A Party discipline decision (Regulation 69-QĐ/TW), recorded for its effect on
+        appointment (effect_periods.toml, scope party). The state forms catalogue and the
+        state limitation periods do not govern it, so neither is checked."""
+        decision = Decision(proceeding_id=proceeding.id, officer_id=officer.id,
+                            category=officer.category, form=form, regime="party",
+                            decision_ref=ref, effective_from=effective,
+                            corruption_related=corruption, discipline_system="party",
+                            **actor.kw)
+        proceeding.decide(decision_id=decision.id, decided_on=ref["signed_on"], **actor.kw)
         claim = self._check_decision_ref_unique(ref, decision.id, actor)
         return self._save(decision.id, proceeding, decision, claim,
                           extra={"proceeding_id": proceeding.id})

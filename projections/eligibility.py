@@ -57,7 +57,13 @@ _BARS = {
     "any_appointment": ("không bổ nhiệm vào bất kỳ chức vụ nào", "no appointment at all"),
     "higher_post": ("không bổ nhiệm, giới thiệu ứng cử vào chức vụ cao hơn",
                     "no appointment or nomination to a higher post"),
+    "appointment_scope_open": ("không bổ nhiệm; văn bản không nói rõ có gồm bổ nhiệm lại"
+                               " vào chức vụ đang giữ hay không",
+                               "no appointment; the text does not say whether reappointment"
+                               " to the same post is included"),
 }
+_POSTS = {"same": ("bổ nhiệm lại vào chức vụ đang giữ", "reappointment to the same post"),
+          "higher": ("bổ nhiệm vào chức vụ cao hơn", "appointment to a higher post")}
 
 
 # --------------------------------------------------------------------------- canonical form
@@ -101,11 +107,13 @@ def notice_deadline(term_end: date, notice_days: int) -> date:
 # --------------------------------------------------------------------------- evaluation
 
 class _Ctx:
-    def __init__(self, reference: Any, state: OfficerState, on: date, leadership: bool):
+    def __init__(self, reference: Any, state: OfficerState, on: date, leadership: bool,
+                 post: str = "same"):
         self.ref = reference
         self.state = state
         self.on = on
         self.leadership = leadership
+        self.post = post
 
     def decisions(self) -> list[DecisionState]:
         return sorted(self.state.decisions.values(),
@@ -298,7 +306,8 @@ def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
             changed_en = f" (form changed on appeal from {o_en})"
         pending_vi = " Đang có khiếu nại chưa giải quyết." if d.appeal_pending else ""
         pending_en = " An appeal is pending." if d.appeal_pending else ""
-        effects = list(ctx.ref.effects_for(d.form, eff)) if d.form else []
+        effects = (list(ctx.ref.effects_for(d.form, eff, d.discipline_system))
+                   if d.form else [])
         if not effects:
             out.append(_reason(
                 rule, NEEDS_REVIEW,
@@ -319,15 +328,32 @@ def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
             b_vi, b_en = _BARS.get(e.bars, (e.bars, e.bars))
             if eff <= on < end:
                 hits += 1
-                out.append(_reason(
-                    rule, _hit(rule),
-                    f"{label_vi}{changed_vi}, hiệu lực từ {eff.isoformat()}: thời hạn {e.months}"
-                    f" tháng theo {s_vi} ({b_vi}), từ {eff.isoformat()} đến hết ngày"
-                    f" {last.isoformat()} (căn cứ: {e.source}).{pending_vi}",
-                    f"The {label_en}{changed_en}, effective {eff.isoformat()}: {e.months}-month"
-                    f" effect period under {s_en} ({b_en}), from {eff.isoformat()} through"
-                    f" {last.isoformat()} (source: {e.source}).{pending_en}",
-                    positions))
+                bars = e.bars_post(ctx.post)
+                p_vi, p_en = _POSTS[ctx.post]
+                period_vi = (f"{label_vi}{changed_vi}, hiệu lực từ {eff.isoformat()}: thời hạn"
+                             f" {e.months} tháng theo {s_vi} ({b_vi}), từ {eff.isoformat()} đến"
+                             f" hết ngày {last.isoformat()} (căn cứ: {e.source})")
+                period_en = (f"The {label_en}{changed_en}, effective {eff.isoformat()}:"
+                             f" {e.months}-month effect period under {s_en} ({b_en}), from"
+                             f" {eff.isoformat()} through {last.isoformat()} (source:"
+                             f" {e.source})")
+                if bars:
+                    out.append(_reason(
+                        rule, _hit(rule),
+                        f"{period_vi}: không {p_vi}.{pending_vi}",
+                        f"{period_en}: it bars {p_en}.{pending_en}", positions))
+                elif bars is None:
+                    out.append(_reason(
+                        rule, NEEDS_REVIEW,
+                        f"{period_vi}: chưa rõ có cấm {p_vi} hay không; cần xem xét. Câu hỏi"
+                        f" còn mở: {e.open_question}{pending_vi}",
+                        f"{period_en}: whether it bars {p_en} is open; needs review. Open"
+                        f" question: {e.open_question}{pending_en}", positions))
+                else:
+                    out.append(_reason(
+                        rule, INFO,
+                        f"{period_vi}: không cấm {p_vi}.{pending_vi}",
+                        f"{period_en}: it does not bar {p_en}.{pending_en}", positions))
             else:
                 ended.append((e, s_vi, s_en, last))
         if ended and len(ended) == len(effects):
@@ -496,18 +522,23 @@ def _verdict(reasons: list[dict]) -> str:
 
 
 def evaluate(reference: Any, rows: Iterable[Mapping[str, Any]], on: date | str,
-             as_of: datetime | str | None = None, *, leadership: bool = True) -> dict:
+             as_of: datetime | str | None = None, *, leadership: bool = True,
+             post: str = "same") -> dict:
     """The reappointment-eligibility verdict for the officer whose timeline ``rows`` are given.
 
     ``on``: the world date evaluated; ``as_of``: only rows recorded at or before it count;
-    ``leadership``: whether the post is a leadership or management post (corruption bar).
+    ``leadership``: whether the post is a leadership or management post (corruption bar);
+    ``post``: ``same`` (bổ nhiệm lại, the default) or ``higher`` (appointment to a higher
+    post): effect periods bar one, the other or both (effect_periods.toml, ``bars``).
     """
+    if post not in _POSTS:
+        raise ValueError(f"post must be one of {', '.join(_POSTS)}")
     day = parse_date(on)
     if day is None:
         raise ValueError("an evaluation date is required")
     cutoff = parse_instant(as_of)
     state = fold(list(rows), cutoff)
-    ctx = _Ctx(reference, state, day, leadership)
+    ctx = _Ctx(reference, state, day, leadership, post)
     reasons: list[dict] = []
     checked: list[str] = []
     not_in_force: list[str] = []
@@ -522,6 +553,7 @@ def evaluate(reference: Any, rows: Iterable[Mapping[str, Any]], on: date | str,
         "evaluated_on": day.isoformat(),
         "as_of": cutoff.astimezone(timezone.utc).isoformat() if cutoff else None,
         "leadership": bool(leadership),
+        "post": post,
         "verdict": _verdict(reasons),
         "reasons": reasons,
         "rules_checked": checked,

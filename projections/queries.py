@@ -92,7 +92,8 @@ class ReadModels:
         for d in state.decisions.values():
             if not d.in_force or d.effective_from is None:
                 continue
-            for effect in self.reference.effects_for(d.form, d.effective_from):
+            for effect in self.reference.effects_for(d.form, d.effective_from,
+                                                     d.discipline_system):
                 ends = add_months(d.effective_from, effect.months)
                 if d.effective_from <= day < ends:
                     effects.append({"decision_id": d.decision_id, "form": d.form,
@@ -115,9 +116,10 @@ class ReadModels:
         }
 
     def eligibility(self, officer_id: str, on: date | str, as_of: datetime | str | None = None,
-                    leadership: bool = True) -> dict:
+                    leadership: bool = True, post: str = "same") -> dict:
         rows = self.timeline_rows(officer_id, as_of)
-        result = evaluate(self.reference, rows, on, as_of_text(as_of), leadership=leadership)
+        result = evaluate(self.reference, rows, on, as_of_text(as_of), leadership=leadership,
+                          post=post)
         return {"officer_id": str(officer_id), **result}
 
     def list_officers(self, unit_id: str | None = None, q: str | None = None,

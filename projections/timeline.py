@@ -122,6 +122,7 @@ class DecisionState:
     effective_from: date | None = None
     signed_on: date | None = None
     corruption_related: bool = False
+    discipline_system: str = "state"  # state (administrative) | party; absent before v2
     status: str = "in_force"  # in_force | annulled | overturned
     status_position: int | None = None  # the row that annulled or overturned it
     status_on: date | None = None
@@ -397,6 +398,7 @@ class _Folder:
             row.get("occurred_on"))
         d.signed_on = parse_date(ref.get("signed_on")) if ref else None
         d.corruption_related = bool(data.get("corruption_related"))
+        d.discipline_system = data.get("discipline_system") or "state"
         d.positions.append(pos)
 
     def _Decision_AppealLodged(self, pos: int, subject, data: dict, row) -> None:

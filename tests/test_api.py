@@ -381,3 +381,27 @@ def test_rotation_check_flags_a_move_up_from_a_weak_ward(h):
     sideways = h.get("board", f"/officers/{w['officer']}/rotation-check", to_unit_id=w["ward2"],
                      on="2020-03-01").get_json()
     assert sideways == {**sideways, "allowed": True, "flag": None}
+
+
+def test_eligibility_asks_about_the_same_or_a_higher_post_and_party_discipline(h):
+    """?post= is part of the question and of the hash; a Party cảnh cáo (Regulation
+    377-QĐ/TW) bars a higher post for 36 months and not the same post."""
+    w = build_city(h)
+    proc = h.ok("board", "/proceedings", {"officer_id": w["leader"], "violations": [{
+        "conduct_code": "qd522-absent", "occurred_on": "2025-10-20",
+        "detected_on": "2025-10-21", "description": "Vắng mặt"}], "opened_on": "2025-10-25"})
+    d = h.ok("board", f"/proceedings/{proc['id']}/decision", {
+        "form": "canh_cao", "decision_ref": ref("77", "2025-11-03", symbol="QĐ-UBKT"),
+        "effective_from": "2025-11-03", "discipline_system": "party"})
+    assert h.get("board", f"/decisions/{d['id']}").status_code == 200
+    h.project()
+    same = h.get("board", f"/officers/{w['leader']}/eligibility", on="2026-01-05").get_json()
+    higher = h.get("board", f"/officers/{w['leader']}/eligibility", on="2026-01-05",
+                   post="higher").get_json()
+    assert (same["post"], higher["post"]) == ("same", "higher")
+    assert same["verdict"] == "eligible" and higher["verdict"] == "not_eligible"
+    assert same["hash"] != higher["hash"]
+    bar = [r for r in higher["reasons"] if r["rule_id"] == "discipline-effect"]
+    assert len(bar) == 1 and "36-month" in bar[0]["message_en"] and "377" in bar[0]["message_en"]
+    bad = h.get("board", f"/officers/{w['leader']}/eligibility", on="2026-01-05", post="lower")
+    assert bad.status_code in (400, 422)

@@ -183,17 +183,48 @@ def test_decided_proceeding_is_not_open():
 
 # --------------------------------------------------------------------------- discipline-effect
 
-def test_discipline_effect_in_force_is_not_eligible():
+def test_discipline_effect_scope_depends_on_the_post_asked_about():
+    """Law 52/2019 (Art. 82(2) as amended): khiển trách/cảnh cáo bar a HIGHER post for 12
+    months; reappointment to the same post is not barred (finding 1.1, confirmed)."""
     log = officer()
-    _, did = log.decide("canh_cao", "2025-09-01")  # after the reform, before Regulation 377
+    _, did = log.decide("canh_cao", "2025-03-03")  # Law 52/2019 regime, through 2026-03-02
     issued = log.pos - 1
-    result = evaluate(REF, log.rows, ON)
-    assert result["verdict"] == "not_eligible"
-    r = only(result, "discipline-effect", "not_eligible")
+    same = evaluate(REF, log.rows, ON)
+    assert same["verdict"] == "eligible" and same["post"] == "same"
+    r = only(same, "discipline-effect", "info")
+    assert "does not bar reappointment to the same post" in r["message_en"]
+    higher = evaluate(REF, log.rows, ON, post="higher")
+    assert higher["verdict"] == "not_eligible" and higher["post"] == "higher"
+    r = only(higher, "discipline-effect", "not_eligible")
     assert issued in r["positions"] and log.pos in r["positions"]
     assert "cảnh cáo" in r["message_vi"] and "12 tháng" in r["message_vi"]
-    assert "2026-08-31" in r["message_vi"] and "2026-08-31" in r["message_en"]
+    assert "2026-03-02" in r["message_vi"] and "2026-03-02" in r["message_en"]
     assert "state" in r["message_en"] and "warning" in r["message_en"]
+    assert same["hash"] != higher["hash"]
+
+
+def test_removal_bars_even_the_same_post_for_24_months():
+    log = officer()
+    log.decide("giang_chuc", "2024-09-02")
+    for post in ("same", "higher"):
+        result = evaluate(REF, log.rows, ON, post=post)
+        assert result["verdict"] == "not_eligible"
+        assert "2026-09-01" in only(result, "discipline-effect", "not_eligible")["message_en"]
+
+
+def test_open_same_post_scope_is_needs_review_with_the_question():
+    log = officer()
+    log.decide("canh_cao", "2025-09-01")  # Law 80/2025: the same-post scope is open
+    result = evaluate(REF, log.rows, ON)
+    assert result["verdict"] == "needs_review"
+    r = only(result, "discipline-effect", "needs_review")
+    assert "Open question" in r["message_en"] and "same post" in r["message_en"]
+    assert evaluate(REF, log.rows, ON, post="higher")["verdict"] == "not_eligible"
+
+
+def test_unknown_post_is_refused():
+    with pytest.raises(ValueError, match="post"):
+        evaluate(REF, officer().rows, ON, post="lower")
 
 
 def test_discipline_effect_ended_is_ok():
@@ -216,8 +247,9 @@ def test_overturned_appeal_removes_the_effect():
     log = officer()
     _, did = log.decide("canh_cao", "2025-09-01")
     aid = log.appeal(did, "2025-09-10")
-    assert evaluate(REF, log.rows, ON)["verdict"] == "not_eligible"
-    pending = only(evaluate(REF, log.rows, ON), "discipline-effect", "not_eligible")
+    assert evaluate(REF, log.rows, ON, post="higher")["verdict"] == "not_eligible"
+    pending = only(evaluate(REF, log.rows, ON, post="higher"), "discipline-effect",
+                   "not_eligible")
     assert "appeal is pending" in pending["message_en"]
     log.resolve(did, aid, "overturned", "2025-11-01")
     result = evaluate(REF, log.rows, ON)
@@ -239,7 +271,7 @@ def test_form_changed_on_appeal_changes_the_period():
     r = only(result, "discipline-effect", "ok")
     assert "form changed on appeal from removal from post" in r["message_en"]
     assert "2025-05-31" in r["message_en"]
-    assert evaluate(REF, log.rows, date(2025, 5, 30))["verdict"] == "not_eligible"
+    assert evaluate(REF, log.rows, date(2025, 5, 30), post="higher")["verdict"] == "not_eligible"
 
 
 def test_annulment_removes_the_effect_and_the_reasons_say_so():
@@ -253,14 +285,15 @@ def test_annulment_removes_the_effect_and_the_reasons_say_so():
     assert "hủy bỏ" in r["message_vi"]
     assert annul["position"] in r["positions"]
     # as of before the annulment was recorded, the effect still applied
-    earlier = evaluate(REF, log.rows, ON, as_of=log.recorded_at(annul["position"] - 1))
+    earlier = evaluate(REF, log.rows, ON, as_of=log.recorded_at(annul["position"] - 1),
+                       post="higher")
     assert earlier["verdict"] == "not_eligible"
 
 
 def test_salary_step_reduction_before_the_reform_still_gives_twelve_months():
     log = officer("2023-01-02")
     log.decide("ha_bac_luong", "2025-06-01")
-    during = evaluate(REF, log.rows, date(2026, 5, 29))
+    during = evaluate(REF, log.rows, date(2026, 5, 29), post="higher")
     r = only(during, "discipline-effect", "not_eligible")
     assert "12 tháng" in r["message_vi"] and "2026-05-31" in r["message_en"]
     assert "hạ bậc lương" in r["message_vi"]
@@ -269,16 +302,34 @@ def test_salary_step_reduction_before_the_reform_still_gives_twelve_months():
 
 
 def test_party_warning_after_regulation_377_gives_thirty_six_months():
+    """Regulation 377-QĐ/TW: Party cảnh cáo bars a higher post for 36 months (finding 1.2)."""
     log = officer("2024-01-02")
-    log.decide("canh_cao", "2025-11-01")
-    first_year = evaluate(REF, log.rows, date(2026, 6, 1))
-    scopes = reasons(first_year, "discipline-effect", "not_eligible")
-    assert len(scopes) == 2  # state 12 months and Party 36 months
-    later = evaluate(REF, log.rows, date(2027, 6, 1))
-    r = only(later, "discipline-effect", "not_eligible")
+    log.decide("canh_cao", "2025-11-01", system="party")
+    first_year = evaluate(REF, log.rows, date(2026, 6, 1), post="higher")
+    r = only(first_year, "discipline-effect", "not_eligible")  # Party only: no state period
     assert "36" in r["message_en"] and "Party" in r["message_en"]
     assert "2028-10-31" in r["message_en"] and "Đảng" in r["message_vi"]
-    assert evaluate(REF, log.rows, date(2028, 11, 1))["verdict"] == "eligible"
+    assert evaluate(REF, log.rows, date(2028, 11, 1), post="higher")["verdict"] == "eligible"
+    same = evaluate(REF, log.rows, date(2026, 6, 1))
+    assert same["verdict"] == "eligible"  # Party periods bar higher posts only
+    assert "does not bar" in only(same, "discipline-effect", "info")["message_en"]
+
+
+def test_state_decision_gets_no_party_period():
+    log = officer("2024-01-02")
+    log.decide("canh_cao", "2025-11-01")  # state, Law 80 regime: 12 months
+    later = evaluate(REF, log.rows, date(2027, 6, 1), post="higher")
+    assert later["verdict"] == "eligible"
+    assert "Party" not in only(later, "discipline-effect", "ok")["message_en"]
+
+
+def test_party_warning_under_regulation_80_gives_thirty_months():
+    log = officer("2022-01-03")
+    log.decide("canh_cao", "2023-03-01", system="party")
+    r = only(evaluate(REF, log.rows, date(2025, 8, 1), post="higher"), "discipline-effect",
+             "not_eligible")
+    assert "30-month" in r["message_en"] and "80-QĐ/TW" in r["message_en"]
+    assert evaluate(REF, log.rows, date(2025, 9, 1), post="higher")["verdict"] == "eligible"
 
 
 def test_warning_before_the_reform_has_no_party_period():

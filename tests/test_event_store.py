@@ -204,3 +204,81 @@ def test_upcaster_loads_version_1_monthly_grade(store_env):
     assert json.loads(last.state)["class_version"] == 2
     assert uuid.UUID(str(last.originator_id)) == domain.MonthlyGrade.id_for(w.officer, "2024-01")
     app.close()
+
+
+def test_upcaster_loads_version_1_decision_as_state_discipline(store_env):
+    """A Decision.Issued stored in its version-1 shape (no discipline_system, no
+    class_version: the bytes the old class wrote) loads as state discipline, and the
+    projection folds it as state; new decisions are written in version 2."""
+    import json
+    import uuid
+
+    from eventsourcing.persistence import StoredEvent
+
+    from datetime import date
+
+    from projections.timeline import fold
+
+    app = build_app(store_env)
+    w = build_world(app)
+    proc = app.open_proceeding(BOARD, officer_id=w.officer, violations=[violation("2024-03-01")],
+                               opened_on="2024-03-10").id
+    decision_id = uuid.uuid4()
+    d = lambda s: {"_type_": "date_iso", "_data_": s}  # noqa: E731
+    v1_state = {
+        "proceeding_id": {"_type_": "uuid_hex", "_data_": proc.hex},
+        "officer_id": {"_type_": "uuid_hex", "_data_": w.officer.hex},
+        "category": "cong_chuc", "form": "canh_cao", "regime": "nd112-2020",
+        "decision_ref": {"number": "7", "symbol": "QĐ-UBND", "issuer": "UBND phường Tây Hồ",
+                         "signed_on": d("2024-04-01")},
+        "effective_from": d("2024-04-01"), "corruption_related": False,
+        "actor_id": "legacy", "actor_role": "board",
+        "timestamp": {"_type_": "datetime_iso", "_data_": "2024-04-01T01:00:00+00:00"},
+        "originator_topic": "audit_service.domain.proceedings:Decision",
+    }
+    app.recorder.insert_events([StoredEvent(
+        originator_id=decision_id, originator_version=1,
+        topic="audit_service.domain.proceedings:Decision.Issued",
+        state=json.dumps(v1_state).encode())])
+    old = app.repository.get(decision_id)
+    assert old.discipline_system == "state"
+    assert (old.form, old.effective_from, old.officer_id) == ("canh_cao", date(2024, 4, 1),
+                                                              w.officer)
+    app.annul_decision(BOARD, decision_id, reason="sai thẩm quyền",
+                       decision_ref=ref("8", "2024-05-01"))  # an old aggregate takes new events
+    assert app.get_decision(decision_id).status == "annulled"
+    # a party decision is written in version 2 and says so
+    proc2 = app.open_proceeding(BOARD, officer_id=w.leader, violations=[violation("2025-11-01")],
+                                opened_on="2025-11-05").id
+    app.decide_proceeding(BOARD, proc2, form="canh_cao", decision_ref=ref("9", "2025-11-20"),
+                          effective_from="2025-11-20", discipline_system="party")
+    issued = [n for n in app.recorder.select_notifications(start=1, limit=10_000)
+              if n.topic.endswith("Decision.Issued")]
+    assert json.loads(issued[-1].state)["class_version"] == 2
+    assert json.loads(issued[-1].state)["discipline_system"] == "party"
+    rows = [{"position": n.id, "event_type": "Decision.Issued", "subject_id": str(n.originator_id),
+             "occurred_on": None, "recorded_at": "2026-01-01T00:00:00+00:00",
+             "data": {k: v for k, v in app.mapper.to_domain_event(n).__dict__.items()
+                      if k in ("form", "discipline_system", "effective_from")}}
+            for n in issued]
+    state = fold(rows)
+    assert {d.discipline_system for d in state.decisions.values()} == {"state", "party"}
+    app.close()
+
+
+def test_party_decision_refuses_state_only_forms(store_env):
+    from audit_service.errors import ValidationFailed
+
+    app = build_app(store_env)
+    w = build_world(app)
+    proc = app.open_proceeding(BOARD, officer_id=w.officer, violations=[violation("2025-11-01")],
+                               opened_on="2025-11-05").id
+    before = len(app.recorder.select_notifications(start=1, limit=10_000))
+    with pytest.raises(ValidationFailed):
+        app.decide_proceeding(BOARD, proc, form="buoc_thoi_viec", decision_ref=ref("9", "2025-11-20"),
+                              effective_from="2025-11-20", discipline_system="party")
+    with pytest.raises(ValidationFailed):
+        app.decide_proceeding(BOARD, proc, form="canh_cao", decision_ref=ref("9", "2025-11-20"),
+                              effective_from="2025-11-20", discipline_system="church")
+    assert len(app.recorder.select_notifications(start=1, limit=10_000)) == before
+    app.close()

@@ -89,10 +89,12 @@ def standing(officer_id, as_of=None, min_position=None):
 @read(blp, "/officers/<officer_id>/eligibility", BOARD_AUDITOR, query=EligibilityQuery,
       schema=Eligibility,
       summary="Reappointment eligibility on a date: verdict, reasons with citations, hash")
-def eligibility(officer_id, on=None, as_of=None, leadership=True, min_position=None):
+def eligibility(officer_id, on=None, as_of=None, leadership=True, post="same",
+                min_position=None):
     day = on or today_in_vietnam()
     s = _audited_read(officer_id, "eligibility", as_of, min_position, f"on={day.isoformat()}")
-    return s.readmodels.eligibility(officer_id, on=day, as_of=as_of, leadership=leadership)
+    return s.readmodels.eligibility(officer_id, on=day, as_of=as_of, leadership=leadership,
+                                    post=post)
 
 
 @read(blp, "/officers/<officer_id>/rotation-check", ("admin", "board", "auditor"),

@@ -84,13 +84,40 @@ class Proceeding(AuditAggregate):
         self.decision_id = decision_id
 
 
+#: Discipline systems: state (administrative, Decree 112/2020 then 172/2025) or Party
+#: (Regulation 69-QĐ/TW); Party discipline does not replace administrative discipline.
+DISCIPLINE_SYSTEMS = ("state", "party")
+
+
 class Decision(AuditAggregate):
     """A discipline decision (quyết định kỷ luật), its appeals and any annulment."""
 
-    @event("Issued")
+    class Issued(AuditAggregate.Created):
+        """Version 2 added ``discipline_system``; every version-1 decision was state
+        (administrative) discipline, the only kind the service recorded then."""
+
+        class_version = 2
+        proceeding_id: UUID
+        officer_id: UUID
+        category: str
+        form: str
+        regime: str
+        decision_ref: dict
+        effective_from: date
+        corruption_related: bool
+        discipline_system: str
+        actor_id: str
+        actor_role: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["discipline_system"] = "state"
+
+    @event(Issued)
     def __init__(self, proceeding_id: UUID, officer_id: UUID, category: str, form: str,
                  regime: str, decision_ref: dict, effective_from: date, corruption_related: bool,
-                 actor_id: str, actor_role: str):
+                 discipline_system: str, actor_id: str, actor_role: str):
+        self.discipline_system = discipline_system
         self.proceeding_id = proceeding_id
         self.officer_id = officer_id
         self.category = category

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Mapping
 __all__ = [
     "AnnualRatingLevel", "Category", "ConductCode", "Decree335Bands", "DeferralReason",
     "DisciplineForm", "EffectPeriod", "FORM_CODES", "LimitationExemption", "LimitationPeriod",
-    "MonthlyFramework", "MonthlyGrade", "PACKAGE_DIR", "REFERENCE_FILES", "ReferenceData",
+    "MonthlyFramework", "MonthlyGrade", "PACKAGE_DIR", "POSTS", "REFERENCE_FILES", "ReferenceData",
     "ReferenceDataError", "Rule", "ScoreBand", "UnitLevel", "load_reference",
 ]
 
@@ -49,7 +49,11 @@ FORM_CODES = frozenset({
     "bai_nhiem",
 })
 EFFECT_SCOPES = ("state", "party")
-EFFECT_BARS = frozenset({"promotion_and_higher_appointment", "any_appointment", "higher_post"})
+#: What an effect period bars; ``appointment_scope_open`` needs an ``open_question``.
+EFFECT_BARS = frozenset({"promotion_and_higher_appointment", "any_appointment", "higher_post",
+                         "appointment_scope_open"})
+#: The post an eligibility question is about: the same post (bổ nhiệm lại) or a higher one.
+POSTS = ("same", "higher")
 
 
 class ReferenceDataError(Exception):
@@ -165,12 +169,22 @@ class EffectPeriod:
     scope: str  # 'state' | 'party'
     form: str
     months: int
-    bars: str  # 'promotion_and_higher_appointment' | 'any_appointment' | 'higher_post'
+    bars: str  # one of EFFECT_BARS
     valid_from: date
     valid_until: date | None
     source: str
     uncertain: bool = False
     note: str = ""
+    open_question: str = ""
+
+    def bars_post(self, post: str) -> bool | None:
+        """Whether the period bars appointment to ``post`` ('same' or 'higher'); None when
+        the text leaves it open (see ``open_question``)."""
+        if self.bars == "any_appointment" or post == "higher":
+            return True
+        if self.bars == "appointment_scope_open":
+            return None
+        return False
 
     def valid_on(self, on: date) -> bool:
         return _valid_on(self.valid_from, self.valid_until, on)
@@ -335,9 +349,11 @@ class ReferenceData:
                 return entry
         return None
 
-    def effects_for(self, form: str, on: date) -> list[EffectPeriod]:
-        """State and Party effects of ``form`` for a decision effective on ``on``."""
-        found = [e for e in self.effect_periods if e.form == form and e.valid_on(on)]
+    def effects_for(self, form: str, on: date, system: str | None = None) -> list[EffectPeriod]:
+        """Effects of ``form`` for a decision of the discipline ``system`` ('state' or
+        'party'; None: both) whose regime date is ``on``."""
+        found = [e for e in self.effect_periods if e.form == form and e.valid_on(on)
+                 and (system is None or e.scope == system)]
         return sorted(found, key=lambda e: (EFFECT_SCOPES.index(e.scope), e.id))
 
     def annual_level(self, code: str, year: int) -> AnnualRatingLevel | None:
@@ -675,7 +691,7 @@ def _load_effects(f: _File):
         reasons[v["code"]] = DeferralReason(**v)
     spec = {"id": (STR, True), "scope": (STR, True), "form": (STR, True),
             "months": (POSINT, True), "bars": (STR, True), "valid_from": (DATE, True),
-            "valid_until": (DATE, False), "source": (STR, True)}
+            "valid_until": (DATE, False), "source": (STR, True), "open_question": (TEXT, False)}
     effects: list[tuple[str, EffectPeriod]] = []
     seen = {}
     for name, v in f.entries("effect", spec, _label("id")):
@@ -686,6 +702,8 @@ def _load_effects(f: _File):
             f.fail(name, f"unknown form code {v['form']!r}")
         if v["bars"] not in EFFECT_BARS:
             f.fail(name, f"unknown bars value {v['bars']!r}")
+        if v["bars"] == "appointment_scope_open" and not v.get("open_question"):
+            f.fail(name, "bars = appointment_scope_open needs the open_question it leaves")
         _check_window(f, name, v)
         effects.append((name, EffectPeriod(valid_until=v.pop("valid_until", None), **v)))
     _no_overlap(f, effects, lambda e: (e.scope, e.form), "(scope, form)")
