@@ -145,6 +145,11 @@ class Violation(Strict):
     conduct_code = text(max_len=80)
     occurred_on = fields.Date(required=True)
     detected_on = fields.Date(required=True)
+    ended_on = fields.Date(load_default=None, allow_none=True,
+                           metadata={"description": "when the violation ended (limitation"
+                                     " clock start)"})
+    ongoing = fields.Boolean(load_default=False, metadata={
+        "description": "still going on: the limitation clock runs from detected_on"})
     description = text(max_len=5000)
     exemption = fields.String(load_default=None, allow_none=True)
 

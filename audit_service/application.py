@@ -24,7 +24,7 @@ from .domain.proceedings import DISCIPLINE_SYSTEMS
 from .domain import (AnnualRating, Decision, IdempotencyRecord, Index, Inspection,
                      MonthlyGrade, Officer, Proceeding, Unit, index_id)
 from .errors import AuditError, Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
-from .limitation import expired_violations
+from .limitation import expired_under_regimes
 from .pii import national_id_hash, national_id_problem
 from .reference import ReferenceData, load_reference
 from .transcodings import DateAsISO
@@ -679,6 +679,12 @@ class AuditService(Application):
                 detected = c.date(f"{f}.detected_on", v.get("detected_on"))
                 if occurred and detected and detected < occurred:
                     c.fail(f"{f}.detected_on", "must not be before occurred_on")
+                ended = c.date(f"{f}.ended_on", v.get("ended_on"), required=False)
+                ongoing = c.boolean(f"{f}.ongoing", v.get("ongoing"), default=False)
+                if ended and occurred and ended < occurred:
+                    c.fail(f"{f}.ended_on", "must not be before occurred_on")
+                if ended and ongoing:
+                    c.fail(f"{f}.ongoing", "an ongoing violation has no ended_on")
                 exemption = v.get("exemption")
                 if exemption is not None:
                     c.choice(f"{f}.exemption", exemption, self.reference.limitation_exemptions)
@@ -692,6 +698,7 @@ class AuditService(Application):
                     "conduct_code": c.text(f"{f}.conduct_code", v.get("conduct_code"), max_len=80),
                     "description": c.text(f"{f}.description", v.get("description"), max_len=5000),
                     "occurred_on": occurred, "detected_on": detected, "exemption": exemption,
+                    "ended_on": ended, "ongoing": bool(ongoing),
                 })
         c.done()
         officer = self.get_officer(officer_uuid)
@@ -817,23 +824,22 @@ class AuditService(Application):
 
     def _check_limitation(self, category: str, violations: list[dict], decided_on: date,
                           form: str) -> None:
-        period = self.reference.limitation_for(category, decided_on)
-        if period is None:
-            return
-        years = period.minor_years if form in period.minor_forms else period.other_years
-        expired = expired_violations(violations, years, decided_on,
-                                     set(self.reference.limitation_exemptions))
+        periods = self.reference.limitation_periods_for(category)
+        expired = expired_under_regimes(violations, periods, form, decided_on,
+                                        set(self.reference.limitation_exemptions),
+                                        self.reference.limitation_restart_on_new_violation)
         if expired:
             first = expired[0]
             raise RuleViolation(
-                f"the limitation period ({years} years, {period.source}) for the violation of"
-                f" {first.occurred_on} ran out on {first.expired_on}",
+                f"the limitation period ({first.years} years, {first.source}) for the violation"
+                f" of {first.occurred_on} ran out on {first.expired_on}",
                 code="limitation_expired",
                 details={"violations": [
                     {"index": e.index, "occurred_on": e.occurred_on.isoformat(),
                      "clock_start": e.clock_start.isoformat(),
-                     "expired_on": e.expired_on.isoformat()} for e in expired],
-                    "rule": period.id, "source": period.source})
+                     "expired_on": e.expired_on.isoformat(), "rule": e.rule}
+                    for e in expired],
+                    "rule": first.rule, "source": first.source})
 
     def get_decision(self, decision_id: Any) -> Decision:
         return self._get(Decision, decision_id, "decision")

@@ -282,3 +282,39 @@ def test_party_decision_refuses_state_only_forms(store_env):
                               effective_from="2025-11-20", discipline_system="church")
     assert len(app.recorder.select_notifications(start=1, limit=10_000)) == before
     app.close()
+
+
+def test_upcaster_loads_version_1_proceeding_without_violation_end(store_env):
+    """A Proceeding.Opened stored in its version-1 shape (violations without ended_on /
+    ongoing) loads, and the limitation check runs from the violation's date."""
+    import json
+    import uuid
+
+    from eventsourcing.persistence import StoredEvent
+
+    app = build_app(store_env)
+    w = build_world(app)
+    pid = uuid.uuid4()
+    d = lambda s: {"_type_": "date_iso", "_data_": s}  # noqa: E731
+    v1_state = {
+        "officer_id": {"_type_": "uuid_hex", "_data_": w.officer.hex},
+        "violations": [{"finding_id": None, "inspection_id": None, "source": "other",
+                        "conduct_code": "qd522-late", "description": "Đi muộn",
+                        "occurred_on": d("2015-01-10"), "detected_on": d("2022-12-01"),
+                        "exemption": None}],
+        "opened_on": d("2022-12-05"), "actor_id": "legacy", "actor_role": "board",
+        "timestamp": {"_type_": "datetime_iso", "_data_": "2022-12-05T01:00:00+00:00"},
+        "originator_topic": "audit_service.domain.proceedings:Proceeding",
+    }
+    app.recorder.insert_events([StoredEvent(
+        originator_id=pid, originator_version=1,
+        topic="audit_service.domain.proceedings:Proceeding.Opened",
+        state=json.dumps(v1_state).encode())])
+    old = app.get_proceeding(pid)
+    assert old.violations[0]["ended_on"] is None and old.violations[0]["ongoing"] is False
+    from audit_service.errors import RuleViolation
+    with pytest.raises(RuleViolation) as e:
+        app.decide_proceeding(BOARD, pid, form="canh_cao", decision_ref=ref("73", "2023-01-05"),
+                              effective_from="2023-01-05")
+    assert e.value.code == "limitation_expired"
+    app.close()

@@ -105,7 +105,7 @@ def test_statute_of_limitations_restarts_on_new_violation(app, world):
                             violations=[violation("2016-06-01", "2019-01-01"),
                                         violation("2017-12-01", "2019-01-01")],
                             opened_on="2019-01-05")
-    # Decision on 2019-06-01 with 2/5 years pre-2020 -> warning uses the longer period.
+    # Decision on 2019-06-01 under the 24-month pre-2020 period: the 2016 clock restarted.
     result = app.decide_proceeding(BOARD, p.id, form="canh_cao",
                                    decision_ref=ref("52", "2019-06-01"),
                                    effective_from="2019-06-01")
@@ -283,3 +283,36 @@ def test_grades_and_ratings_need_an_officer_not_just_any_record(app):
                          (app.record_annual_rating, {"year": 2025, "rating": "HTNV"})):
         for wrong in (world.ward, world.inspection, "5f0c1a52-0000-4000-8000-000000000000"):
             refused(app, "officer_not_found", call, BOARD, officer_id=wrong, **kwargs)
+
+
+def test_limitation_clock_runs_from_the_violations_end(app, world):
+    """Decree 112/2020 Art. 5(2) as amended (review finding 1.3): the clock runs from the
+    violation's end, from its discovery while it is ongoing."""
+    ended = app.open_proceeding(BOARD, officer_id=world.officer, opened_on="2022-12-05",
+                                violations=[violation("2015-01-10", "2022-12-01",
+                                                      ended_on="2021-06-01")])
+    assert app.get_proceeding(ended.id).violations[0]["ended_on"].isoformat() == "2021-06-01"
+    assert app.decide_proceeding(BOARD, ended.id, form="canh_cao",
+                                 decision_ref=ref("70", "2023-01-05"),
+                                 effective_from="2023-01-05").positions
+    plain = app.open_proceeding(BOARD, officer_id=world.officer, opened_on="2022-12-05",
+                                violations=[violation("2015-01-10", "2022-12-01")])
+    refused(app, "limitation_expired", app.decide_proceeding, BOARD, plain.id,
+            form="canh_cao", decision_ref=ref("71", "2023-01-05"), effective_from="2023-01-05")
+    ongoing = app.open_proceeding(BOARD, officer_id=world.officer, opened_on="2022-12-05",
+                                  violations=[violation("2015-01-10", "2022-12-01",
+                                                        ongoing=True)])
+    assert app.decide_proceeding(BOARD, ongoing.id, form="canh_cao",
+                                 decision_ref=ref("72", "2023-01-05"),
+                                 effective_from="2023-01-05").positions
+
+
+def test_violation_end_is_validated_before_anything_is_written(app, world):
+    from audit_service.errors import ValidationFailed
+    before = len(app.recorder.select_notifications(start=1, limit=100_000))
+    for bad in ({"ended_on": "2014-01-01"}, {"ended_on": "2016-01-01", "ongoing": True},
+                {"ongoing": "yes"}):
+        with pytest.raises(ValidationFailed):
+            app.open_proceeding(BOARD, officer_id=world.officer, opened_on="2022-12-05",
+                                violations=[violation("2015-01-10", "2022-12-01", **bad)])
+    assert len(app.recorder.select_notifications(start=1, limit=100_000)) == before

@@ -419,12 +419,15 @@ def test_limitation_periods_change_over_time(ref):
 
 
 def test_limitation_boundaries_and_uncertainty(ref):
-    assert ref.limitation_for("cong_chuc", date(2023, 11, 14)).other_years == 5
-    assert ref.limitation_for("cong_chuc", date(2023, 11, 15)).other_years == 10
+    # 5 / 10 years from 2022-11-15 (Resolution 76/2022/QH15), not 2023-11-15 (Decree 71/2023)
+    assert ref.limitation_for("cong_chuc", date(2022, 11, 14)).other_years == 5
+    assert ref.limitation_for("cong_chuc", date(2022, 11, 15)).other_years == 10
     law80 = ref.limitation_for("cong_chuc", date(2025, 7, 1))
     assert (law80.minor_years, law80.other_years) == (5, 10) and law80.uncertain and law80.note
     old = ref.limitation_for("cong_chuc", date(2019, 1, 1))
-    assert (old.minor_years, old.other_years) == (2, 5) and old.uncertain
+    # 24 months flat before 2020-07-01, no exemptions then
+    assert (old.minor_years, old.other_years) == (2, 2) and old.uncertain
+    assert not old.exemptions_apply
     vc = ref.limitation_for("vien_chuc", date(2026, 7, 1))
     assert (vc.minor_years, vc.other_years) == (5, 10)
     assert ref.limitation_for("cong_chuc", date(2009, 12, 31)) is None

@@ -16,7 +16,25 @@ from .base import AuditAggregate
 
 
 class Proceeding(AuditAggregate):
-    @event("Opened")
+    class Opened(AuditAggregate.Created):
+        """Version 2 added ``ended_on`` and ``ongoing`` to each violation (the limitation
+        clock's start); version-1 violations carried neither: not known to have ended
+        later than they occurred, not recorded as ongoing."""
+
+        class_version = 2
+        officer_id: UUID
+        violations: list
+        opened_on: date
+        actor_id: str
+        actor_role: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            for v in state.get("violations") or []:
+                v.setdefault("ended_on", None)
+                v.setdefault("ongoing", False)
+
+    @event(Opened)
     def __init__(self, officer_id: UUID, violations: list, opened_on: date,
                  actor_id: str, actor_role: str):
         self.officer_id = officer_id

@@ -144,6 +144,7 @@ class LimitationPeriod:
     source: str
     uncertain: bool = False
     note: str = ""
+    exemptions_apply: bool = True  # no exemptions before 2020-07-01
 
     def valid_on(self, on: date) -> bool:
         return _valid_on(self.valid_from, self.valid_until, on)
@@ -342,6 +343,11 @@ class ReferenceData:
     def regime_for(self, category: str, on: date) -> str | None:
         forms = self.forms_for(category, on)
         return forms[0].regime if forms else None
+
+    def limitation_periods_for(self, category: str) -> list[LimitationPeriod]:
+        """Every limitation period of ``category``, oldest first."""
+        return sorted((p for p in self.limitation_periods if p.category == category),
+                      key=lambda p: p.valid_from)
 
     def limitation_for(self, category: str, on: date) -> LimitationPeriod | None:
         for entry in self.limitation_periods:
@@ -648,7 +654,7 @@ def _load_limitation(f: _File, categories: Mapping[str, Category]):
     spec = {"id": (STR, True), "category": (STR, True), "valid_from": (DATE, True),
             "valid_until": (DATE, False), "minor_years": (POSINT, True),
             "other_years": (POSINT, True), "minor_forms": (STRLIST, True),
-            "source": (STR, True)}
+            "source": (STR, True), "exemptions_apply": (BOOL, False)}
     periods: list[tuple[str, LimitationPeriod]] = []
     seen: dict[Any, str] = {}
     for name, v in f.entries("period", spec, _label("id", "category")):
