@@ -14,6 +14,7 @@ separators=(",", ":"), ensure_ascii=False).encode("utf-8")``.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from datetime import date, datetime, timedelta, timezone
@@ -33,8 +34,9 @@ OK = "ok"
 ELIGIBLE = "eligible"
 
 #: The rules evaluate() applies, in the order their reasons are listed.
-RULES_CHECKED = ("term-failed-rating", "open-proceeding", "discipline-effect", "corruption-bar",
-                 "rating-inconsistent", "notice-window")
+RULES_CHECKED = ("term-failed-rating", "consecutive-failed-ratings", "open-proceeding",
+                 "discipline-effect", "ended-employment", "corruption-bar",
+                 "repeated-discipline-in-term", "rating-inconsistent", "notice-window")
 
 # What a hit means, from a rule's params.outcome (rules.toml) to a reason outcome.
 _OUTCOMES = {
@@ -133,6 +135,25 @@ class _Ctx:
         ref = decision_ref_text(d.decision_ref) or d.decision_id
         return (f"Quyết định kỷ luật {f_vi} số {ref}", f"discipline decision ({f_en}) {ref}")
 
+    @staticmethod
+    def regime_date(d: DecisionState) -> date | None:
+        """The one date that picks a decision's regime (forms and effect periods alike):
+        its signing date (rules.toml, discipline-effect, regime_date)."""
+        return d.signed_on or d.effective_from
+
+    def term_years(self) -> list[int]:
+        """Evaluation years within the current term up to ``on``: the term's first year
+        counts only if most of it lies within the term (otherwise it was spent mostly in
+        the previous post)."""
+        term = self.state.term
+        if term is None or term.term_start > self.on:
+            return []
+        start = term.term_start
+        year_days = (date(start.year + 1, 1, 1) - date(start.year, 1, 1)).days
+        in_term = (date(start.year + 1, 1, 1) - start).days
+        first = start.year if in_term * 2 > year_days else start.year + 1
+        return list(range(first, self.on.year + 1))
+
     def decision_positions(self, d: DecisionState) -> list[int]:
         extra = []
         if d.proceeding_id and d.proceeding_id in self.state.proceedings:
@@ -172,7 +193,7 @@ def _term_failed_rating(ctx: _Ctx, rule: Any) -> list[dict]:
                         "No leadership term on record, so no ratings within a term were checked.")]
     failed_level = str(rule.params.get("failed_level", "KHTNV"))
     start, on = term.term_start, ctx.on
-    years = range(start.year, on.year + 1) if start <= on else range(0)
+    years = ctx.term_years()
     checked = [ctx.state.ratings[y] for y in years if y in ctx.state.ratings]
     out = []
     for r in checked:
@@ -306,8 +327,10 @@ def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
             changed_en = f" (form changed on appeal from {o_en})"
         pending_vi = " Đang có khiếu nại chưa giải quyết." if d.appeal_pending else ""
         pending_en = " An appeal is pending." if d.appeal_pending else ""
-        effects = (list(ctx.ref.effects_for(d.form, eff, d.discipline_system))
+        effects = (list(ctx.ref.effects_for(d.form, ctx.regime_date(d), d.discipline_system))
                    if d.form else [])
+        if d.form in _ENDING_FORMS:
+            continue  # ended-employment answers for these
         if not effects:
             out.append(_reason(
                 rule, NEEDS_REVIEW,
@@ -378,6 +401,7 @@ def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
 
 def _corruption_bar(ctx: _Ctx, rule: Any) -> list[dict]:
     code = rule.params.get("conduct_code")
+    barring = set(rule.params.get("forms", ("cach_chuc",)))
     out = []
     for d in ctx.in_force():
         proceeding = ctx.state.proceedings.get(d.proceeding_id or "")
@@ -388,13 +412,23 @@ def _corruption_bar(ctx: _Ctx, rule: Any) -> list[dict]:
         positions = ctx.decision_positions(d)
         if by_code and proceeding is not None and proceeding.opened_position is not None:
             positions.append(proceeding.opened_position)
+        if d.form not in barring:
+            out.append(_reason(
+                rule, INFO,
+                f"{label_vi} liên quan đến tham nhũng nhưng không phải cách chức: quy định cấm"
+                " bổ nhiệm vào vị trí quản lý chỉ áp dụng khi bị cách chức do tham nhũng hoặc"
+                " bị kết án về tham nhũng.",
+                f"The {label_en} is corruption-related but is not removal from post: the bar on"
+                " management posts applies only to removal for corruption or a corruption"
+                " conviction.", positions))
+            continue
         if ctx.leadership:
             out.append(_reason(
                 rule, _hit(rule),
-                f"{label_vi}, hiệu lực từ {d.effective_from.isoformat()}, là kỷ luật về hành vi"
-                " liên quan đến tham nhũng: không được bổ nhiệm vào vị trí lãnh đạo, quản lý.",
-                f"The {label_en}, effective {d.effective_from.isoformat()}, is discipline for"
-                " corruption: it bars leadership and management posts.",
+                f"{label_vi}, hiệu lực từ {d.effective_from.isoformat()}, là cách chức do tham"
+                " nhũng: không được bổ nhiệm vào vị trí lãnh đạo, quản lý.",
+                f"The {label_en}, effective {d.effective_from.isoformat()}, is removal from post"
+                " for corruption: it bars leadership and management posts.",
                 positions))
         else:
             out.append(_reason(
@@ -429,8 +463,11 @@ def _rating_inconsistent(ctx: _Ctx, rule: Any) -> list[dict]:
     forced = str(rule.params.get("forced_level", "KHTNV"))
     min_form = rule.params.get("min_form")
     first_year = rule.valid_from.year
+    party_from = int(rule.params.get("party_from_year", first_year))
     by_year: dict[int, list[DecisionState]] = {}
     for d in ctx.in_force():
+        if d.discipline_system == "party" and d.effective_from.year < party_from:
+            continue
         if d.effective_from.year >= first_year and _at_least(ctx, d, min_form):
             by_year.setdefault(d.effective_from.year, []).append(d)
     out = []
@@ -502,8 +539,80 @@ def _notice_window(ctx: _Ctx, rule: Any) -> list[dict]:
         positions)]
 
 
+# -- ended-employment ----------------------------------------------------------------------
+
+_ENDING_FORMS = ("buoc_thoi_viec", "bai_nhiem")
+
+
+def _ended_employment(ctx: _Ctx, rule: Any) -> list[dict]:
+    forms = set(rule.params.get("forms", _ENDING_FORMS))
+    out = []
+    for d in ctx.in_force():
+        if d.form not in forms:
+            continue
+        label_vi, label_en = ctx.decision_label(d)
+        out.append(_reason(
+            rule, _hit(rule),
+            f"{label_vi}, hiệu lực từ {d.effective_from.isoformat()}, chấm dứt việc làm hoặc"
+            " chức vụ: không còn chức vụ để bổ nhiệm lại.",
+            f"The {label_en}, effective {d.effective_from.isoformat()}, ends the employment or"
+            " the post: there is nothing to reappoint to.", ctx.decision_positions(d)))
+    return out or [_reason(rule, OK, "Không có quyết định buộc thôi việc hoặc bãi nhiệm.",
+                           "No forced dismissal or bãi nhiệm decision in force.")]
+
+
+# -- consecutive-failed-ratings ------------------------------------------------------------
+
+def _consecutive_failed(ctx: _Ctx, rule: Any) -> list[dict]:
+    years = ctx.term_years()
+    if not years:
+        return [_reason(rule, INFO, "Không có nhiệm kỳ đang có hiệu lực để xét.",
+                        "No term in force to check.")]
+    failed_level = str(rule.params.get("failed_level", "KHTNV"))
+    out = []
+    for y in range(years[0], years[-1] + 1):
+        a, b = ctx.state.ratings.get(y - 1), ctx.state.ratings.get(y)
+        if (a and b and _is_failed(ctx, a.rating, a.year, failed_level)
+                and _is_failed(ctx, b.rating, b.year, failed_level)):
+            out.append(_reason(
+                rule, _hit(rule),
+                f"Hai năm liên tiếp {y - 1} và {y} xếp loại không hoàn thành nhiệm vụ: căn cứ"
+                " miễn nhiệm hoặc cho thôi việc.",
+                f"Two consecutive years {y - 1} and {y} rated KHTNV: a ground for removal or"
+                " dismissal.", [*a.positions, *b.positions]))
+    return out or [_reason(rule, OK, "Không có hai năm liên tiếp không hoàn thành nhiệm vụ.",
+                           "No two consecutive KHTNV years.")]
+
+
+# -- repeated-discipline-in-term -----------------------------------------------------------
+
+def _repeated_discipline(ctx: _Ctx, rule: Any) -> list[dict]:
+    term = ctx.state.term
+    if term is None or term.term_start > ctx.on:
+        return [_reason(rule, INFO, "Không có nhiệm kỳ đang có hiệu lực để xét.",
+                        "No term in force to check.")]
+    forms = set(rule.params.get("forms", ("khien_trach", "canh_cao")))
+    count = int(rule.params.get("count", 2))
+    hits = [d for d in ctx.in_force() if d.form in forms
+            and term.term_start <= d.effective_from <= ctx.on]
+    if len(hits) < count:
+        return [_reason(rule, OK, f"Ít hơn {count} lần bị khiển trách hoặc cảnh cáo trong nhiệm"
+                        " kỳ.", f"Fewer than {count} reprimands or warnings within the term.")]
+    when = ", ".join(d.effective_from.isoformat() for d in hits)
+    return [_reason(
+        rule, _hit(rule, NEEDS_REVIEW),
+        f"{len(hits)} lần bị khiển trách hoặc cảnh cáo trong nhiệm kỳ từ"
+        f" {term.term_start.isoformat()} ({when}): căn cứ miễn nhiệm; cần xem xét.",
+        f"{len(hits)} reprimands or warnings within the term from {term.term_start.isoformat()}"
+        f" ({when}): a ground for removal; needs review.",
+        [p for d in hits for p in ctx.decision_positions(d)])]
+
+
 _CHECKS: dict[str, Callable[[_Ctx, Any], list[dict]]] = {
     "term-failed-rating": _term_failed_rating,
+    "consecutive-failed-ratings": _consecutive_failed,
+    "ended-employment": _ended_employment,
+    "repeated-discipline-in-term": _repeated_discipline,
     "open-proceeding": _open_proceeding,
     "discipline-effect": _discipline_effect,
     "corruption-bar": _corruption_bar,
@@ -548,7 +657,8 @@ def evaluate(reference: Any, rows: Iterable[Mapping[str, Any]], on: date | str,
             not_in_force.append(rule_id)
             continue
         checked.append(rule_id)
-        reasons.extend(_CHECKS[rule_id](ctx, rule))
+        cited = dataclasses.replace(rule, citation=rule.citation_on(day, state.category))
+        reasons.extend(_CHECKS[rule_id](ctx, cited))
     result: dict[str, Any] = {
         "evaluated_on": day.isoformat(),
         "as_of": cutoff.astimezone(timezone.utc).isoformat() if cutoff else None,

@@ -92,7 +92,7 @@ class ReadModels:
         for d in state.decisions.values():
             if not d.in_force or d.effective_from is None:
                 continue
-            for effect in self.reference.effects_for(d.form, d.effective_from,
+            for effect in self.reference.effects_for(d.form, d.signed_on or d.effective_from,
                                                      d.discipline_system):
                 ends = add_months(d.effective_from, effect.months)
                 if d.effective_from <= day < ends:

@@ -57,14 +57,14 @@ def test_clean_record_is_eligible_and_lists_the_rules_checked():
     assert {r["rule_id"] for r in result["reasons"]} == set(RULES_CHECKED)
     assert all(r["outcome"] in ("ok", "info") for r in result["reasons"])
     for r in result["reasons"]:
-        assert r["citation"] == REF.rule(r["rule_id"]).citation
+        assert r["citation"] == REF.rule(r["rule_id"]).citation_on(ON, "cong_chuc")
         assert r["message_vi"] and r["message_en"]
     json.dumps(result)  # JSON-ready
 
 
 def test_rules_not_in_force_on_the_date_are_not_applied():
     log = officer("2017-06-01")
-    result = evaluate(REF, log.rows, date(2020, 1, 15))
+    result = evaluate(REF, log.rows, date(2019, 6, 3))
     assert "open-proceeding" in result["rules_not_in_force"]
     assert "rating-inconsistent" in result["rules_not_in_force"]
     assert "term-failed-rating" in result["rules_checked"]
@@ -340,18 +340,24 @@ def test_warning_before_the_reform_has_no_party_period():
     assert "Party" not in only(result, "discipline-effect", "ok")["message_en"]
 
 
-def test_forced_dismissal_has_no_period_and_needs_review():
+def test_forced_dismissal_is_not_eligible():
+    """Finding 1.6: buộc thôi việc ends the employment: not_eligible, not needs_review."""
     log = officer()
     log.decide("buoc_thoi_viec", "2025-09-01")
     result = evaluate(REF, log.rows, ON)
-    assert only(result, "discipline-effect")["outcome"] == "needs_review"
+    assert result["verdict"] == "not_eligible"
+    r = only(result, "ended-employment", "not_eligible")
+    assert "nothing to reappoint" in r["message_en"]
+    assert "80/2025/QH15" in r["citation"]  # after 2025-07-01 the new law is cited
+    assert not reasons(result, "discipline-effect", "needs_review")
 
 
 # --------------------------------------------------------------------------- corruption-bar
 
 def test_corruption_bars_leadership_posts_only():
+    """Finding 1.4 (Luật Viên chức Art. 56(4) as amended): only cách chức for corruption."""
     log = officer()
-    log.decide("khien_trach", "2022-01-10", corruption=True)
+    log.decide("cach_chuc", "2022-01-10", corruption=True)
     lead = evaluate(REF, log.rows, ON)
     assert lead["verdict"] == "not_eligible"
     r = only(lead, "corruption-bar", "not_eligible")
@@ -363,8 +369,57 @@ def test_corruption_bars_leadership_posts_only():
 
 def test_corruption_conduct_code_counts_even_without_the_flag():
     log = officer()
-    log.decide("khien_trach", "2022-01-10", code="corruption")
+    log.decide("cach_chuc", "2022-01-10", code="corruption")
     assert only(evaluate(REF, log.rows, ON), "corruption-bar")["outcome"] == "not_eligible"
+
+
+def test_corruption_related_reprimand_does_not_bar():
+    log = officer()
+    log.decide("khien_trach", "2022-01-10", corruption=True)
+    result = evaluate(REF, log.rows, ON)
+    assert result["verdict"] == "eligible"
+    assert "not removal from post" in only(result, "corruption-bar", "info")["message_en"]
+
+
+def test_regime_is_picked_by_the_signing_date_for_effect_periods():
+    """Finding 1.5: signed 2025-06-25 (Law 52/2019 regime), effective 2025-07-02: the
+    Law 52 period applies (higher post only), not needs_review for want of an entry."""
+    log = officer("2022-01-03")
+    log.decide("canh_cao", "2025-07-02", signed_on="2025-06-25")
+    result = evaluate(REF, log.rows, date(2026, 3, 2))
+    assert result["verdict"] == "eligible"
+    r = only(result, "discipline-effect", "info")
+    assert "52/2019" in r["message_en"] and "2026-07-01" in r["message_en"]
+
+
+def test_two_consecutive_failed_years_are_not_eligible():
+    log = officer("2021-03-01", years=5)
+    log.rate(2020, "KHTNV")
+    log.rate(2021, "KHTNV")
+    result = evaluate(REF, log.rows, date(2025, 12, 1))
+    r = only(result, "consecutive-failed-ratings", "not_eligible")
+    assert "2020 and 2021" in r["message_en"]
+
+
+def test_reprimand_twice_in_a_term_needs_review():
+    log = officer()
+    log.decide("khien_trach", "2022-03-01", number="1")
+    log.decide("khien_trach", "2023-05-01", number="2")
+    result = evaluate(REF, log.rows, ON)
+    r = only(result, "repeated-discipline-in-term", "needs_review")
+    assert "2022-03-01, 2023-05-01" in r["message_en"]
+    assert result["verdict"] == "needs_review"
+
+
+def test_term_start_year_spent_mostly_in_the_previous_post_is_not_in_the_term():
+    log = officer("2021-10-01")
+    log.rate(2021, "KHTNV")  # nine months of 2021 were in the previous post
+    result = evaluate(REF, log.rows, date(2026, 6, 1))
+    assert not reasons(result, "term-failed-rating", "not_eligible")
+    early = officer("2021-03-01")
+    early.rate(2021, "KHTNV")
+    assert reasons(evaluate(REF, early.rows, date(2026, 1, 5)), "term-failed-rating",
+                   "not_eligible")
 
 
 def test_annulled_corruption_decision_does_not_bar():
@@ -511,3 +566,22 @@ def test_evaluate_is_deterministic_on_random_histories(seed):
     for r in a["reasons"]:
         assert r["positions"] == sorted(set(r["positions"]))
         assert all(1 <= p <= log.pos for p in r["positions"])
+
+
+def test_rating_inconsistent_from_the_2020_evaluation_year_and_party_from_2023():
+    """Decree 90/2020 already made discipline in the year a KHTNV criterion; Decree 48/2023
+    added Party discipline (finding 1.6)."""
+    log = officer("2019-03-01", years=5)
+    log.decide("khien_trach", "2021-04-01", number="1")
+    log.rate(2021, "HTTNV")
+    r = only(evaluate(REF, log.rows, date(2023, 6, 1)), "rating-inconsistent", "needs_review")
+    assert "2021" in r["message_en"]
+    party = officer("2019-03-01", years=5)
+    party.decide("khien_trach", "2021-04-01", number="1", system="party")
+    party.rate(2021, "HTTNV")
+    party.decide("khien_trach", "2023-10-01", number="2", system="party")
+    party.rate(2023, "HTTNV")
+    found = reasons(evaluate(REF, party.rows, date(2024, 2, 1)), "rating-inconsistent",
+                    "needs_review")
+    assert [("2023" in x["message_en"], "2021" in x["message_en"]) for x in found] == \
+        [(True, False)]

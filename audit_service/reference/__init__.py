@@ -281,6 +281,18 @@ class Rule:
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     uncertain: bool = False
     note: str = ""
+    #: Later instruments that replace the citation from a date, optionally per category:
+    #: ({"valid_from": date, "citation": str, "categories": [..]}, ...), oldest first.
+    later_citations: tuple = field(default=(), hash=False)
+
+    def citation_on(self, on: date, category: str | None = None) -> str:
+        """The citation in force on ``on`` for an officer of ``category``."""
+        text = self.citation
+        for c in self.later_citations:
+            cats = c.get("categories") or ()
+            if c["valid_from"] <= on and (not cats or category in cats):
+                text = c["citation"]
+        return text
 
     def valid_on(self, on: date) -> bool:
         return _valid_on(self.valid_from, self.valid_until, on)
@@ -781,11 +793,17 @@ def _load_rules(f: _File) -> tuple[str, dict[str, Rule]]:
     seen: dict[Any, str] = {}
     spec = {"id": (STR, True), "title_vi": (STR, True), "title_en": (STR, True),
             "citation": (STR, True), "valid_from": (DATE, True), "valid_until": (DATE, False),
-            "params": (TABLE, False)}
+            "params": (TABLE, False), "later_citations": (ENTRIES, False)}
     for name, v in f.entries("rule", spec, _label("id")):
         _unique(f, name, seen, v["id"], "rule id")
         _check_window(f, name, v)
         v["params"] = _freeze(v.get("params", {}))
+        later = []
+        for c in v.pop("later_citations", []):
+            c = _check(f, name, c, {"valid_from": (DATE, True), "citation": (STR, True),
+                                    "categories": (STRLIST, False)})
+            later.append(_freeze(c))
+        v["later_citations"] = tuple(sorted(later, key=lambda c: c["valid_from"]))
         rules[v["id"]] = Rule(**v)
     return top["version"], rules
 
