@@ -20,6 +20,9 @@ import json
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 
+from audit_service.errors import NotFound
+from audit_service.workdays import default_calendar
+
 from .summaries import decision_ref_text, deferral_titles, form_titles, rating_titles
 from .timeline import (DecisionState, OfficerState, ProceedingState, add_months, fold,
                        parse_date, parse_instant)
@@ -83,27 +86,15 @@ def result_hash(result: Mapping[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- working days
 
-def _weekdays_through(ordinal: int) -> int:
-    """Mon–Fri days among ordinals 1..ordinal (ordinal 1, 0001-01-01, is a Monday)."""
-    weeks, rest = divmod(ordinal, 7)
-    return weeks * 5 + min(rest, 5)
-
-
 def working_days(after: date, through: date) -> int:
-    """Working days (Mon–Fri; public holidays are not known here) in (after, through]."""
-    if through <= after:
-        return 0
-    return _weekdays_through(through.toordinal()) - _weekdays_through(after.toordinal())
+    """Working days in (after, through]: Mon–Fri less Vietnamese public holidays (Tết
+    included), plus announced make-up days (audit_service.workdays)."""
+    return default_calendar().working_days(after, through)
 
 
 def notice_deadline(term_end: date, notice_days: int) -> date:
     """The last working day that still leaves ``notice_days`` working days before term end."""
-    day = term_end
-    while working_days(day, term_end) < notice_days:
-        day -= timedelta(days=1)
-    while day.weekday() >= 5:
-        day -= timedelta(days=1)
-    return day
+    return default_calendar().notice_deadline(term_end, notice_days)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -116,6 +107,7 @@ class _Ctx:
         self.on = on
         self.leadership = leadership
         self.post = post
+        self.term = state.term_on(on)  # the term in force on the evaluation date
 
     def decisions(self) -> list[DecisionState]:
         return sorted(self.state.decisions.values(),
@@ -145,8 +137,8 @@ class _Ctx:
         """Evaluation years within the current term up to ``on``: the term's first year
         counts only if most of it lies within the term (otherwise it was spent mostly in
         the previous post)."""
-        term = self.state.term
-        if term is None or term.term_start > self.on:
+        term = self.term
+        if term is None:
             return []
         start = term.term_start
         year_days = (date(start.year + 1, 1, 1) - date(start.year, 1, 1)).days
@@ -185,7 +177,7 @@ def _is_failed(ctx: _Ctx, code: str | None, year: int, failed_level: str) -> boo
 
 
 def _term_failed_rating(ctx: _Ctx, rule: Any) -> list[dict]:
-    term = ctx.state.term
+    term = ctx.term
     if term is None:
         return [_reason(rule, INFO,
                         "Không có nhiệm kỳ lãnh đạo nào trong hồ sơ nên không xét xếp loại trong"
@@ -501,7 +493,7 @@ def _rating_inconsistent(ctx: _Ctx, rule: Any) -> list[dict]:
 # -- notice-window --------------------------------------------------------------------------
 
 def _notice_window(ctx: _Ctx, rule: Any) -> list[dict]:
-    term = ctx.state.term
+    term = ctx.term
     on = ctx.on
     if term is None:
         return [_reason(rule, INFO, "Không có nhiệm kỳ lãnh đạo nào trong hồ sơ.",
@@ -527,6 +519,16 @@ def _notice_window(ctx: _Ctx, rule: Any) -> list[dict]:
             f"The appointment term ends on {end.isoformat()}, {left} working days away (more"
             f" than {n}): the notice window has not opened; notice is due by"
             f" {deadline.isoformat()}.",
+            positions)]
+    if on > deadline:
+        return [_reason(
+            rule, INFO,
+            f"Thời hạn bổ nhiệm kết thúc ngày {end.isoformat()}, chỉ còn {left} ngày làm việc:"
+            f" đã QUÁ HẠN thông báo {deadline.isoformat()} ({n} ngày làm việc trước khi hết"
+            " thời hạn).",
+            f"The appointment term ends on {end.isoformat()}, only {left} working days away:"
+            f" the notice deadline {deadline.isoformat()} ({n} working days before the term"
+            " ends) was MISSED.",
             positions)]
     return [_reason(
         rule, OK,
@@ -587,8 +589,8 @@ def _consecutive_failed(ctx: _Ctx, rule: Any) -> list[dict]:
 # -- repeated-discipline-in-term -----------------------------------------------------------
 
 def _repeated_discipline(ctx: _Ctx, rule: Any) -> list[dict]:
-    term = ctx.state.term
-    if term is None or term.term_start > ctx.on:
+    term = ctx.term
+    if term is None:
         return [_reason(rule, INFO, "Không có nhiệm kỳ đang có hiệu lực để xét.",
                         "No term in force to check.")]
     forms = set(rule.params.get("forms", ("khien_trach", "canh_cao")))
@@ -635,6 +637,9 @@ def evaluate(reference: Any, rows: Iterable[Mapping[str, Any]], on: date | str,
              post: str = "same") -> dict:
     """The reappointment-eligibility verdict for the officer whose timeline ``rows`` are given.
 
+    Raises NotFound (code ``officer_not_on_record``) when the officer was not registered as
+    of ``as_of`` or had not joined by ``on``: never a verdict for someone not on record.
+
     ``on``: the world date evaluated; ``as_of``: only rows recorded at or before it count;
     ``leadership``: whether the post is a leadership or management post (corruption bar);
     ``post``: ``same`` (bổ nhiệm lại, the default) or ``higher`` (appointment to a higher
@@ -647,6 +652,15 @@ def evaluate(reference: Any, rows: Iterable[Mapping[str, Any]], on: date | str,
         raise ValueError("an evaluation date is required")
     cutoff = parse_instant(as_of)
     state = fold(list(rows), cutoff)
+    if state.officer_id is None:  # no registration recorded by as_of
+        raise NotFound("the officer is not on record as of the time asked",
+                       code="officer_not_on_record",
+                       details={"as_of": cutoff.isoformat() if cutoff else None})
+    if state.joined_on is not None and day < state.joined_on:
+        raise NotFound(f"the officer joined on {state.joined_on.isoformat()}, after"
+                       f" {day.isoformat()}", code="officer_not_on_record",
+                       details={"joined_on": state.joined_on.isoformat(),
+                                "on": day.isoformat()})
     ctx = _Ctx(reference, state, day, leadership, post)
     reasons: list[dict] = []
     checked: list[str] = []
@@ -669,7 +683,7 @@ def evaluate(reference: Any, rows: Iterable[Mapping[str, Any]], on: date | str,
         "rules_checked": checked,
         "rules_not_in_force": not_in_force,
         "rules_version": reference.version,
-        "term": state.term.as_dict() if state.term else None,
+        "term": ctx.term.as_dict() if ctx.term else None,
         "last_position": state.last_position,
     }
     result["hash"] = result_hash(result)

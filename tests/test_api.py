@@ -405,3 +405,12 @@ def test_eligibility_asks_about_the_same_or_a_higher_post_and_party_discipline(h
     assert len(bar) == 1 and "36-month" in bar[0]["message_en"] and "377" in bar[0]["message_en"]
     bad = h.get("board", f"/officers/{w['leader']}/eligibility", on="2026-01-05", post="lower")
     assert bad.status_code in (400, 422)
+
+
+def test_eligibility_for_an_officer_not_yet_on_record_is_404(h):
+    w = build_city(h)
+    h.project()
+    r = h.get("board", f"/officers/{w['officer']}/eligibility", on="2009-12-31")  # joined 2010
+    assert r.status_code == 404 and r.get_json()["code"] == "officer_not_on_record"
+    assert h.get("board", f"/officers/{w['officer']}/eligibility",
+                 on="2010-01-04").status_code == 200

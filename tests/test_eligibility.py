@@ -477,9 +477,19 @@ def test_notice_window_far_from_term_end_is_info():
 
 
 def test_notice_window_within_ninety_working_days_is_ok():
-    result = evaluate(REF, officer().rows, ON)
+    on = notice_deadline(date(2026, 6, 1), 90)  # the last day of the window
+    result = evaluate(REF, officer().rows, on)
     r = only(result, "notice-window", "ok")
-    assert f"{working_days(ON, date(2026, 6, 1))} working days" in r["message_en"]
+    assert f"{working_days(on, date(2026, 6, 1))} working days" in r["message_en"]
+
+
+def test_missed_notice_deadline_is_reported_as_missed():
+    """Section 2: due 2026-09-18 (term ends 2027-01-25), asked 2026-11-30: missed, not ok."""
+    log = officer("2022-01-25")
+    result = evaluate(REF, log.rows, date(2026, 11, 30))
+    r = only(result, "notice-window", "info")
+    assert "was MISSED" in r["message_en"] and "QUÁ HẠN" in r["message_vi"]
+    assert notice_deadline(date(2027, 1, 25), 90).isoformat() in r["message_en"]
 
 
 def test_notice_window_term_already_ended_is_info():
@@ -501,12 +511,23 @@ def test_working_days():
     assert working_days(monday, monday) == 0
     assert working_days(monday, monday + timedelta(days=7)) == 5
     assert working_days(date(2026, 2, 28), monday) == 1
-    slow = sum(1 for n in range(1, 400) if (ON + timedelta(days=n)).weekday() < 5)
-    assert working_days(ON, ON + timedelta(days=399)) == slow
     deadline = notice_deadline(date(2026, 6, 1), 90)
     assert deadline.weekday() < 5
     assert working_days(deadline, date(2026, 6, 1)) >= 90
     assert working_days(deadline + timedelta(days=1), date(2026, 6, 1)) < 90
+
+
+def test_working_days_skip_tet_and_public_holidays_and_count_make_up_days():
+    """Section 2: Tết 2026 (16–20 Feb), Hùng Kings (observed 27 Apr), 30/4, 1/5 and 2/9 are
+    not working days; Saturday 2026-08-22 is a make-up working day (holidays package)."""
+    assert working_days(date(2026, 2, 13), date(2026, 2, 20)) == 0
+    assert working_days(date(2026, 2, 13), date(2026, 2, 23)) == 1
+    assert working_days(date(2026, 4, 24), date(2026, 5, 1)) == 2  # only Tue 28 and Wed 29
+    assert working_days(date(2026, 8, 21), date(2026, 8, 22)) == 1
+    from audit_service.workdays import Calendar
+    cal = Calendar(make_up_workdays=frozenset({date(2027, 3, 6)}),
+                   extra_days_off=frozenset({date(2027, 3, 8)}))
+    assert cal.is_working_day(date(2027, 3, 6)) and not cal.is_working_day(date(2027, 3, 8))
 
 
 # --------------------------------------------------------------------------- hash
@@ -585,3 +606,31 @@ def test_rating_inconsistent_from_the_2020_evaluation_year_and_party_from_2023()
                     "needs_review")
     assert [("2023" in x["message_en"], "2021" in x["message_en"]) for x in found] == \
         [(True, False)]
+
+
+def test_the_term_in_force_on_the_date_is_used_not_a_future_one():
+    """Section 2: after a reappointment decision the next term is not yet in force."""
+    log = officer("2022-01-13")
+    log.reappoint("reappointed", "2026-11-20", "2027-01-13")
+    now = evaluate(REF, log.rows, date(2026, 11, 30))
+    assert (now["term"]["term_start"], now["term"]["term_end"]) == ("2022-01-13", "2027-01-13")
+    later = evaluate(REF, log.rows, date(2027, 2, 1))
+    assert later["term"]["term_start"] == "2027-01-13"
+    before = evaluate(REF, log.rows, date(2021, 6, 1))
+    assert before["term"] is None
+    for r in before["reasons"]:
+        assert "2022-01-13 to 2021" not in r["message_en"]
+    assert only(before, "term-failed-rating", "info")["message_en"].startswith("No leadership")
+
+
+def test_officer_not_on_record_gets_no_verdict():
+    """Section 2: before registration is recorded (as_of) or before joining (on): 404."""
+    from audit_service.errors import NotFound
+    log = officer("2021-06-01")
+    with pytest.raises(NotFound) as e:
+        evaluate(REF, log.rows, ON, as_of=log.recorded_at(1) - timedelta(seconds=1))
+    assert e.value.code == "officer_not_on_record"
+    with pytest.raises(NotFound) as e:
+        evaluate(REF, log.rows, date(2014, 12, 31))  # joined 2015-01-05
+    assert e.value.code == "officer_not_on_record"
+    assert evaluate(REF, log.rows, date(2015, 1, 5))["verdict"] == "eligible"

@@ -41,6 +41,7 @@ REFERENCE_FILES = (
     "ratings.toml",
     "rules.toml",
     "unit_levels.toml",
+    "workdays.toml",  # read by audit_service.workdays; here for the version hash
 )
 
 #: Every discipline form code the catalogues may use.
