@@ -76,6 +76,7 @@ class TransferCreate(Strict):
     decision_ref = ref()
     kind = fields.String(load_default="transfer", validate=validate.OneOf(TRANSFER_KINDS))
     new_position = text(required=False, max_len=200)
+    rotation_exception_reason = text(required=False, max_len=2000)
 
 
 class AppointmentCreate(Strict):

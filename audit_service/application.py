@@ -25,6 +25,7 @@ from .domain import (AnnualRating, Decision, IdempotencyRecord, Index, Inspectio
                      MonthlyGrade, Officer, Proceeding, Unit, index_id)
 from .errors import AuditError, Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from .limitation import expired_under_regimes
+from projections.rotation import evaluate_rotation
 from .pii import national_id_hash, national_id_problem
 from .reference import ReferenceData, load_reference
 from .transcodings import DateAsISO
@@ -484,9 +485,12 @@ class AuditService(Application):
 
     def transfer_officer(self, actor: Actor, officer_id: Any, *, to_unit_id: Any,
                          effective_on: Any, decision_ref: Any, kind: Any = "transfer",
-                         new_position: Any = None) -> CommandResult:
+                         new_position: Any = None,
+                         rotation_exception_reason: Any = None) -> CommandResult:
         c = self._checker()
         to_uuid = c.uuid("to_unit_id", to_unit_id)
+        exception_reason = c.text("rotation_exception_reason", rotation_exception_reason,
+                                  required=False, max_len=2000)
         day = c.date("effective_on", effective_on)
         ref = c.decision_ref("decision_ref", decision_ref)
         kind = c.choice("kind", kind, TRANSFER_KINDS)
@@ -501,9 +505,36 @@ class AuditService(Application):
         if target.merged_by(day):
             raise RuleViolation(f"unit {target.code} was merged into another unit on"
                                 f" {target.merged_on}", code="unit_merged")
+        exception = self._check_rotation(officer, target, day, kind, exception_reason)
         officer.transfer(to_unit_id=target.id, effective_on=day, decision_ref=ref, kind=kind,
-                         new_position=position, **actor.kw)
+                         new_position=position, rotation_exception=exception, **actor.kw)
         return self._save(officer.id, officer)
+
+    def _check_rotation(self, officer: Officer, target: Unit, day: date, kind: str,
+                        exception_reason: str | None) -> dict | None:
+        """A rotation (luân chuyển) breaching the weak-ward rule is refused unless the board
+        records a reasoned exception, kept in the event. Same rule as the rotation-check
+        read (projections.rotation.evaluate_rotation); ratings known now, in force on
+        ``day``; the source unit is followed to its successor if it was merged away."""
+        if kind != "rotation":
+            return None
+        source = self._get(Unit, officer.unit_id, "unit")
+        seen = {source.id}
+        while source.merged_by(day) and source.merged_into not in seen:
+            source = self._get(Unit, source.merged_into, "unit")
+            seen.add(source.id)
+        as_dict = lambda u: {"unit_id": str(u.id), "name": u.name,  # noqa: E731
+                             "level": u.level, "merged_into": None}
+        answer = evaluate_rotation(self.reference, as_dict(source), as_dict(target),
+                                   dict(source.ratings), day)
+        if answer["flag"] is None:
+            return None
+        if not exception_reason:
+            raise RuleViolation(answer["reason_en"], code="weak_ward_rotation",
+                                details={"rule_id": answer["rule_id"],
+                                         "citation": answer["citation"],
+                                         "rating_used": answer["rating_used"]})
+        return {"rule_id": answer["rule_id"], "reason": exception_reason}
 
     def appoint_officer(self, actor: Actor, officer_id: Any, *, position: Any, term_start: Any,
                         decision_ref: Any, term_years: Any = None) -> CommandResult:

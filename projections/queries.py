@@ -17,7 +17,7 @@ from audit_service.errors import NotFound, ValidationFailed
 from .db import ReadModelDB
 from .eligibility import evaluate
 from .readmodels import iso_ts, search_key
-from .rotation import check_rotation
+from .rotation import check_rotation, evaluate_rotation
 from .timeline import add_months, entry_status_changes, fold
 
 TIMELINE_COLUMNS = ("officer_id", "position", "event_type", "recorded_at", "occurred_on",
@@ -197,6 +197,29 @@ class ReadModels:
                        on: date | str | None = None) -> dict | None:
         return check_rotation(self.reference, self.unit(from_unit_id), self.unit(to_unit_id),
                               self.unit_rating(from_unit_id, as_of), on=on)
+
+    def unit_ratings(self, unit_id: str, as_of: datetime | str | None = None) -> list[dict]:
+        """Every rating of a unit recorded by ``as_of``, latest correction last."""
+        bound = as_of_text(as_of)
+        sql = "SELECT year, rating, position FROM unit_ratings WHERE unit_id = ?"
+        params: list[Any] = [str(unit_id)]
+        if bound:
+            sql += " AND recorded_at <= ?"
+            params.append(bound)
+        return [{"year": r[0], "rating": r[1], "position": int(r[2])}
+                for r in self.db.fetchall(sql + " ORDER BY year, position", params)]
+
+    def rotation_on(self, from_unit_id: str, to_unit_id: str, on: date,
+                    as_of: datetime | str | None = None) -> dict:
+        """The rotation answer on ``on`` from the ratings known by ``as_of`` and in force on
+        ``on``; a unit merged away is followed to its successor."""
+        src = self.unit(from_unit_id)
+        seen = {src["unit_id"]}
+        while src.get("merged_into") and src["merged_into"] not in seen:
+            src = self.unit(src["merged_into"])
+            seen.add(src["unit_id"])
+        return evaluate_rotation(self.reference, src, self.unit(to_unit_id),
+                                 self.unit_ratings(src["unit_id"], as_of), on)
 
     def unit_statistics(self, unit_id: str, year: int, as_of: datetime | str | None = None,
                         subunits: bool = True) -> dict:

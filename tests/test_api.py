@@ -414,3 +414,24 @@ def test_eligibility_for_an_officer_not_yet_on_record_is_404(h):
     assert r.status_code == 404 and r.get_json()["code"] == "officer_not_on_record"
     assert h.get("board", f"/officers/{w['officer']}/eligibility",
                  on="2010-01-04").status_code == 200
+
+
+def test_rotation_check_and_transfer_use_the_rule_in_force_on_the_date(h):
+    w = build_city(h)
+    h.ok("admin", f"/units/{w['ward']}/ratings", {"year": 2024, "rating": "weak"})
+    h.project()
+    after = h.get("board", f"/officers/{w['officer']}/rotation-check", to_unit_id=w["district"],
+                  on="2025-08-01").get_json()
+    assert after["allowed"] is True and after["rule_in_force"] is False
+    assert "not in force" in after["reason_en"]
+    same_year = h.get("board", f"/officers/{w['officer']}/rotation-check",
+                      to_unit_id=w["district"], on="2024-06-03").get_json()
+    assert same_year["allowed"] is True and same_year["rating_used"] is None  # 2024 not over
+    before = h.event_count()
+    body = {"to_unit_id": w["district"], "effective_on": "2025-03-03", "kind": "rotation",
+            "decision_ref": ref("44", "2025-02-20")}
+    r = h.post("admin", f"/officers/{w['officer']}/transfers", body)
+    assert r.status_code == 409 and r.get_json()["code"] == "weak_ward_rotation"
+    assert h.event_count() == before
+    h.ok("admin", f"/officers/{w['officer']}/transfers",
+         {**body, "rotation_exception_reason": "Điều động theo yêu cầu nhiệm vụ đặc biệt"})

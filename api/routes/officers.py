@@ -105,7 +105,6 @@ def rotation_check(officer_id, to_unit_id, on=None, as_of=None, min_position=Non
     s.wait_for(min_position)
     officer = s.service.get_officer(officer_id)
     day = on or today_in_vietnam()
-    flag = s.readmodels.rotation_check(str(officer.unit_id), str(to_unit_id), as_of=as_of, on=day)
+    answer = s.readmodels.rotation_on(str(officer.unit_id), str(to_unit_id), day, as_of=as_of)
     return {"officer_id": str(officer.id), "from_unit_id": str(officer.unit_id),
-            "to_unit_id": str(to_unit_id), "on": day.isoformat(), "allowed": flag is None,
-            "flag": flag}
+            "to_unit_id": str(to_unit_id), "on": day.isoformat(), **answer}
