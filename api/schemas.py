@@ -92,6 +92,7 @@ class ReappointmentCreate(Strict):
     decided_on = fields.Date(required=True)
     decision_ref = ref()
     eligibility_hash = text(required=False, max_len=128)
+    override_reason = text(required=False, max_len=2000)
 
 
 class LeavingCreate(Strict):

@@ -536,6 +536,57 @@ class AuditService(Application):
                                          "rating_used": answer["rating_used"]})
         return {"rule_id": answer["rule_id"], "reason": exception_reason}
 
+    #: Computes the eligibility answers the service gives now for (officer_id, on): a list of
+    #: result dicts (each with ``hash`` and ``verdict``). The API sets one that waits for its
+    #: read models; without one, the read models are brought up to date here.
+    eligibility_answers: Callable[[UUID, date], list[dict]] | None = None
+
+    def _answers_now(self, officer_id: UUID, on: date) -> list[dict]:
+        if self.eligibility_answers is not None:
+            return self.eligibility_answers(officer_id, on)
+        from projections.projector import Projector
+        from projections.queries import ReadModels
+
+        projector = Projector(self)
+        try:
+            projector.catch_up()
+            models = ReadModels(projector.db, self.reference)
+            return [models.eligibility(str(officer_id), on=on, leadership=lead, post=post)
+                    for lead in (True, False) for post in ("same", "higher")]
+        finally:
+            projector.db.close()
+
+    def _check_eligibility_quoted(self, officer: Officer, day: date, outcome: str,
+                                  ehash: str | None, override: str | None) -> str | None:
+        """The quoted eligibility hash must be one the service gives for this officer on the
+        decision date (recomputed now); reappointing against a not_eligible verdict needs an
+        ``override_reason``. Returns the verdict of the matched answer (stored in the event)."""
+        if ehash is None:
+            if outcome != "reappointed":
+                return None
+            default = next(a for a in self._answers_now(officer.id, day)
+                           if a["leadership"] and a["post"] == "same")
+            if default["verdict"] == "not_eligible" and not override:
+                raise RuleViolation(
+                    "the officer is not eligible on the decision date; reappointing needs an"
+                    " override_reason (kept in the event)", code="override_reason_required",
+                    details={"verdict": default["verdict"]})
+            return default["verdict"]
+        answers = self._answers_now(officer.id, day)
+        matched = next((a for a in answers if a["hash"] == ehash), None)
+        if matched is None:
+            raise RuleViolation(
+                "the eligibility_hash is not one the service gives for this officer on"
+                f" {day.isoformat()}; ask GET /officers/{officer.id}/eligibility?on="
+                f"{day.isoformat()} and quote its hash", code="eligibility_hash_unknown",
+                details={"decided_on": day.isoformat()})
+        if matched["verdict"] == "not_eligible" and outcome == "reappointed" and not override:
+            raise RuleViolation(
+                "the verdict the board saw is not_eligible; reappointing needs an"
+                " override_reason (kept in the event)", code="override_reason_required",
+                details={"verdict": matched["verdict"]})
+        return matched["verdict"]
+
     def appoint_officer(self, actor: Actor, officer_id: Any, *, position: Any, term_start: Any,
                         decision_ref: Any, term_years: Any = None) -> CommandResult:
         c = self._checker()
@@ -554,15 +605,19 @@ class AuditService(Application):
 
     def decide_reappointment(self, actor: Actor, officer_id: Any, *, outcome: Any,
                              decided_on: Any, decision_ref: Any,
-                             eligibility_hash: Any = None) -> CommandResult:
+                             eligibility_hash: Any = None,
+                             override_reason: Any = None) -> CommandResult:
         c = self._checker()
         outcome = c.choice("outcome", outcome, REAPPOINTMENT_OUTCOMES)
         day = c.date("decided_on", decided_on)
         ref = c.decision_ref("decision_ref", decision_ref)
         ehash = c.text("eligibility_hash", eligibility_hash, required=False, max_len=128)
+        override = c.text("override_reason", override_reason, required=False, max_len=2000)
         c.done()
         officer = self.get_officer(officer_id)
+        verdict = self._check_eligibility_quoted(officer, day, outcome, ehash, override)
         officer.decide_reappointment(outcome=outcome, decided_on=day, decision_ref=ref,
+                                     eligibility_verdict=verdict, override_reason=override,
                                      eligibility_hash=ehash, **actor.kw)
         claim = self._check_decision_ref_unique(ref, officer.id, actor)
         return self._save(officer.id, officer, claim)

@@ -96,7 +96,7 @@ def test_the_whole_workflow_through_every_endpoint(h):
         "to_unit_id": w["ward2"], "effective_on": "2026-01-02", "decision_ref": ref("40", "2025-12-20")})
     elig = None
     h.project()
-    elig = h.get("board", f"/officers/{w['leader']}/eligibility", on="2026-02-20").get_json()
+    elig = h.get("board", f"/officers/{w['leader']}/eligibility", on="2026-02-25").get_json()
     assert elig["verdict"] in ("eligible", "not_eligible", "needs_review")
     assert elig["reasons"] and all(r["rule_id"] and r["citation"] for r in elig["reasons"])
     h.ok("board", f"/officers/{w['leader']}/reappointment-decisions", {
@@ -435,3 +435,34 @@ def test_rotation_check_and_transfer_use_the_rule_in_force_on_the_date(h):
     assert h.event_count() == before
     h.ok("admin", f"/officers/{w['officer']}/transfers",
          {**body, "rotation_exception_reason": "Điều động theo yêu cầu nhiệm vụ đặc biệt"})
+
+
+def test_reappointment_hash_is_recomputed_at_write_time_and_override_is_kept(h):
+    """Section 3: a hash the service never gave is refused (409, nothing appended);
+    reappointing against a not_eligible verdict needs override_reason, kept in the event
+    and shown in the history."""
+    w = build_city(h)
+    h.ok("board", "/evaluations/annual", {"officer_id": w["leader"], "year": 2024,
+                                          "rating": "KHTNV"})
+    h.project()
+    before = h.event_count()
+    body = {"outcome": "reappointed", "decided_on": "2026-02-25",
+            "decision_ref": ref("50", "2026-02-25"), "eligibility_hash": "0" * 64}
+    path = f"/officers/{w['leader']}/reappointment-decisions"
+    r = h.post("board", path, body)
+    assert r.status_code == 409 and r.get_json()["code"] == "eligibility_hash_unknown"
+    elig = h.get("board", f"/officers/{w['leader']}/eligibility", on="2026-02-25").get_json()
+    assert elig["verdict"] == "not_eligible"
+    r = h.post("board", path, {**body, "eligibility_hash": elig["hash"]})
+    assert r.status_code == 409 and r.get_json()["code"] == "override_reason_required"
+    assert h.event_count() == before
+    h.ok("board", path, {**body, "eligibility_hash": elig["hash"],
+                         "override_reason": "Phúc tra xếp loại 2024 đang chờ kết luận"})
+    (last,) = [n for n in h.service.recorder.select_notifications(start=1, limit=100_000)
+               if n.topic.endswith("ReappointmentDecided")]
+    state = json.loads(last.state)
+    assert state["eligibility_verdict"] == "not_eligible" and state["class_version"] == 2
+    assert state["override_reason"].startswith("Phúc tra")
+    h.project()
+    history = h.get("auditor", f"/officers/{w['leader']}/history").get_json()
+    assert "decided against the verdict" in json.dumps(history, ensure_ascii=False)

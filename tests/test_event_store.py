@@ -35,7 +35,7 @@ def exercise_everything(app):
     app.transfer_officer(ADMIN, w.officer, to_unit_id=w.ward2, effective_on="2024-02-01",
                          decision_ref=ref("1", "2024-01-20"), kind="rotation")
     app.decide_reappointment(BOARD, w.leader, outcome="reappointed", decided_on="2026-01-15",
-                             decision_ref=ref("2", "2026-01-15"), eligibility_hash="ab" * 32)
+                             decision_ref=ref("2", "2026-01-15"))
     f2 = app.record_finding(INSPECTOR, w.inspection, conduct_code="qd522-absent",
                             description="Vắng", observed_at="2024-03-02T09:00:00+07:00",
                             evidence_sha256=["a" * 64])
@@ -317,4 +317,36 @@ def test_upcaster_loads_version_1_proceeding_without_violation_end(store_env):
         app.decide_proceeding(BOARD, pid, form="canh_cao", decision_ref=ref("73", "2023-01-05"),
                               effective_from="2023-01-05")
     assert e.value.code == "limitation_expired"
+    app.close()
+
+
+def test_upcaster_loads_version_1_reappointment_decision(store_env):
+    """An Officer.ReappointmentDecided stored in its version-1 shape (no eligibility_verdict,
+    no override_reason) loads with both None."""
+    import json
+
+    from eventsourcing.persistence import StoredEvent
+
+    app = build_app(store_env)
+    w = build_world(app)
+    leader = app.get_officer(w.leader)
+    d = lambda s: {"_type_": "date_iso", "_data_": s}  # noqa: E731
+    v1_state = {
+        "outcome": "reappointed", "decided_on": d("2026-02-20"),
+        "decision_ref": {"number": "31", "symbol": "QĐ-UBND", "issuer": "UBND quận Tây Hồ",
+                         "signed_on": d("2026-02-20")},
+        "eligibility_hash": "0" * 64, "term_start": d("2021-03-01"),
+        "actor_id": "legacy", "actor_role": "board",
+        "timestamp": {"_type_": "datetime_iso", "_data_": "2026-02-20T01:00:00+00:00"},
+        "originator_topic": "audit_service.domain.officers:Officer",
+    }
+    app.recorder.insert_events([StoredEvent(
+        originator_id=leader.id, originator_version=leader.version + 1,
+        topic="audit_service.domain.officers:Officer.ReappointmentDecided",
+        state=json.dumps(v1_state).encode())])
+    loaded = app.get_officer(w.leader)
+    assert loaded.term["term_start"].isoformat() == "2026-03-01"
+    event = app.mapper.to_domain_event(
+        app.recorder.select_notifications(start=1, limit=100_000)[-1])
+    assert (event.eligibility_verdict, event.override_reason) == (None, None)
     app.close()
