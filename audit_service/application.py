@@ -645,6 +645,9 @@ class AuditService(Application):
         basis = c.text("basis_ref", basis_ref, required=False, max_len=300)
         c.done()
         unit = self._get(Unit, unit_uuid, "unit")
+        if unit.merged_by(started):
+            raise RuleViolation(f"unit {unit.code} was merged into another unit on"
+                                f" {unit.merged_on}, before {started}", code="unit_merged")
         if actor.role == "inspector" and actor.unit_id and not self._within(unit, actor.unit_id):
             raise Forbidden(f"your token is limited to unit {actor.unit_id} and the units under"
                             f" it; {unit.code} is outside", code="outside_user_unit")
@@ -693,7 +696,12 @@ class AuditService(Application):
         c.done()
         inspection = self.get_inspection(inspection_id)
         if fields["officer_id"] is not None:
-            self.get_officer(fields["officer_id"])
+            officer = self.get_officer(fields["officer_id"])
+            observed = local_date(fields["observed_at"])
+            if officer.left_on is not None and observed > officer.left_on:
+                raise RuleViolation(f"officer {officer.personnel_code} left service on"
+                                    f" {officer.left_on}, before {observed}",
+                                    code="officer_left_service")
         finding_id = uuid4()
         inspection.record_finding(finding_id=finding_id, **fields, **actor.kw)
         result = self._save(inspection.id, inspection, extra={"finding_id": finding_id})
@@ -1001,7 +1009,12 @@ class AuditService(Application):
         if grade is not None and grade != computed:
             raise ValidationFailed("invalid input", details={
                 "grade": f"a score of {score:g} is grade {computed}, not {grade}"})
-        officer_uuid = self._check_officer(officer_uuid)
+        officer = self.get_officer(officer_uuid)
+        month = date.fromisoformat(f"{period}-01")
+        if officer.left_on is not None and month > officer.left_on:
+            raise RuleViolation(f"officer {officer.personnel_code} left service on"
+                                f" {officer.left_on}, before {period}", code="officer_left_service")
+        officer_uuid = officer.id
         grade_id = MonthlyGrade.id_for(officer_uuid, period)
         if self._rating_taken(grade_id):
             raise RuleViolation(f"a grade for {period} is already recorded; send a correction",
@@ -1040,7 +1053,15 @@ class AuditService(Application):
         if rating is not None and year is not None and self.reference.annual_level(rating, year) is None:
             c.fail("rating", f"{rating!r} is not an annual rating level for {year}")
         c.done()
-        officer_uuid = self._check_officer(officer_uuid)
+        if self.today() < date(year, 12, 1):
+            raise RuleViolation(
+                f"the year {year} has not reached its evaluation month (December): an annual"
+                " rating is recorded from December of its year", code="rating_year_not_ended")
+        officer = self.get_officer(officer_uuid)
+        if officer.left_on is not None and year > officer.left_on.year:
+            raise RuleViolation(f"officer {officer.personnel_code} left service on"
+                                f" {officer.left_on}, before {year}", code="officer_left_service")
+        officer_uuid = officer.id
         rating_id = AnnualRating.id_for(officer_uuid, year)
         if self._rating_taken(rating_id):
             raise RuleViolation(f"the officer already has a rating for {year};"

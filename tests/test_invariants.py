@@ -316,3 +316,42 @@ def test_violation_end_is_validated_before_anything_is_written(app, world):
             app.open_proceeding(BOARD, officer_id=world.officer, opened_on="2022-12-05",
                                 violations=[violation("2015-01-10", "2022-12-01", **bad)])
     assert len(app.recorder.select_notifications(start=1, limit=100_000)) == before
+
+
+def test_annual_rating_for_a_year_not_yet_at_its_evaluation_month_is_refused(app, world):
+    from datetime import date
+    app.today = lambda: date(2026, 6, 1)
+    before = event_count(app)
+    refused(app, "rating_year_not_ended", app.record_annual_rating, BOARD,
+            officer_id=world.officer, year=2026, rating="HTTNV")
+    assert event_count(app) == before
+    app.today = lambda: date(2026, 12, 5)  # evaluations are held in December
+    assert app.record_annual_rating(BOARD, officer_id=world.officer, year=2026,
+                                    rating="HTTNV").positions
+
+
+def test_no_finding_grade_or_rating_after_the_officer_left(app, world):
+    app.record_leaving(ADMIN, world.officer, left_on="2024-06-30", reason="Nghỉ hưu")
+    before = event_count(app)
+    refused(app, "officer_left_service", app.record_finding, INSPECTOR, world.inspection,
+            officer_id=world.officer, conduct_code="qd522-late", description="Đến muộn",
+            observed_at="2024-07-02T08:45:00+07:00")
+    refused(app, "officer_left_service", app.record_monthly_grade, BOARD,
+            officer_id=world.officer, period="2024-07", score=80)
+    refused(app, "officer_left_service", app.record_annual_rating, BOARD,
+            officer_id=world.officer, year=2025, rating="HTTNV")
+    assert event_count(app) == before
+    assert app.record_monthly_grade(BOARD, officer_id=world.officer, period="2024-06",
+                                    score=80).positions
+    assert app.record_annual_rating(BOARD, officer_id=world.officer, year=2024,
+                                    rating="HTNV").positions
+
+
+def test_no_inspection_of_a_unit_merged_away_before_it_started(app, world):
+    app.merge_unit(ADMIN, world.ward2, into_unit_id=world.ward, effective_on="2025-07-01")
+    before = event_count(app)
+    refused(app, "unit_merged", app.open_inspection, INSPECTOR, unit_id=world.ward2,
+            team=["insp-2"], started_on="2025-08-01", announced=False)
+    assert event_count(app) == before
+    assert app.open_inspection(INSPECTOR, unit_id=world.ward2, team=["insp-2"],
+                               started_on="2025-06-02", announced=False).positions
