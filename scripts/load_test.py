@@ -96,8 +96,8 @@ class Stack:
             try:
                 if requests.get(self.base + "/healthz", timeout=1).ok:
                     return
-            except requests.ConnectionError:
-                time.sleep(0.2)
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.2)  # not listening yet, or a worker still booting under load
         self.stop()
         raise RuntimeError("the server did not start: " + open(self.log_path).read()[-2000:])
 
