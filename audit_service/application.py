@@ -33,7 +33,8 @@ from .validation import Checker, decision_ref_key, decision_ref_text
 
 # The kinds of unique key an Index aggregate claims, and the code of the rule each enforces.
 CLAIM_CODES = {"unit-code": "unit_code_taken", "personnel-code": "personnel_code_taken",
-               "national-id": "national_id_taken", "decision-ref": "decision_ref_taken"}
+               "national-id": "national_id_taken", "decision-ref": "decision_ref_taken",
+               "finding-cited": "finding_already_cited"}
 ROLES = ("inspector", "board", "auditor", "admin", "system")
 UNIT_RATINGS = ("strong", "average", "weak")
 TRANSFER_KINDS = ("transfer", "rotation")
@@ -796,15 +797,38 @@ class AuditService(Application):
                 })
         c.done()
         officer = self.get_officer(officer_uuid)
+        cited: list[UUID] = []
         for n, v in enumerate(clean):
             if opened < v["detected_on"]:
                 raise ValidationFailed("invalid input", details={
                     f"violations[{n}].detected_on": "must not be after opened_on"})
             if v["finding_id"] is not None:
+                if v["finding_id"] in cited:
+                    raise ValidationFailed("invalid input", details={
+                        f"violations[{n}].finding_id": "cites a finding already cited above"})
                 self._check_finding_for(v, officer.id, n)
+                cited.append(v["finding_id"])
         proceeding = Proceeding(officer_id=officer.id, violations=clean, opened_on=opened,
                                 **actor.kw)
-        return self._save(proceeding.id, proceeding)
+        claims = [c for c in (self._claim_finding(f, proceeding.id, actor) for f in cited) if c]
+        return self._save(proceeding.id, proceeding, *claims)
+
+    def _claim_finding(self, finding_id: UUID, proceeding_id: UUID,
+                       actor: Actor) -> Index | None:
+        """A finding is handled by one proceeding: cited again only after the proceeding
+        that cited it was dismissed (then no new claim is needed: the old one names a
+        dismissed proceeding)."""
+        claim_id = index_id("finding-cited", str(finding_id))
+        if self._exists(claim_id):
+            owner = self._get(Proceeding, self._get(Index, claim_id, "index").owner_id,
+                              "proceeding")
+            if owner.status != "dismissed":
+                raise RuleViolation(f"the finding is already cited by proceeding {owner.id}"
+                                    f" ({owner.status})", code="finding_already_cited",
+                                    details={"proceeding_id": str(owner.id)})
+            return None
+        return Index(kind="finding-cited", key=str(finding_id), owner_id=proceeding_id,
+                     **actor.kw)
 
     def _check_finding_for(self, violation: dict, officer_id: UUID, n: int) -> None:
         """A violation drawn from a finding must name a live finding about this officer."""

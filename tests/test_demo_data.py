@@ -70,6 +70,11 @@ def canonical(events: list[tuple[str, UUID, dict]]) -> list[tuple[str, Any]]:
     ids: dict[UUID, str] = {}
 
     def walk(value: Any) -> Any:
+        if isinstance(value, str) and len(value) == 36 and value.count("-") == 4:
+            try:  # a UUID kept as text (an index key such as a cited finding's id)
+                value = UUID(value)
+            except ValueError:
+                return value
         if isinstance(value, UUID):
             return ids.setdefault(value, f"#{len(ids)}")
         if isinstance(value, dict):

@@ -355,3 +355,23 @@ def test_no_inspection_of_a_unit_merged_away_before_it_started(app, world):
     assert event_count(app) == before
     assert app.open_inspection(INSPECTOR, unit_id=world.ward2, team=["insp-2"],
                                started_on="2025-06-02", announced=False).positions
+
+
+def test_a_finding_is_handled_by_one_proceeding_unless_that_one_was_dismissed(app, world):
+    cite = dict(finding_id=world.finding, inspection_id=world.inspection)
+    first = app.open_proceeding(BOARD, officer_id=world.officer, opened_on="2024-03-10",
+                                violations=[violation("2024-03-01", **cite)])
+    before = event_count(app)
+    error = refused(app, "finding_already_cited", app.open_proceeding, BOARD,
+                    officer_id=world.officer, opened_on="2024-03-12",
+                    violations=[violation("2024-03-01", **cite)])
+    assert error.details["proceeding_id"] == str(first.id)
+    with pytest.raises(ValidationFailed):
+        app.open_proceeding(BOARD, officer_id=world.officer, opened_on="2024-03-12",
+                            violations=[violation("2024-03-01", **cite),
+                                        violation("2024-03-01", **cite)])
+    assert event_count(app) == before
+    app.dismiss_proceeding(BOARD, first.id, reason="Không đủ căn cứ", dismissed_on="2024-03-20")
+    again = app.open_proceeding(BOARD, officer_id=world.officer, opened_on="2024-04-01",
+                                violations=[violation("2024-03-01", **cite)])
+    assert again.positions
