@@ -111,6 +111,7 @@ class TransferCreate(Strict):
     decision_ref = ref()
     kind = Text(load_default="transfer", validate=validate.OneOf(TRANSFER_KINDS))
     new_position = text(required=False, max_len=200)
+    rotation_exception_reason = text(required=False, max_len=2000)
 
 
 class AppointmentCreate(Strict):
@@ -126,6 +127,7 @@ class ReappointmentCreate(Strict):
     decided_on = day(required=True)
     decision_ref = ref()
     eligibility_hash = text(required=False, max_len=128)
+    override_reason = text(required=False, max_len=2000)
 
 
 class LeavingCreate(Strict):
@@ -179,6 +181,11 @@ class Violation(Strict):
     conduct_code = text(max_len=80)
     occurred_on = day(required=True)
     detected_on = day(required=True)
+    ended_on = day(load_default=None, allow_none=True,
+                           metadata={"description": "when the violation ended (limitation"
+                                     " clock start)"})
+    ongoing = fields.Boolean(load_default=False, metadata={
+        "description": "still going on: the limitation clock runs from detected_on"})
     description = text(max_len=5000)
     exemption = Text(load_default=None, allow_none=True)
 
@@ -206,6 +213,10 @@ class DecisionCreate(Strict):
     decision_ref = ref()
     effective_from = day(required=True)
     corruption_related = fields.Boolean(load_default=False)
+    discipline_system = fields.String(load_default="state",
+                                      validate=validate.OneOf(["state", "party"]),
+                                      metadata={"description": "state (administrative) or"
+                                                " Party discipline"})
 
 
 class AppealCreate(Strict):
@@ -273,6 +284,9 @@ class EligibilityQuery(AsOf):
     on = day(load_default=None, metadata={"description": "evaluation date (default the"
                                           " service's today in Vietnam: AUDIT_TODAY when set)"})
     leadership = fields.Boolean(load_default=True)
+    post = fields.String(load_default="same", validate=validate.OneOf(["same", "higher"]),
+                         metadata={"description": "same: reappointment to the post held"
+                                   " (bổ nhiệm lại); higher: appointment to a higher post"})
 
 
 class RotationQuery(AsOf):
@@ -409,6 +423,7 @@ class Eligibility(Schema):
     evaluated_on = fields.String()
     as_of = fields.String(allow_none=True)
     leadership = fields.Boolean()
+    post = fields.String(metadata={"enum": ["same", "higher"]})
     verdict = fields.String(metadata={"enum": ["eligible", "not_eligible", "needs_review"]})
     reasons = fields.List(fields.Nested(Reason))
     rules_checked = fields.List(fields.String())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app
 
@@ -39,6 +40,10 @@ class Services:
                     self._probe = DatabaseProbe(self.settings.database)
         return self._probe
 
+    def __post_init__(self) -> None:
+        if self._service is not None:
+            self._service.eligibility_answers = self._eligibility_answers
+
     @property
     def service(self) -> AuditService:
         """The worker's application, built on first use: a worker starts even while the
@@ -46,8 +51,19 @@ class Services:
         if self._service is None:
             with self._lock:
                 if self._service is None:
-                    self._service = AuditService(self.settings)
+                    service = AuditService(self.settings)
+                    service.eligibility_answers = self._eligibility_answers
+                    self._service = service
         return self._service
+
+    def _eligibility_answers(self, officer_id: Any, on: Any) -> list[dict]:
+        """The answers GET …/eligibility gives now (read models brought to the log head, or
+        503 projection_behind): what a reappointment decision's eligibility_hash is checked
+        against at write time."""
+        self.wait_for(self.service.recorder.max_notification_id() or 0)
+        models = self.readmodels
+        return [models.eligibility(str(officer_id), on=on, leadership=lead, post=post)
+                for lead in (True, False) for post in ("same", "higher")]
 
     def _db(self) -> ReadModelDB:
         db = getattr(self._local, "db", None)

@@ -20,10 +20,12 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from .clock import VIETNAM, local_date
 from .config import Settings
+from .domain.proceedings import DISCIPLINE_SYSTEMS
 from .domain import (AnnualRating, Decision, IdempotencyRecord, Index, Inspection,
                      MonthlyGrade, Officer, Proceeding, Unit, index_id)
 from .errors import AuditError, Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
-from .limitation import expired_violations
+from .limitation import expired_under_regimes
+from projections.rotation import evaluate_rotation
 from .pii import national_id_hash, national_id_problem
 from .reference import ReferenceData, load_reference
 from .transcodings import DateAsISO
@@ -31,7 +33,8 @@ from .validation import Checker, decision_ref_key, decision_ref_text
 
 # The kinds of unique key an Index aggregate claims, and the code of the rule each enforces.
 CLAIM_CODES = {"unit-code": "unit_code_taken", "personnel-code": "personnel_code_taken",
-               "national-id": "national_id_taken", "decision-ref": "decision_ref_taken"}
+               "national-id": "national_id_taken", "decision-ref": "decision_ref_taken",
+               "finding-cited": "finding_already_cited"}
 ROLES = ("inspector", "board", "auditor", "admin", "system")
 UNIT_RATINGS = ("strong", "average", "weak")
 TRANSFER_KINDS = ("transfer", "rotation")
@@ -40,6 +43,9 @@ APPEAL_OUTCOMES = ("upheld", "overturned", "form_changed")
 VIOLATION_SOURCES = ("finding", "complaint", "other")
 FORMS = ("khien_trach", "canh_cao", "ha_bac_luong", "giang_chuc", "cach_chuc",
          "buoc_thoi_viec", "bai_nhiem")
+#: Party discipline forms recorded for their effect on appointment (khai trừ ends membership
+#: and has no appointment period here).
+PARTY_FORMS = ("khien_trach", "canh_cao", "cach_chuc")
 
 
 @dataclass(frozen=True)
@@ -491,9 +497,12 @@ class AuditService(Application):
 
     def transfer_officer(self, actor: Actor, officer_id: Any, *, to_unit_id: Any,
                          effective_on: Any, decision_ref: Any, kind: Any = "transfer",
-                         new_position: Any = None) -> CommandResult:
+                         new_position: Any = None,
+                         rotation_exception_reason: Any = None) -> CommandResult:
         c = self._checker()
         to_uuid = c.uuid("to_unit_id", to_unit_id)
+        exception_reason = c.text("rotation_exception_reason", rotation_exception_reason,
+                                  required=False, max_len=2000)
         day = c.date("effective_on", effective_on)
         ref = c.decision_ref("decision_ref", decision_ref)
         kind = c.choice("kind", kind, TRANSFER_KINDS)
@@ -508,9 +517,87 @@ class AuditService(Application):
         if target.merged_by(day):
             raise RuleViolation(f"unit {target.code} was merged into another unit on"
                                 f" {target.merged_on}", code="unit_merged")
+        exception = self._check_rotation(officer, target, day, kind, exception_reason)
         officer.transfer(to_unit_id=target.id, effective_on=day, decision_ref=ref, kind=kind,
-                         new_position=position, **actor.kw)
+                         new_position=position, rotation_exception=exception, **actor.kw)
         return self._save(officer.id, officer)
+
+    def _check_rotation(self, officer: Officer, target: Unit, day: date, kind: str,
+                        exception_reason: str | None) -> dict | None:
+        """A rotation (luân chuyển) breaching the weak-ward rule is refused unless the board
+        records a reasoned exception, kept in the event. Same rule as the rotation-check
+        read (projections.rotation.evaluate_rotation); ratings known now, in force on
+        ``day``; the source unit is followed to its successor if it was merged away."""
+        if kind != "rotation":
+            return None
+        source = self._get(Unit, officer.unit_id, "unit")
+        seen = {source.id}
+        while source.merged_by(day) and source.merged_into not in seen:
+            source = self._get(Unit, source.merged_into, "unit")
+            seen.add(source.id)
+        as_dict = lambda u: {"unit_id": str(u.id), "name": u.name,  # noqa: E731
+                             "level": u.level, "merged_into": None}
+        answer = evaluate_rotation(self.reference, as_dict(source), as_dict(target),
+                                   dict(source.ratings), day)
+        if answer["flag"] is None:
+            return None
+        if not exception_reason:
+            raise RuleViolation(answer["reason_en"], code="weak_ward_rotation",
+                                details={"rule_id": answer["rule_id"],
+                                         "citation": answer["citation"],
+                                         "rating_used": answer["rating_used"]})
+        return {"rule_id": answer["rule_id"], "reason": exception_reason}
+
+    #: Computes the eligibility answers the service gives now for (officer_id, on): a list of
+    #: result dicts (each with ``hash`` and ``verdict``). The API sets one that waits for its
+    #: read models; without one, the read models are brought up to date here.
+    eligibility_answers: Callable[[UUID, date], list[dict]] | None = None
+
+    def _answers_now(self, officer_id: UUID, on: date) -> list[dict]:
+        if self.eligibility_answers is not None:
+            return self.eligibility_answers(officer_id, on)
+        from projections.projector import Projector
+        from projections.queries import ReadModels
+
+        projector = Projector(self)
+        try:
+            projector.catch_up()
+            models = ReadModels(projector.db, self.reference)
+            return [models.eligibility(str(officer_id), on=on, leadership=lead, post=post)
+                    for lead in (True, False) for post in ("same", "higher")]
+        finally:
+            projector.db.close()
+
+    def _check_eligibility_quoted(self, officer: Officer, day: date, outcome: str,
+                                  ehash: str | None, override: str | None) -> str | None:
+        """The quoted eligibility hash must be one the service gives for this officer on the
+        decision date (recomputed now); reappointing against a not_eligible verdict needs an
+        ``override_reason``. Returns the verdict of the matched answer (stored in the event)."""
+        if ehash is None:
+            if outcome != "reappointed":
+                return None
+            default = next(a for a in self._answers_now(officer.id, day)
+                           if a["leadership"] and a["post"] == "same")
+            if default["verdict"] == "not_eligible" and not override:
+                raise RuleViolation(
+                    "the officer is not eligible on the decision date; reappointing needs an"
+                    " override_reason (kept in the event)", code="override_reason_required",
+                    details={"verdict": default["verdict"]})
+            return default["verdict"]
+        answers = self._answers_now(officer.id, day)
+        matched = next((a for a in answers if a["hash"] == ehash), None)
+        if matched is None:
+            raise RuleViolation(
+                "the eligibility_hash is not one the service gives for this officer on"
+                f" {day.isoformat()}; ask GET /officers/{officer.id}/eligibility?on="
+                f"{day.isoformat()} and quote its hash", code="eligibility_hash_unknown",
+                details={"decided_on": day.isoformat()})
+        if matched["verdict"] == "not_eligible" and outcome == "reappointed" and not override:
+            raise RuleViolation(
+                "the verdict the board saw is not_eligible; reappointing needs an"
+                " override_reason (kept in the event)", code="override_reason_required",
+                details={"verdict": matched["verdict"]})
+        return matched["verdict"]
 
     def appoint_officer(self, actor: Actor, officer_id: Any, *, position: Any, term_start: Any,
                         decision_ref: Any, term_years: Any = None) -> CommandResult:
@@ -530,15 +617,19 @@ class AuditService(Application):
 
     def decide_reappointment(self, actor: Actor, officer_id: Any, *, outcome: Any,
                              decided_on: Any, decision_ref: Any,
-                             eligibility_hash: Any = None) -> CommandResult:
+                             eligibility_hash: Any = None,
+                             override_reason: Any = None) -> CommandResult:
         c = self._checker()
         outcome = c.choice("outcome", outcome, REAPPOINTMENT_OUTCOMES)
         day = c.date("decided_on", decided_on)
         ref = c.decision_ref("decision_ref", decision_ref)
         ehash = c.text("eligibility_hash", eligibility_hash, required=False, max_len=128)
+        override = c.text("override_reason", override_reason, required=False, max_len=2000)
         c.done()
         officer = self.get_officer(officer_id)
+        verdict = self._check_eligibility_quoted(officer, day, outcome, ehash, override)
         officer.decide_reappointment(outcome=outcome, decided_on=day, decision_ref=ref,
+                                     eligibility_verdict=verdict, override_reason=override,
                                      eligibility_hash=ehash, **actor.kw)
         claim = self._check_decision_ref_unique(ref, officer.id, actor)
         return self._save(officer.id, officer, claim)
@@ -566,6 +657,9 @@ class AuditService(Application):
         basis = c.text("basis_ref", basis_ref, required=False, max_len=300)
         c.done()
         unit = self._get(Unit, unit_uuid, "unit")
+        if unit.merged_by(started):
+            raise RuleViolation(f"unit {unit.code} was merged into another unit on"
+                                f" {unit.merged_on}, before {started}", code="unit_merged")
         if actor.role == "inspector" and actor.unit_id and not self._within(unit, actor.unit_id):
             raise Forbidden(f"your token is limited to unit {actor.unit_id} and the units under"
                             f" it; {unit.code} is outside", code="outside_user_unit")
@@ -614,7 +708,12 @@ class AuditService(Application):
         c.done()
         inspection = self.get_inspection(inspection_id)
         if fields["officer_id"] is not None:
-            self.get_officer(fields["officer_id"])
+            officer = self.get_officer(fields["officer_id"])
+            observed = local_date(fields["observed_at"])
+            if officer.left_on is not None and observed > officer.left_on:
+                raise RuleViolation(f"officer {officer.personnel_code} left service on"
+                                    f" {officer.left_on}, before {observed}",
+                                    code="officer_left_service")
         finding_id = uuid4()
         inspection.record_finding(finding_id=finding_id, **fields, **actor.kw)
         # the idempotency record holds the answer given: a replay returns the same ids
@@ -686,6 +785,12 @@ class AuditService(Application):
                 detected = c.date(f"{f}.detected_on", v.get("detected_on"))
                 if occurred and detected and detected < occurred:
                     c.fail(f"{f}.detected_on", "must not be before occurred_on")
+                ended = c.date(f"{f}.ended_on", v.get("ended_on"), required=False)
+                ongoing = c.boolean(f"{f}.ongoing", v.get("ongoing"), default=False)
+                if ended and occurred and ended < occurred:
+                    c.fail(f"{f}.ended_on", "must not be before occurred_on")
+                if ended and ongoing:
+                    c.fail(f"{f}.ongoing", "an ongoing violation has no ended_on")
                 exemption = v.get("exemption")
                 if exemption is not None:
                     c.choice(f"{f}.exemption", exemption, self.reference.limitation_exemptions)
@@ -699,18 +804,42 @@ class AuditService(Application):
                     "conduct_code": c.text(f"{f}.conduct_code", v.get("conduct_code"), max_len=80),
                     "description": c.text(f"{f}.description", v.get("description"), max_len=5000),
                     "occurred_on": occurred, "detected_on": detected, "exemption": exemption,
+                    "ended_on": ended, "ongoing": bool(ongoing),
                 })
         c.done()
         officer = self.get_officer(officer_uuid)
+        cited: list[UUID] = []
         for n, v in enumerate(clean):
             if opened < v["detected_on"]:
                 raise ValidationFailed("invalid input", details={
                     f"violations[{n}].detected_on": "must not be after opened_on"})
             if v["finding_id"] is not None:
+                if v["finding_id"] in cited:
+                    raise ValidationFailed("invalid input", details={
+                        f"violations[{n}].finding_id": "cites a finding already cited above"})
                 self._check_finding_for(v, officer.id, n)
+                cited.append(v["finding_id"])
         proceeding = Proceeding(officer_id=officer.id, violations=clean, opened_on=opened,
                                 **actor.kw)
-        return self._save(proceeding.id, proceeding)
+        claims = [c for c in (self._claim_finding(f, proceeding.id, actor) for f in cited) if c]
+        return self._save(proceeding.id, proceeding, *claims)
+
+    def _claim_finding(self, finding_id: UUID, proceeding_id: UUID,
+                       actor: Actor) -> Index | None:
+        """A finding is handled by one proceeding: cited again only after the proceeding
+        that cited it was dismissed (then no new claim is needed: the old one names a
+        dismissed proceeding)."""
+        claim_id = index_id("finding-cited", str(finding_id))
+        if self._exists(claim_id):
+            owner = self._get(Proceeding, self._get(Index, claim_id, "index").owner_id,
+                              "proceeding")
+            if owner.status != "dismissed":
+                raise RuleViolation(f"the finding is already cited by proceeding {owner.id}"
+                                    f" ({owner.status})", code="finding_already_cited",
+                                    details={"proceeding_id": str(owner.id)})
+            return None
+        return Index(kind="finding-cited", key=str(finding_id), owner_id=proceeding_id,
+                     **actor.kw)
 
     def _check_finding_for(self, violation: dict, officer_id: UUID, n: int) -> None:
         """A violation drawn from a finding must name a live finding about this officer."""
@@ -751,9 +880,14 @@ class AuditService(Application):
 
     def decide_proceeding(self, actor: Actor, proceeding_id: Any, *, form: Any,
                           decision_ref: Any, effective_from: Any,
-                          corruption_related: Any = False) -> CommandResult:
+                          corruption_related: Any = False,
+                          discipline_system: Any = "state") -> CommandResult:
         c = self._checker()
         form = c.choice("form", form, FORMS)
+        system = c.choice("discipline_system", discipline_system if discipline_system
+                          is not None else "state", DISCIPLINE_SYSTEMS)
+        if system == "party" and form not in PARTY_FORMS:
+            c.fail("form", f"Party discipline forms recorded here: {', '.join(PARTY_FORMS)}")
         ref = c.decision_ref("decision_ref", decision_ref)
         effective = c.date("effective_from", effective_from)
         corruption = c.boolean("corruption_related", corruption_related, default=False)
@@ -764,6 +898,9 @@ class AuditService(Application):
         officer = self.get_officer(proceeding.officer_id)
         decided_on = ref["signed_on"]
         proceeding.check_decidable(decided_on)
+        if system == "party":
+            return self._record_party_decision(actor, proceeding, officer, form, ref, effective,
+                                               corruption)
         form_entry = self.reference.discipline_form(form, officer.category, decided_on)
         if form_entry is None:
             allowed = [f.form for f in self.reference.forms_for(officer.category, decided_on)]
@@ -776,8 +913,25 @@ class AuditService(Application):
         decision = Decision(proceeding_id=proceeding.id, officer_id=officer.id,
                             category=officer.category, form=form, regime=form_entry.regime,
                             decision_ref=ref, effective_from=effective,
-                            corruption_related=corruption, **actor.kw)
+                            corruption_related=corruption, discipline_system="state",
+                            **actor.kw)
         proceeding.decide(decision_id=decision.id, decided_on=decided_on, **actor.kw)
+        claim = self._check_decision_ref_unique(ref, decision.id, actor)
+        return self._save(decision.id, proceeding, decision, claim,
+                          extra={"proceeding_id": proceeding.id})
+
+    def _record_party_decision(self, actor: Actor, proceeding: Proceeding, officer: Officer,
+                               form: str, ref: dict, effective: date,
+                               corruption: bool) -> CommandResult:
+        """A Party discipline decision (Regulation 69-QĐ/TW), recorded for its effect on
+        appointment (effect_periods.toml, scope party). The state forms catalogue and the
+        state limitation periods do not govern it, so neither is checked."""
+        decision = Decision(proceeding_id=proceeding.id, officer_id=officer.id,
+                            category=officer.category, form=form, regime="party",
+                            decision_ref=ref, effective_from=effective,
+                            corruption_related=corruption, discipline_system="party",
+                            **actor.kw)
+        proceeding.decide(decision_id=decision.id, decided_on=ref["signed_on"], **actor.kw)
         claim = self._check_decision_ref_unique(ref, decision.id, actor)
         return self._save(decision.id, proceeding, decision, claim,
                           extra={"proceeding_id": proceeding.id})
@@ -799,24 +953,22 @@ class AuditService(Application):
 
     def _check_limitation(self, category: str, violations: list[dict], decided_on: date,
                           form: str) -> None:
-        period = self.reference.limitation_for(category, decided_on)
-        if period is None:
-            return
-        years = period.minor_years if form in period.minor_forms else period.other_years
-        expired = expired_violations(violations, years, decided_on,
-                                     set(self.reference.limitation_exemptions),
-                                     restart=self.reference.limitation_restart_on_new_violation)
+        periods = self.reference.limitation_periods_for(category)
+        expired = expired_under_regimes(violations, periods, form, decided_on,
+                                        set(self.reference.limitation_exemptions),
+                                        self.reference.limitation_restart_on_new_violation)
         if expired:
             first = expired[0]
             raise RuleViolation(
-                f"the limitation period ({years} years, {period.source}) for the violation of"
-                f" {first.occurred_on} ran out on {first.expired_on}",
+                f"the limitation period ({first.years} years, {first.source}) for the violation"
+                f" of {first.occurred_on} ran out on {first.expired_on}",
                 code="limitation_expired",
                 details={"violations": [
                     {"index": e.index, "occurred_on": e.occurred_on.isoformat(),
                      "clock_start": e.clock_start.isoformat(),
-                     "expired_on": e.expired_on.isoformat()} for e in expired],
-                    "rule": period.id, "source": period.source})
+                     "expired_on": e.expired_on.isoformat(), "rule": e.rule}
+                    for e in expired],
+                    "rule": first.rule, "source": first.source})
 
     def get_decision(self, decision_id: Any) -> Decision:
         return self._get(Decision, decision_id, "decision")
@@ -890,7 +1042,12 @@ class AuditService(Application):
         if grade is not None and grade != computed:
             raise ValidationFailed("invalid input", details={
                 "grade": f"a score of {score:g} is grade {computed}, not {grade}"})
-        officer_uuid = self._check_officer(officer_uuid)
+        officer = self.get_officer(officer_uuid)
+        month = date.fromisoformat(f"{period}-01")
+        if officer.left_on is not None and month > officer.left_on:
+            raise RuleViolation(f"officer {officer.personnel_code} left service on"
+                                f" {officer.left_on}, before {period}", code="officer_left_service")
+        officer_uuid = officer.id
         grade_id = MonthlyGrade.id_for(officer_uuid, period)
         if self._rating_taken(grade_id):
             raise RuleViolation(f"a grade for {period} is already recorded; send a correction",
@@ -929,7 +1086,15 @@ class AuditService(Application):
         if rating is not None and year is not None and self.reference.annual_level(rating, year) is None:
             c.fail("rating", f"{rating!r} is not an annual rating level for {year}")
         c.done()
-        officer_uuid = self._check_officer(officer_uuid)
+        if self.today() < date(year, 12, 1):
+            raise RuleViolation(
+                f"the year {year} has not reached its evaluation month (December): an annual"
+                " rating is recorded from December of its year", code="rating_year_not_ended")
+        officer = self.get_officer(officer_uuid)
+        if officer.left_on is not None and year > officer.left_on.year:
+            raise RuleViolation(f"officer {officer.personnel_code} left service on"
+                                f" {officer.left_on}, before {year}", code="officer_left_service")
+        officer_uuid = officer.id
         rating_id = AnnualRating.id_for(officer_uuid, year)
         if self._rating_taken(rating_id):
             raise RuleViolation(f"the officer already has a rating for {year};"

@@ -14,10 +14,14 @@ separators=(",", ":"), ensure_ascii=False).encode("utf-8")``.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
+
+from audit_service.errors import NotFound
+from audit_service.workdays import default_calendar
 
 from .summaries import decision_ref_text, deferral_titles, form_titles, rating_titles
 from .timeline import (DecisionState, OfficerState, ProceedingState, add_months, fold,
@@ -33,8 +37,9 @@ OK = "ok"
 ELIGIBLE = "eligible"
 
 #: The rules evaluate() applies, in the order their reasons are listed.
-RULES_CHECKED = ("term-failed-rating", "open-proceeding", "discipline-effect", "corruption-bar",
-                 "rating-inconsistent", "notice-window")
+RULES_CHECKED = ("term-failed-rating", "consecutive-failed-ratings", "open-proceeding",
+                 "discipline-effect", "ended-employment", "corruption-bar",
+                 "repeated-discipline-in-term", "rating-inconsistent", "notice-window")
 
 # What a hit means, from a rule's params.outcome (rules.toml) to a reason outcome.
 _OUTCOMES = {
@@ -57,7 +62,13 @@ _BARS = {
     "any_appointment": ("không bổ nhiệm vào bất kỳ chức vụ nào", "no appointment at all"),
     "higher_post": ("không bổ nhiệm, giới thiệu ứng cử vào chức vụ cao hơn",
                     "no appointment or nomination to a higher post"),
+    "appointment_scope_open": ("không bổ nhiệm; văn bản không nói rõ có gồm bổ nhiệm lại"
+                               " vào chức vụ đang giữ hay không",
+                               "no appointment; the text does not say whether reappointment"
+                               " to the same post is included"),
 }
+_POSTS = {"same": ("bổ nhiệm lại vào chức vụ đang giữ", "reappointment to the same post"),
+          "higher": ("bổ nhiệm vào chức vụ cao hơn", "appointment to a higher post")}
 
 
 # --------------------------------------------------------------------------- canonical form
@@ -75,37 +86,28 @@ def result_hash(result: Mapping[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- working days
 
-def _weekdays_through(ordinal: int) -> int:
-    """Mon–Fri days among ordinals 1..ordinal (ordinal 1, 0001-01-01, is a Monday)."""
-    weeks, rest = divmod(ordinal, 7)
-    return weeks * 5 + min(rest, 5)
-
-
 def working_days(after: date, through: date) -> int:
-    """Working days (Mon–Fri; public holidays are not known here) in (after, through]."""
-    if through <= after:
-        return 0
-    return _weekdays_through(through.toordinal()) - _weekdays_through(after.toordinal())
+    """Working days in (after, through]: Mon–Fri less Vietnamese public holidays (Tết
+    included), plus announced make-up days (audit_service.workdays)."""
+    return default_calendar().working_days(after, through)
 
 
 def notice_deadline(term_end: date, notice_days: int) -> date:
     """The last working day that still leaves ``notice_days`` working days before term end."""
-    day = term_end
-    while working_days(day, term_end) < notice_days:
-        day -= timedelta(days=1)
-    while day.weekday() >= 5:
-        day -= timedelta(days=1)
-    return day
+    return default_calendar().notice_deadline(term_end, notice_days)
 
 
 # --------------------------------------------------------------------------- evaluation
 
 class _Ctx:
-    def __init__(self, reference: Any, state: OfficerState, on: date, leadership: bool):
+    def __init__(self, reference: Any, state: OfficerState, on: date, leadership: bool,
+                 post: str = "same"):
         self.ref = reference
         self.state = state
         self.on = on
         self.leadership = leadership
+        self.post = post
+        self.term = state.term_on(on)  # the term in force on the evaluation date
 
     def decisions(self) -> list[DecisionState]:
         return sorted(self.state.decisions.values(),
@@ -124,6 +126,25 @@ class _Ctx:
         f_vi, f_en = self.form(d)
         ref = decision_ref_text(d.decision_ref) or d.decision_id
         return (f"Quyết định kỷ luật {f_vi} số {ref}", f"discipline decision ({f_en}) {ref}")
+
+    @staticmethod
+    def regime_date(d: DecisionState) -> date | None:
+        """The one date that picks a decision's regime (forms and effect periods alike):
+        its signing date (rules.toml, discipline-effect, regime_date)."""
+        return d.signed_on or d.effective_from
+
+    def term_years(self) -> list[int]:
+        """Evaluation years within the current term up to ``on``: the term's first year
+        counts only if most of it lies within the term (otherwise it was spent mostly in
+        the previous post)."""
+        term = self.term
+        if term is None:
+            return []
+        start = term.term_start
+        year_days = (date(start.year + 1, 1, 1) - date(start.year, 1, 1)).days
+        in_term = (date(start.year + 1, 1, 1) - start).days
+        first = start.year if in_term * 2 > year_days else start.year + 1
+        return list(range(first, self.on.year + 1))
 
     def decision_positions(self, d: DecisionState) -> list[int]:
         extra = []
@@ -156,7 +177,7 @@ def _is_failed(ctx: _Ctx, code: str | None, year: int, failed_level: str) -> boo
 
 
 def _term_failed_rating(ctx: _Ctx, rule: Any) -> list[dict]:
-    term = ctx.state.term
+    term = ctx.term
     if term is None:
         return [_reason(rule, INFO,
                         "Không có nhiệm kỳ lãnh đạo nào trong hồ sơ nên không xét xếp loại trong"
@@ -164,7 +185,7 @@ def _term_failed_rating(ctx: _Ctx, rule: Any) -> list[dict]:
                         "No leadership term on record, so no ratings within a term were checked.")]
     failed_level = str(rule.params.get("failed_level", "KHTNV"))
     start, on = term.term_start, ctx.on
-    years = range(start.year, on.year + 1) if start <= on else range(0)
+    years = ctx.term_years()
     checked = [ctx.state.ratings[y] for y in years if y in ctx.state.ratings]
     out = []
     for r in checked:
@@ -298,7 +319,10 @@ def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
             changed_en = f" (form changed on appeal from {o_en})"
         pending_vi = " Đang có khiếu nại chưa giải quyết." if d.appeal_pending else ""
         pending_en = " An appeal is pending." if d.appeal_pending else ""
-        effects = list(ctx.ref.effects_for(d.form, eff)) if d.form else []
+        effects = (list(ctx.ref.effects_for(d.form, ctx.regime_date(d), d.discipline_system))
+                   if d.form else [])
+        if d.form in _ENDING_FORMS:
+            continue  # ended-employment answers for these
         if not effects:
             out.append(_reason(
                 rule, NEEDS_REVIEW,
@@ -319,15 +343,32 @@ def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
             b_vi, b_en = _BARS.get(e.bars, (e.bars, e.bars))
             if eff <= on < end:
                 hits += 1
-                out.append(_reason(
-                    rule, _hit(rule),
-                    f"{label_vi}{changed_vi}, hiệu lực từ {eff.isoformat()}: thời hạn {e.months}"
-                    f" tháng theo {s_vi} ({b_vi}), từ {eff.isoformat()} đến hết ngày"
-                    f" {last.isoformat()} (căn cứ: {e.source}).{pending_vi}",
-                    f"The {label_en}{changed_en}, effective {eff.isoformat()}: {e.months}-month"
-                    f" effect period under {s_en} ({b_en}), from {eff.isoformat()} through"
-                    f" {last.isoformat()} (source: {e.source}).{pending_en}",
-                    positions))
+                bars = e.bars_post(ctx.post)
+                p_vi, p_en = _POSTS[ctx.post]
+                period_vi = (f"{label_vi}{changed_vi}, hiệu lực từ {eff.isoformat()}: thời hạn"
+                             f" {e.months} tháng theo {s_vi} ({b_vi}), từ {eff.isoformat()} đến"
+                             f" hết ngày {last.isoformat()} (căn cứ: {e.source})")
+                period_en = (f"The {label_en}{changed_en}, effective {eff.isoformat()}:"
+                             f" {e.months}-month effect period under {s_en} ({b_en}), from"
+                             f" {eff.isoformat()} through {last.isoformat()} (source:"
+                             f" {e.source})")
+                if bars:
+                    out.append(_reason(
+                        rule, _hit(rule),
+                        f"{period_vi}: không {p_vi}.{pending_vi}",
+                        f"{period_en}: it bars {p_en}.{pending_en}", positions))
+                elif bars is None:
+                    out.append(_reason(
+                        rule, NEEDS_REVIEW,
+                        f"{period_vi}: chưa rõ có cấm {p_vi} hay không; cần xem xét. Câu hỏi"
+                        f" còn mở: {e.open_question}{pending_vi}",
+                        f"{period_en}: whether it bars {p_en} is open; needs review. Open"
+                        f" question: {e.open_question}{pending_en}", positions))
+                else:
+                    out.append(_reason(
+                        rule, INFO,
+                        f"{period_vi}: không cấm {p_vi}.{pending_vi}",
+                        f"{period_en}: it does not bar {p_en}.{pending_en}", positions))
             else:
                 ended.append((e, s_vi, s_en, last))
         if ended and len(ended) == len(effects):
@@ -352,6 +393,7 @@ def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
 
 def _corruption_bar(ctx: _Ctx, rule: Any) -> list[dict]:
     code = rule.params.get("conduct_code")
+    barring = set(rule.params.get("forms", ("cach_chuc",)))
     out = []
     for d in ctx.in_force():
         proceeding = ctx.state.proceedings.get(d.proceeding_id or "")
@@ -362,13 +404,23 @@ def _corruption_bar(ctx: _Ctx, rule: Any) -> list[dict]:
         positions = ctx.decision_positions(d)
         if by_code and proceeding is not None and proceeding.opened_position is not None:
             positions.append(proceeding.opened_position)
+        if d.form not in barring:
+            out.append(_reason(
+                rule, INFO,
+                f"{label_vi} liên quan đến tham nhũng nhưng không phải cách chức: quy định cấm"
+                " bổ nhiệm vào vị trí quản lý chỉ áp dụng khi bị cách chức do tham nhũng hoặc"
+                " bị kết án về tham nhũng.",
+                f"The {label_en} is corruption-related but is not removal from post: the bar on"
+                " management posts applies only to removal for corruption or a corruption"
+                " conviction.", positions))
+            continue
         if ctx.leadership:
             out.append(_reason(
                 rule, _hit(rule),
-                f"{label_vi}, hiệu lực từ {d.effective_from.isoformat()}, là kỷ luật về hành vi"
-                " liên quan đến tham nhũng: không được bổ nhiệm vào vị trí lãnh đạo, quản lý.",
-                f"The {label_en}, effective {d.effective_from.isoformat()}, is discipline for"
-                " corruption: it bars leadership and management posts.",
+                f"{label_vi}, hiệu lực từ {d.effective_from.isoformat()}, là cách chức do tham"
+                " nhũng: không được bổ nhiệm vào vị trí lãnh đạo, quản lý.",
+                f"The {label_en}, effective {d.effective_from.isoformat()}, is removal from post"
+                " for corruption: it bars leadership and management posts.",
                 positions))
         else:
             out.append(_reason(
@@ -403,8 +455,11 @@ def _rating_inconsistent(ctx: _Ctx, rule: Any) -> list[dict]:
     forced = str(rule.params.get("forced_level", "KHTNV"))
     min_form = rule.params.get("min_form")
     first_year = rule.valid_from.year
+    party_from = int(rule.params.get("party_from_year", first_year))
     by_year: dict[int, list[DecisionState]] = {}
     for d in ctx.in_force():
+        if d.discipline_system == "party" and d.effective_from.year < party_from:
+            continue
         if d.effective_from.year >= first_year and _at_least(ctx, d, min_form):
             by_year.setdefault(d.effective_from.year, []).append(d)
     out = []
@@ -438,7 +493,7 @@ def _rating_inconsistent(ctx: _Ctx, rule: Any) -> list[dict]:
 # -- notice-window --------------------------------------------------------------------------
 
 def _notice_window(ctx: _Ctx, rule: Any) -> list[dict]:
-    term = ctx.state.term
+    term = ctx.term
     on = ctx.on
     if term is None:
         return [_reason(rule, INFO, "Không có nhiệm kỳ lãnh đạo nào trong hồ sơ.",
@@ -465,6 +520,16 @@ def _notice_window(ctx: _Ctx, rule: Any) -> list[dict]:
             f" than {n}): the notice window has not opened; notice is due by"
             f" {deadline.isoformat()}.",
             positions)]
+    if on > deadline:
+        return [_reason(
+            rule, INFO,
+            f"Thời hạn bổ nhiệm kết thúc ngày {end.isoformat()}, chỉ còn {left} ngày làm việc:"
+            f" đã QUÁ HẠN thông báo {deadline.isoformat()} ({n} ngày làm việc trước khi hết"
+            " thời hạn).",
+            f"The appointment term ends on {end.isoformat()}, only {left} working days away:"
+            f" the notice deadline {deadline.isoformat()} ({n} working days before the term"
+            " ends) was MISSED.",
+            positions)]
     return [_reason(
         rule, OK,
         f"Thời hạn bổ nhiệm kết thúc ngày {end.isoformat()}, còn {left} ngày làm việc: trong"
@@ -476,8 +541,80 @@ def _notice_window(ctx: _Ctx, rule: Any) -> list[dict]:
         positions)]
 
 
+# -- ended-employment ----------------------------------------------------------------------
+
+_ENDING_FORMS = ("buoc_thoi_viec", "bai_nhiem")
+
+
+def _ended_employment(ctx: _Ctx, rule: Any) -> list[dict]:
+    forms = set(rule.params.get("forms", _ENDING_FORMS))
+    out = []
+    for d in ctx.in_force():
+        if d.form not in forms:
+            continue
+        label_vi, label_en = ctx.decision_label(d)
+        out.append(_reason(
+            rule, _hit(rule),
+            f"{label_vi}, hiệu lực từ {d.effective_from.isoformat()}, chấm dứt việc làm hoặc"
+            " chức vụ: không còn chức vụ để bổ nhiệm lại.",
+            f"The {label_en}, effective {d.effective_from.isoformat()}, ends the employment or"
+            " the post: there is nothing to reappoint to.", ctx.decision_positions(d)))
+    return out or [_reason(rule, OK, "Không có quyết định buộc thôi việc hoặc bãi nhiệm.",
+                           "No forced dismissal or bãi nhiệm decision in force.")]
+
+
+# -- consecutive-failed-ratings ------------------------------------------------------------
+
+def _consecutive_failed(ctx: _Ctx, rule: Any) -> list[dict]:
+    years = ctx.term_years()
+    if not years:
+        return [_reason(rule, INFO, "Không có nhiệm kỳ đang có hiệu lực để xét.",
+                        "No term in force to check.")]
+    failed_level = str(rule.params.get("failed_level", "KHTNV"))
+    out = []
+    for y in range(years[0], years[-1] + 1):
+        a, b = ctx.state.ratings.get(y - 1), ctx.state.ratings.get(y)
+        if (a and b and _is_failed(ctx, a.rating, a.year, failed_level)
+                and _is_failed(ctx, b.rating, b.year, failed_level)):
+            out.append(_reason(
+                rule, _hit(rule),
+                f"Hai năm liên tiếp {y - 1} và {y} xếp loại không hoàn thành nhiệm vụ: căn cứ"
+                " miễn nhiệm hoặc cho thôi việc.",
+                f"Two consecutive years {y - 1} and {y} rated KHTNV: a ground for removal or"
+                " dismissal.", [*a.positions, *b.positions]))
+    return out or [_reason(rule, OK, "Không có hai năm liên tiếp không hoàn thành nhiệm vụ.",
+                           "No two consecutive KHTNV years.")]
+
+
+# -- repeated-discipline-in-term -----------------------------------------------------------
+
+def _repeated_discipline(ctx: _Ctx, rule: Any) -> list[dict]:
+    term = ctx.term
+    if term is None:
+        return [_reason(rule, INFO, "Không có nhiệm kỳ đang có hiệu lực để xét.",
+                        "No term in force to check.")]
+    forms = set(rule.params.get("forms", ("khien_trach", "canh_cao")))
+    count = int(rule.params.get("count", 2))
+    hits = [d for d in ctx.in_force() if d.form in forms
+            and term.term_start <= d.effective_from <= ctx.on]
+    if len(hits) < count:
+        return [_reason(rule, OK, f"Ít hơn {count} lần bị khiển trách hoặc cảnh cáo trong nhiệm"
+                        " kỳ.", f"Fewer than {count} reprimands or warnings within the term.")]
+    when = ", ".join(d.effective_from.isoformat() for d in hits)
+    return [_reason(
+        rule, _hit(rule, NEEDS_REVIEW),
+        f"{len(hits)} lần bị khiển trách hoặc cảnh cáo trong nhiệm kỳ từ"
+        f" {term.term_start.isoformat()} ({when}): căn cứ miễn nhiệm; cần xem xét.",
+        f"{len(hits)} reprimands or warnings within the term from {term.term_start.isoformat()}"
+        f" ({when}): a ground for removal; needs review.",
+        [p for d in hits for p in ctx.decision_positions(d)])]
+
+
 _CHECKS: dict[str, Callable[[_Ctx, Any], list[dict]]] = {
     "term-failed-rating": _term_failed_rating,
+    "consecutive-failed-ratings": _consecutive_failed,
+    "ended-employment": _ended_employment,
+    "repeated-discipline-in-term": _repeated_discipline,
     "open-proceeding": _open_proceeding,
     "discipline-effect": _discipline_effect,
     "corruption-bar": _corruption_bar,
@@ -496,18 +633,35 @@ def _verdict(reasons: list[dict]) -> str:
 
 
 def evaluate(reference: Any, rows: Iterable[Mapping[str, Any]], on: date | str,
-             as_of: datetime | str | None = None, *, leadership: bool = True) -> dict:
+             as_of: datetime | str | None = None, *, leadership: bool = True,
+             post: str = "same") -> dict:
     """The reappointment-eligibility verdict for the officer whose timeline ``rows`` are given.
 
+    Raises NotFound (code ``officer_not_on_record``) when the officer was not registered as
+    of ``as_of`` or had not joined by ``on``: never a verdict for someone not on record.
+
     ``on``: the world date evaluated; ``as_of``: only rows recorded at or before it count;
-    ``leadership``: whether the post is a leadership or management post (corruption bar).
+    ``leadership``: whether the post is a leadership or management post (corruption bar);
+    ``post``: ``same`` (bổ nhiệm lại, the default) or ``higher`` (appointment to a higher
+    post): effect periods bar one, the other or both (effect_periods.toml, ``bars``).
     """
+    if post not in _POSTS:
+        raise ValueError(f"post must be one of {', '.join(_POSTS)}")
     day = parse_date(on)
     if day is None:
         raise ValueError("an evaluation date is required")
     cutoff = parse_instant(as_of)
     state = fold(list(rows), cutoff)
-    ctx = _Ctx(reference, state, day, leadership)
+    if state.officer_id is None:  # no registration recorded by as_of
+        raise NotFound("the officer is not on record as of the time asked",
+                       code="officer_not_on_record",
+                       details={"as_of": cutoff.isoformat() if cutoff else None})
+    if state.joined_on is not None and day < state.joined_on:
+        raise NotFound(f"the officer joined on {state.joined_on.isoformat()}, after"
+                       f" {day.isoformat()}", code="officer_not_on_record",
+                       details={"joined_on": state.joined_on.isoformat(),
+                                "on": day.isoformat()})
+    ctx = _Ctx(reference, state, day, leadership, post)
     reasons: list[dict] = []
     checked: list[str] = []
     not_in_force: list[str] = []
@@ -517,17 +671,19 @@ def evaluate(reference: Any, rows: Iterable[Mapping[str, Any]], on: date | str,
             not_in_force.append(rule_id)
             continue
         checked.append(rule_id)
-        reasons.extend(_CHECKS[rule_id](ctx, rule))
+        cited = dataclasses.replace(rule, citation=rule.citation_on(day, state.category))
+        reasons.extend(_CHECKS[rule_id](ctx, cited))
     result: dict[str, Any] = {
         "evaluated_on": day.isoformat(),
         "as_of": cutoff.astimezone(timezone.utc).isoformat() if cutoff else None,
         "leadership": bool(leadership),
+        "post": post,
         "verdict": _verdict(reasons),
         "reasons": reasons,
         "rules_checked": checked,
         "rules_not_in_force": not_in_force,
         "rules_version": reference.version,
-        "term": state.term.as_dict() if state.term else None,
+        "term": ctx.term.as_dict() if ctx.term else None,
         "last_position": state.last_position,
     }
     result["hash"] = result_hash(result)

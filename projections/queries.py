@@ -19,7 +19,7 @@ from . import quarantine
 from .db import ReadModelDB
 from .eligibility import evaluate
 from .readmodels import iso_ts, search_key
-from .rotation import check_rotation
+from .rotation import check_rotation, evaluate_rotation
 from .timeline import add_months, entry_status_changes, fold, jsonable
 from .worklists import Worklists
 
@@ -124,7 +124,8 @@ class ReadModels:
         for d in state.decisions.values():
             if not d.in_force or d.effective_from is None:
                 continue
-            for effect in self.reference.effects_for(d.form, d.effective_from):
+            for effect in self.reference.effects_for(d.form, d.signed_on or d.effective_from,
+                                                     d.discipline_system):
                 ends = add_months(d.effective_from, effect.months)
                 if d.effective_from <= day < ends:
                     effects.append({"decision_id": d.decision_id, "form": d.form,
@@ -150,22 +151,34 @@ class ReadModels:
         }
 
     def eligibility(self, officer_id: str, on: date | str, as_of: datetime | str | None = None,
-                    leadership: bool = True, rows: list[dict] | None = None) -> dict:
+                    leadership: bool = True, post: str = "same",
+                    rows: list[dict] | None = None) -> dict:
         rows = self.timeline_rows(officer_id, as_of) if rows is None else rows
-        result = evaluate(self.reference, rows, on, as_of_text(as_of), leadership=leadership)
+        try:
+            result = evaluate(self.reference, rows, on, as_of_text(as_of),
+                              leadership=leadership, post=post)
+        except NotFound as exc:
+            # No verdict without a registration; when the registration (or another event
+            # of the officer's) is quarantined, the refusal says so rather than "not on record"
+            # alone.
+            warnings = self.warnings(officer_id, rows)
+            if warnings:
+                exc.details = {**(exc.details or {}), "warnings": warnings}
+            raise
         # The hash covers the verdict on the rows the read models hold; a warning says that
         # rows may be missing (quarantined events), so the verdict may be incomplete.
         return {"officer_id": str(officer_id), **result,
                 "warnings": self.warnings(officer_id, rows)}
 
     def officer_record(self, officer_id: str, on: date, as_of: datetime | str | None = None,
-                       leadership: bool = True) -> dict:
+                       leadership: bool = True, post: str = "same") -> dict:
         """History, standing and eligibility on ``on`` from one read of the timeline (the
         officer page and the dossier)."""
         rows = self.timeline_rows(officer_id, as_of)
         return {"history": self.history(officer_id, as_of, rows=rows),
                 "standing": self.standing(officer_id, as_of, on=on, rows=rows),
-                "eligibility": self.eligibility(officer_id, on, as_of, leadership, rows=rows)}
+                "eligibility": self.eligibility(officer_id, on, as_of, leadership, post=post,
+                                                rows=rows)}
 
     def list_officers(self, unit_id: str | None = None, q: str | None = None,
                       after: str | None = None, limit: int = 50) -> dict:
@@ -263,6 +276,29 @@ class ReadModels:
                        on: date | str | None = None) -> dict | None:
         return check_rotation(self.reference, self.unit(from_unit_id), self.unit(to_unit_id),
                               self.unit_rating(from_unit_id, as_of), on=on)
+
+    def unit_ratings(self, unit_id: str, as_of: datetime | str | None = None) -> list[dict]:
+        """Every rating of a unit recorded by ``as_of``, latest correction last."""
+        bound = as_of_text(as_of)
+        sql = "SELECT year, rating, position FROM unit_ratings WHERE unit_id = ?"
+        params: list[Any] = [str(unit_id)]
+        if bound:
+            sql += " AND recorded_at <= ?"
+            params.append(bound)
+        return [{"year": r[0], "rating": r[1], "position": int(r[2])}
+                for r in self.db.fetchall(sql + " ORDER BY year, position", params)]
+
+    def rotation_on(self, from_unit_id: str, to_unit_id: str, on: date,
+                    as_of: datetime | str | None = None) -> dict:
+        """The rotation answer on ``on`` from the ratings known by ``as_of`` and in force on
+        ``on``; a unit merged away is followed to its successor."""
+        src = self.unit(from_unit_id)
+        seen = {src["unit_id"]}
+        while src.get("merged_into") and src["merged_into"] not in seen:
+            src = self.unit(src["merged_into"])
+            seen.add(src["unit_id"])
+        return evaluate_rotation(self.reference, src, self.unit(to_unit_id),
+                                 self.unit_ratings(src["unit_id"], as_of), on)
 
     def unit_statistics(self, unit_id: str, year: int, as_of: datetime | str | None = None,
                         subunits: bool = True) -> dict:

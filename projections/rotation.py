@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from .timeline import parse_date
 
-__all__ = ["check_rotation", "RULE_ID", "WEAK"]
+__all__ = ["check_rotation", "evaluate_rotation", "rating_in_force", "RULE_ID", "WEAK"]
 
 RULE_ID = "weak-ward-rotation"
 WEAK = "weak"  # the unit-rating value (strong | average | weak) the rule is about
@@ -57,3 +57,58 @@ def check_rotation(reference: Any, from_unit: Mapping[str, Any], to_unit: Mappin
                        f"{rule.title_en[1:]}."),
         "positions": [int(position)] if position is not None else [],
     }
+
+
+def rating_in_force(ratings: Mapping[int, Any] | list, on: date) -> dict | None:
+    """The unit rating in force on ``on``: the latest rated year that had ended before
+    ``on``'s year (a year's rating cannot be in force before the year is over). ``ratings``:
+    a list of ``{year, rating, position}`` (read side) or a ``{year: rating}`` mapping."""
+    items = ([{"year": y, "rating": r, "position": None} for y, r in ratings.items()]
+             if isinstance(ratings, Mapping) else list(ratings))
+    usable = [r for r in items if int(r["year"]) < on.year]
+    if not usable:
+        return None
+    return max(usable, key=lambda r: (int(r["year"]), r.get("position") or 0))
+
+
+def evaluate_rotation(reference: Any, from_unit: Mapping[str, Any],
+                      to_unit: Mapping[str, Any], ratings: Mapping[int, Any] | list,
+                      on: date | str) -> dict:
+    """The rotation answer for a move on ``on``: ``allowed``, ``rule_in_force`` with the
+    reason when it is not, the rating used, and the flag when the move breaches the rule.
+
+    Units are dicts ``{unit_id, level, name, merged_into?, merged_on?}``; the caller passes
+    the unit the officer serves in on ``on`` (its successor if it was merged away).
+    """
+    day = parse_date(on)
+    rule = reference.rule(RULE_ID)
+    answer: dict[str, Any] = {"rule_id": rule.id, "citation": rule.citation,
+                              "rule_in_force": rule.valid_on(day), "rating_used": None,
+                              "allowed": True, "flag": None, "reason_vi": "", "reason_en": ""}
+    merged_on = parse_date(to_unit.get("merged_on")) if to_unit.get("merged_on") else None
+    if to_unit.get("merged_into") and (merged_on is None or merged_on <= day):
+        answer.update(allowed=False, reason_code="unit_merged",
+                      reason_vi="Đơn vị đến đã được sáp nhập vào đơn vị khác.",
+                      reason_en="The target unit was merged into another unit.")
+        return answer
+    if not answer["rule_in_force"]:
+        until = rule.valid_until.isoformat() if rule.valid_until else "?"
+        answer.update(
+            reason_vi=(f"Quy định {rule.title_vi[:1].lower()}{rule.title_vi[1:]} không còn"
+                       f" hiệu lực ngày {day.isoformat()} (áp dụng {rule.valid_from.isoformat()}"
+                       f" đến {until}; cấp quận đã bỏ từ 2025-07-01): không áp dụng."),
+            reason_en=(f"The rule ({rule.title_en}) is not in force on {day.isoformat()}"
+                       f" (in force {rule.valid_from.isoformat()} to {until}; the district"
+                       " level was abolished on 2025-07-01): it does not apply."))
+        return answer
+    rating = rating_in_force(ratings, day)
+    answer["rating_used"] = rating
+    flag = check_rotation(reference, from_unit, to_unit, rating, on=day)
+    if flag is not None:
+        answer.update(allowed=False, flag=flag, reason_code=rule.id,
+                      reason_vi=flag["message_vi"], reason_en=flag["message_en"])
+    else:
+        seen = f"{rating['year']}: {rating['rating']}" if rating else "none in force"
+        answer.update(reason_vi=f"Không trái quy định (xếp loại đơn vị đang dùng: {seen}).",
+                      reason_en=f"Not contrary to the rule (unit rating in force: {seen}).")
+    return answer

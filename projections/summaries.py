@@ -150,10 +150,18 @@ def _officer_appointed(d: dict, row: Mapping, ref: Any) -> Summary:
 def _officer_reappointment(d: dict, row: Mapping, ref: Any) -> Summary:
     out_vi, out_en = _OUTCOME_REAPPOINT.get(d.get("outcome"), (str(d.get("outcome")),) * 2)
     dref = decision_ref_text(d.get("decision_ref"))
+    seen_vi = seen_en = ""
+    if d.get("eligibility_verdict"):
+        seen_vi = f"; kết quả xét điều kiện: {d['eligibility_verdict']}"
+        seen_en = f"; eligibility verdict seen: {d['eligibility_verdict']}"
+    if d.get("override_reason"):
+        reason = _one_line(d["override_reason"])
+        seen_vi += f"; quyết định khác kết quả xét, lý do: {reason}"
+        seen_en += f"; decided against the verdict, reason: {reason}"
     return (f"Quyết định {out_vi} ngày {_iso(d.get('decided_on'))} (nhiệm kỳ bắt đầu"
-            f" {_iso(d.get('term_start'))}), quyết định số {dref}",
+            f" {_iso(d.get('term_start'))}), quyết định số {dref}{seen_vi}",
             f"Reappointment decision: {out_en} on {_iso(d.get('decided_on'))} (term started"
-            f" {_iso(d.get('term_start'))}), decision {dref}")
+            f" {_iso(d.get('term_start'))}), decision {dref}{seen_en}")
 
 
 def _officer_left(d: dict, row: Mapping, ref: Any) -> Summary:

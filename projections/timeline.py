@@ -122,6 +122,7 @@ class DecisionState:
     effective_from: date | None = None
     signed_on: date | None = None
     corruption_related: bool = False
+    discipline_system: str = "state"  # state (administrative) | party; absent before v2
     status: str = "in_force"  # in_force | annulled | overturned
     status_position: int | None = None  # the row that annulled or overturned it
     status_on: date | None = None
@@ -199,6 +200,7 @@ class OfficerState:
     left_on: date | None = None
     left_reason: str | None = None
     term: Term | None = None
+    terms: list[Term] = field(default_factory=list)  # every term started, in log order
     decisions: dict[str, DecisionState] = field(default_factory=dict)
     proceedings: dict[str, ProceedingState] = field(default_factory=dict)
     ratings: dict[int, RatingState] = field(default_factory=dict)
@@ -210,6 +212,13 @@ class OfficerState:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: dates as ISO strings, years as string keys."""
         return jsonable(asdict(self))
+
+    def term_on(self, day: date) -> Term | None:
+        """The term in force on ``day``: the latest-started term with term_start <= day;
+        None before the first term (a term decided for the future is not yet in force).
+        It may have ended before ``day`` (then no later term had started)."""
+        started = [t for t in self.terms if t.term_start <= day]
+        return max(started, key=lambda t: (t.term_start, t.appointed_position), default=None)
 
 
 # --------------------------------------------------------------------------- folding
@@ -289,6 +298,7 @@ class _Folder:
                                term_years=years, term_end=add_years(start, years),
                                appointed_position=pos, decision_ref=data.get("decision_ref"),
                                positions=[pos])
+        self.state.terms.append(self.state.term)
 
     def _Officer_ReappointmentDecided(self, pos: int, subject, data: dict, row) -> None:
         term = self.state.term
@@ -300,6 +310,7 @@ class _Folder:
                                    term_end=add_years(start, term.term_years),
                                    appointed_position=pos, decision_ref=data.get("decision_ref"),
                                    positions=[*term.positions, pos])
+            self.state.terms.append(self.state.term)
         elif outcome == "not_reappointed":
             self.state.term = None
 
@@ -397,6 +408,7 @@ class _Folder:
             row.get("occurred_on"))
         d.signed_on = parse_date(ref.get("signed_on")) if ref else None
         d.corruption_related = bool(data.get("corruption_related"))
+        d.discipline_system = data.get("discipline_system") or "state"
         d.positions.append(pos)
 
     def _Decision_AppealLodged(self, pos: int, subject, data: dict, row) -> None:

@@ -216,7 +216,8 @@ def generate(app: AuditService, target_events: int, seed: int = 20261120) -> tup
             decision = Decision(proceeding_id=proc.id, officer_id=person.id,
                                 category=person.category, form=form, regime=entry.regime,
                                 decision_ref=r, effective_from=signed,
-                                corruption_related=False, **BOARD)
+                                corruption_related=False, discipline_system="state",
+                                **BOARD)
             proc.decide(decision_id=decision.id, decided_on=signed, **BOARD)
             aggs = [proc, decision, claim("decision-ref", decision_ref_key(r), decision.id, BOARD)]
             if rnd.random() < 0.1:

@@ -777,9 +777,15 @@ class _Demo:
             issuer = (source.district.issuer if source.district is target.district
                       and source.district is not None else CITY_ISSUER)
             ref = self.ref(issuer, self.workday(day - timedelta(days=rng.randint(5, 20))))
+            # a rotation up to a district may breach the weak-ward rule: the demo records the
+            # board's reasoned exception, which the service requires for such a move
+            exception = ("Ngoại lệ do tập thể lãnh đạo quyết định: cần cán bộ có kinh nghiệm"
+                         " địa bàn" if kind == "rotation" and target.level == "district"
+                         else None)
             self.run_cmd("transfers" if kind == "transfer" else "rotations",
                          self.app.transfer_officer, BOARD, off.id, to_unit_id=target.id,
-                         effective_on=day, decision_ref=ref, kind=kind, new_position=position)
+                         effective_on=day, decision_ref=ref, kind=kind, new_position=position,
+                         rotation_exception_reason=exception)
             off.moves.append((day, target))
             if position:
                 off.position = position

@@ -96,7 +96,7 @@ def test_the_whole_workflow_through_every_endpoint(h):
         "to_unit_id": w["ward2"], "effective_on": "2026-01-02", "decision_ref": ref("40", "2025-12-20")})
     elig = None
     h.project()
-    elig = h.get("board", f"/officers/{w['leader']}/eligibility", on="2026-02-20").get_json()
+    elig = h.get("board", f"/officers/{w['leader']}/eligibility", on="2026-02-25").get_json()
     assert elig["verdict"] in ("eligible", "not_eligible", "needs_review")
     assert elig["reasons"] and all(r["rule_id"] and r["citation"] for r in elig["reasons"])
     h.ok("board", f"/officers/{w['leader']}/reappointment-decisions", {
@@ -398,3 +398,88 @@ def test_rotation_check_flags_a_move_up_from_a_weak_ward(h):
     sideways = h.get("board", f"/officers/{w['officer']}/rotation-check", to_unit_id=w["ward2"],
                      on="2020-03-01").get_json()
     assert sideways == {**sideways, "allowed": True, "flag": None}
+
+
+def test_eligibility_asks_about_the_same_or_a_higher_post_and_party_discipline(h):
+    """?post= is part of the question and of the hash; a Party cảnh cáo (Regulation
+    377-QĐ/TW) bars a higher post for 36 months and not the same post."""
+    w = build_city(h)
+    proc = h.ok("board", "/proceedings", {"officer_id": w["leader"], "violations": [{
+        "conduct_code": "qd522-absent", "occurred_on": "2025-10-20",
+        "detected_on": "2025-10-21", "description": "Vắng mặt"}], "opened_on": "2025-10-25"})
+    d = h.ok("board", f"/proceedings/{proc['id']}/decision", {
+        "form": "canh_cao", "decision_ref": ref("77", "2025-11-03", symbol="QĐ-UBKT"),
+        "effective_from": "2025-11-03", "discipline_system": "party"})
+    assert h.get("board", f"/decisions/{d['id']}").status_code == 200
+    h.project()
+    same = h.get("board", f"/officers/{w['leader']}/eligibility", on="2026-01-05").get_json()
+    higher = h.get("board", f"/officers/{w['leader']}/eligibility", on="2026-01-05",
+                   post="higher").get_json()
+    assert (same["post"], higher["post"]) == ("same", "higher")
+    assert same["verdict"] == "eligible" and higher["verdict"] == "not_eligible"
+    assert same["hash"] != higher["hash"]
+    bar = [r for r in higher["reasons"] if r["rule_id"] == "discipline-effect"]
+    assert len(bar) == 1 and "36-month" in bar[0]["message_en"] and "377" in bar[0]["message_en"]
+    bad = h.get("board", f"/officers/{w['leader']}/eligibility", on="2026-01-05", post="lower")
+    assert bad.status_code in (400, 422)
+
+
+def test_eligibility_for_an_officer_not_yet_on_record_is_404(h):
+    w = build_city(h)
+    h.project()
+    r = h.get("board", f"/officers/{w['officer']}/eligibility", on="2009-12-31")  # joined 2010
+    assert r.status_code == 404 and r.get_json()["code"] == "officer_not_on_record"
+    assert h.get("board", f"/officers/{w['officer']}/eligibility",
+                 on="2010-01-04").status_code == 200
+
+
+def test_rotation_check_and_transfer_use_the_rule_in_force_on_the_date(h):
+    w = build_city(h)
+    h.ok("admin", f"/units/{w['ward']}/ratings", {"year": 2024, "rating": "weak"})
+    h.project()
+    after = h.get("board", f"/officers/{w['officer']}/rotation-check", to_unit_id=w["district"],
+                  on="2025-08-01").get_json()
+    assert after["allowed"] is True and after["rule_in_force"] is False
+    assert "not in force" in after["reason_en"]
+    same_year = h.get("board", f"/officers/{w['officer']}/rotation-check",
+                      to_unit_id=w["district"], on="2024-06-03").get_json()
+    assert same_year["allowed"] is True and same_year["rating_used"] is None  # 2024 not over
+    before = h.event_count()
+    body = {"to_unit_id": w["district"], "effective_on": "2025-03-03", "kind": "rotation",
+            "decision_ref": ref("44", "2025-02-20")}
+    r = h.post("admin", f"/officers/{w['officer']}/transfers", body)
+    assert r.status_code == 409 and r.get_json()["code"] == "weak_ward_rotation"
+    assert h.event_count() == before
+    h.ok("admin", f"/officers/{w['officer']}/transfers",
+         {**body, "rotation_exception_reason": "Điều động theo yêu cầu nhiệm vụ đặc biệt"})
+
+
+def test_reappointment_hash_is_recomputed_at_write_time_and_override_is_kept(h):
+    """Section 3: a hash the service never gave is refused (409, nothing appended);
+    reappointing against a not_eligible verdict needs override_reason, kept in the event
+    and shown in the history."""
+    w = build_city(h)
+    h.ok("board", "/evaluations/annual", {"officer_id": w["leader"], "year": 2024,
+                                          "rating": "KHTNV"})
+    h.project()
+    before = h.event_count()
+    body = {"outcome": "reappointed", "decided_on": "2026-02-25",
+            "decision_ref": ref("50", "2026-02-25"), "eligibility_hash": "0" * 64}
+    path = f"/officers/{w['leader']}/reappointment-decisions"
+    r = h.post("board", path, body)
+    assert r.status_code == 409 and r.get_json()["code"] == "eligibility_hash_unknown"
+    elig = h.get("board", f"/officers/{w['leader']}/eligibility", on="2026-02-25").get_json()
+    assert elig["verdict"] == "not_eligible"
+    r = h.post("board", path, {**body, "eligibility_hash": elig["hash"]})
+    assert r.status_code == 409 and r.get_json()["code"] == "override_reason_required"
+    assert h.event_count() == before
+    h.ok("board", path, {**body, "eligibility_hash": elig["hash"],
+                         "override_reason": "Phúc tra xếp loại 2024 đang chờ kết luận"})
+    (last,) = [n for n in h.service.recorder.select_notifications(start=1, limit=100_000)
+               if n.topic.endswith("ReappointmentDecided")]
+    state = json.loads(last.state)
+    assert state["eligibility_verdict"] == "not_eligible" and state["class_version"] == 2
+    assert state["override_reason"].startswith("Phúc tra")
+    h.project()
+    history = h.get("auditor", f"/officers/{w['leader']}/history").get_json()
+    assert "decided against the verdict" in json.dumps(history, ensure_ascii=False)

@@ -57,14 +57,14 @@ def test_clean_record_is_eligible_and_lists_the_rules_checked():
     assert {r["rule_id"] for r in result["reasons"]} == set(RULES_CHECKED)
     assert all(r["outcome"] in ("ok", "info") for r in result["reasons"])
     for r in result["reasons"]:
-        assert r["citation"] == REF.rule(r["rule_id"]).citation
+        assert r["citation"] == REF.rule(r["rule_id"]).citation_on(ON, "cong_chuc")
         assert r["message_vi"] and r["message_en"]
     json.dumps(result)  # JSON-ready
 
 
 def test_rules_not_in_force_on_the_date_are_not_applied():
     log = officer("2017-06-01")
-    result = evaluate(REF, log.rows, date(2020, 1, 15))
+    result = evaluate(REF, log.rows, date(2019, 6, 3))
     assert "open-proceeding" in result["rules_not_in_force"]
     assert "rating-inconsistent" in result["rules_not_in_force"]
     assert "term-failed-rating" in result["rules_checked"]
@@ -183,17 +183,48 @@ def test_decided_proceeding_is_not_open():
 
 # --------------------------------------------------------------------------- discipline-effect
 
-def test_discipline_effect_in_force_is_not_eligible():
+def test_discipline_effect_scope_depends_on_the_post_asked_about():
+    """Law 52/2019 (Art. 82(2) as amended): khiển trách/cảnh cáo bar a HIGHER post for 12
+    months; reappointment to the same post is not barred (finding 1.1, confirmed)."""
     log = officer()
-    _, did = log.decide("canh_cao", "2025-09-01")  # after the reform, before Regulation 377
+    _, did = log.decide("canh_cao", "2025-03-03")  # Law 52/2019 regime, through 2026-03-02
     issued = log.pos - 1
-    result = evaluate(REF, log.rows, ON)
-    assert result["verdict"] == "not_eligible"
-    r = only(result, "discipline-effect", "not_eligible")
+    same = evaluate(REF, log.rows, ON)
+    assert same["verdict"] == "eligible" and same["post"] == "same"
+    r = only(same, "discipline-effect", "info")
+    assert "does not bar reappointment to the same post" in r["message_en"]
+    higher = evaluate(REF, log.rows, ON, post="higher")
+    assert higher["verdict"] == "not_eligible" and higher["post"] == "higher"
+    r = only(higher, "discipline-effect", "not_eligible")
     assert issued in r["positions"] and log.pos in r["positions"]
     assert "cảnh cáo" in r["message_vi"] and "12 tháng" in r["message_vi"]
-    assert "2026-08-31" in r["message_vi"] and "2026-08-31" in r["message_en"]
+    assert "2026-03-02" in r["message_vi"] and "2026-03-02" in r["message_en"]
     assert "state" in r["message_en"] and "warning" in r["message_en"]
+    assert same["hash"] != higher["hash"]
+
+
+def test_removal_bars_even_the_same_post_for_24_months():
+    log = officer()
+    log.decide("giang_chuc", "2024-09-02")
+    for post in ("same", "higher"):
+        result = evaluate(REF, log.rows, ON, post=post)
+        assert result["verdict"] == "not_eligible"
+        assert "2026-09-01" in only(result, "discipline-effect", "not_eligible")["message_en"]
+
+
+def test_open_same_post_scope_is_needs_review_with_the_question():
+    log = officer()
+    log.decide("canh_cao", "2025-09-01")  # Law 80/2025: the same-post scope is open
+    result = evaluate(REF, log.rows, ON)
+    assert result["verdict"] == "needs_review"
+    r = only(result, "discipline-effect", "needs_review")
+    assert "Open question" in r["message_en"] and "same post" in r["message_en"]
+    assert evaluate(REF, log.rows, ON, post="higher")["verdict"] == "not_eligible"
+
+
+def test_unknown_post_is_refused():
+    with pytest.raises(ValueError, match="post"):
+        evaluate(REF, officer().rows, ON, post="lower")
 
 
 def test_discipline_effect_ended_is_ok():
@@ -216,8 +247,9 @@ def test_overturned_appeal_removes_the_effect():
     log = officer()
     _, did = log.decide("canh_cao", "2025-09-01")
     aid = log.appeal(did, "2025-09-10")
-    assert evaluate(REF, log.rows, ON)["verdict"] == "not_eligible"
-    pending = only(evaluate(REF, log.rows, ON), "discipline-effect", "not_eligible")
+    assert evaluate(REF, log.rows, ON, post="higher")["verdict"] == "not_eligible"
+    pending = only(evaluate(REF, log.rows, ON, post="higher"), "discipline-effect",
+                   "not_eligible")
     assert "appeal is pending" in pending["message_en"]
     log.resolve(did, aid, "overturned", "2025-11-01")
     result = evaluate(REF, log.rows, ON)
@@ -239,7 +271,7 @@ def test_form_changed_on_appeal_changes_the_period():
     r = only(result, "discipline-effect", "ok")
     assert "form changed on appeal from removal from post" in r["message_en"]
     assert "2025-05-31" in r["message_en"]
-    assert evaluate(REF, log.rows, date(2025, 5, 30))["verdict"] == "not_eligible"
+    assert evaluate(REF, log.rows, date(2025, 5, 30), post="higher")["verdict"] == "not_eligible"
 
 
 def test_annulment_removes_the_effect_and_the_reasons_say_so():
@@ -253,14 +285,15 @@ def test_annulment_removes_the_effect_and_the_reasons_say_so():
     assert "hủy bỏ" in r["message_vi"]
     assert annul["position"] in r["positions"]
     # as of before the annulment was recorded, the effect still applied
-    earlier = evaluate(REF, log.rows, ON, as_of=log.recorded_at(annul["position"] - 1))
+    earlier = evaluate(REF, log.rows, ON, as_of=log.recorded_at(annul["position"] - 1),
+                       post="higher")
     assert earlier["verdict"] == "not_eligible"
 
 
 def test_salary_step_reduction_before_the_reform_still_gives_twelve_months():
     log = officer("2023-01-02")
     log.decide("ha_bac_luong", "2025-06-01")
-    during = evaluate(REF, log.rows, date(2026, 5, 29))
+    during = evaluate(REF, log.rows, date(2026, 5, 29), post="higher")
     r = only(during, "discipline-effect", "not_eligible")
     assert "12 tháng" in r["message_vi"] and "2026-05-31" in r["message_en"]
     assert "hạ bậc lương" in r["message_vi"]
@@ -269,16 +302,34 @@ def test_salary_step_reduction_before_the_reform_still_gives_twelve_months():
 
 
 def test_party_warning_after_regulation_377_gives_thirty_six_months():
+    """Regulation 377-QĐ/TW: Party cảnh cáo bars a higher post for 36 months (finding 1.2)."""
     log = officer("2024-01-02")
-    log.decide("canh_cao", "2025-11-01")
-    first_year = evaluate(REF, log.rows, date(2026, 6, 1))
-    scopes = reasons(first_year, "discipline-effect", "not_eligible")
-    assert len(scopes) == 2  # state 12 months and Party 36 months
-    later = evaluate(REF, log.rows, date(2027, 6, 1))
-    r = only(later, "discipline-effect", "not_eligible")
+    log.decide("canh_cao", "2025-11-01", system="party")
+    first_year = evaluate(REF, log.rows, date(2026, 6, 1), post="higher")
+    r = only(first_year, "discipline-effect", "not_eligible")  # Party only: no state period
     assert "36" in r["message_en"] and "Party" in r["message_en"]
     assert "2028-10-31" in r["message_en"] and "Đảng" in r["message_vi"]
-    assert evaluate(REF, log.rows, date(2028, 11, 1))["verdict"] == "eligible"
+    assert evaluate(REF, log.rows, date(2028, 11, 1), post="higher")["verdict"] == "eligible"
+    same = evaluate(REF, log.rows, date(2026, 6, 1))
+    assert same["verdict"] == "eligible"  # Party periods bar higher posts only
+    assert "does not bar" in only(same, "discipline-effect", "info")["message_en"]
+
+
+def test_state_decision_gets_no_party_period():
+    log = officer("2024-01-02")
+    log.decide("canh_cao", "2025-11-01")  # state, Law 80 regime: 12 months
+    later = evaluate(REF, log.rows, date(2027, 6, 1), post="higher")
+    assert later["verdict"] == "eligible"
+    assert "Party" not in only(later, "discipline-effect", "ok")["message_en"]
+
+
+def test_party_warning_under_regulation_80_gives_thirty_months():
+    log = officer("2022-01-03")
+    log.decide("canh_cao", "2023-03-01", system="party")
+    r = only(evaluate(REF, log.rows, date(2025, 8, 1), post="higher"), "discipline-effect",
+             "not_eligible")
+    assert "30-month" in r["message_en"] and "80-QĐ/TW" in r["message_en"]
+    assert evaluate(REF, log.rows, date(2025, 9, 1), post="higher")["verdict"] == "eligible"
 
 
 def test_warning_before_the_reform_has_no_party_period():
@@ -289,18 +340,24 @@ def test_warning_before_the_reform_has_no_party_period():
     assert "Party" not in only(result, "discipline-effect", "ok")["message_en"]
 
 
-def test_forced_dismissal_has_no_period_and_needs_review():
+def test_forced_dismissal_is_not_eligible():
+    """Finding 1.6: buộc thôi việc ends the employment: not_eligible, not needs_review."""
     log = officer()
     log.decide("buoc_thoi_viec", "2025-09-01")
     result = evaluate(REF, log.rows, ON)
-    assert only(result, "discipline-effect")["outcome"] == "needs_review"
+    assert result["verdict"] == "not_eligible"
+    r = only(result, "ended-employment", "not_eligible")
+    assert "nothing to reappoint" in r["message_en"]
+    assert "80/2025/QH15" in r["citation"]  # after 2025-07-01 the new law is cited
+    assert not reasons(result, "discipline-effect", "needs_review")
 
 
 # --------------------------------------------------------------------------- corruption-bar
 
 def test_corruption_bars_leadership_posts_only():
+    """Finding 1.4 (Luật Viên chức Art. 56(4) as amended): only cách chức for corruption."""
     log = officer()
-    log.decide("khien_trach", "2022-01-10", corruption=True)
+    log.decide("cach_chuc", "2022-01-10", corruption=True)
     lead = evaluate(REF, log.rows, ON)
     assert lead["verdict"] == "not_eligible"
     r = only(lead, "corruption-bar", "not_eligible")
@@ -312,8 +369,57 @@ def test_corruption_bars_leadership_posts_only():
 
 def test_corruption_conduct_code_counts_even_without_the_flag():
     log = officer()
-    log.decide("khien_trach", "2022-01-10", code="corruption")
+    log.decide("cach_chuc", "2022-01-10", code="corruption")
     assert only(evaluate(REF, log.rows, ON), "corruption-bar")["outcome"] == "not_eligible"
+
+
+def test_corruption_related_reprimand_does_not_bar():
+    log = officer()
+    log.decide("khien_trach", "2022-01-10", corruption=True)
+    result = evaluate(REF, log.rows, ON)
+    assert result["verdict"] == "eligible"
+    assert "not removal from post" in only(result, "corruption-bar", "info")["message_en"]
+
+
+def test_regime_is_picked_by_the_signing_date_for_effect_periods():
+    """Finding 1.5: signed 2025-06-25 (Law 52/2019 regime), effective 2025-07-02: the
+    Law 52 period applies (higher post only), not needs_review for want of an entry."""
+    log = officer("2022-01-03")
+    log.decide("canh_cao", "2025-07-02", signed_on="2025-06-25")
+    result = evaluate(REF, log.rows, date(2026, 3, 2))
+    assert result["verdict"] == "eligible"
+    r = only(result, "discipline-effect", "info")
+    assert "52/2019" in r["message_en"] and "2026-07-01" in r["message_en"]
+
+
+def test_two_consecutive_failed_years_are_not_eligible():
+    log = officer("2021-03-01", years=5)
+    log.rate(2020, "KHTNV")
+    log.rate(2021, "KHTNV")
+    result = evaluate(REF, log.rows, date(2025, 12, 1))
+    r = only(result, "consecutive-failed-ratings", "not_eligible")
+    assert "2020 and 2021" in r["message_en"]
+
+
+def test_reprimand_twice_in_a_term_needs_review():
+    log = officer()
+    log.decide("khien_trach", "2022-03-01", number="1")
+    log.decide("khien_trach", "2023-05-01", number="2")
+    result = evaluate(REF, log.rows, ON)
+    r = only(result, "repeated-discipline-in-term", "needs_review")
+    assert "2022-03-01, 2023-05-01" in r["message_en"]
+    assert result["verdict"] == "needs_review"
+
+
+def test_term_start_year_spent_mostly_in_the_previous_post_is_not_in_the_term():
+    log = officer("2021-10-01")
+    log.rate(2021, "KHTNV")  # nine months of 2021 were in the previous post
+    result = evaluate(REF, log.rows, date(2026, 6, 1))
+    assert not reasons(result, "term-failed-rating", "not_eligible")
+    early = officer("2021-03-01")
+    early.rate(2021, "KHTNV")
+    assert reasons(evaluate(REF, early.rows, date(2026, 1, 5)), "term-failed-rating",
+                   "not_eligible")
 
 
 def test_annulled_corruption_decision_does_not_bar():
@@ -371,9 +477,19 @@ def test_notice_window_far_from_term_end_is_info():
 
 
 def test_notice_window_within_ninety_working_days_is_ok():
-    result = evaluate(REF, officer().rows, ON)
+    on = notice_deadline(date(2026, 6, 1), 90)  # the last day of the window
+    result = evaluate(REF, officer().rows, on)
     r = only(result, "notice-window", "ok")
-    assert f"{working_days(ON, date(2026, 6, 1))} working days" in r["message_en"]
+    assert f"{working_days(on, date(2026, 6, 1))} working days" in r["message_en"]
+
+
+def test_missed_notice_deadline_is_reported_as_missed():
+    """Section 2: due 2026-09-18 (term ends 2027-01-25), asked 2026-11-30: missed, not ok."""
+    log = officer("2022-01-25")
+    result = evaluate(REF, log.rows, date(2026, 11, 30))
+    r = only(result, "notice-window", "info")
+    assert "was MISSED" in r["message_en"] and "QUÁ HẠN" in r["message_vi"]
+    assert notice_deadline(date(2027, 1, 25), 90).isoformat() in r["message_en"]
 
 
 def test_notice_window_term_already_ended_is_info():
@@ -395,12 +511,23 @@ def test_working_days():
     assert working_days(monday, monday) == 0
     assert working_days(monday, monday + timedelta(days=7)) == 5
     assert working_days(date(2026, 2, 28), monday) == 1
-    slow = sum(1 for n in range(1, 400) if (ON + timedelta(days=n)).weekday() < 5)
-    assert working_days(ON, ON + timedelta(days=399)) == slow
     deadline = notice_deadline(date(2026, 6, 1), 90)
     assert deadline.weekday() < 5
     assert working_days(deadline, date(2026, 6, 1)) >= 90
     assert working_days(deadline + timedelta(days=1), date(2026, 6, 1)) < 90
+
+
+def test_working_days_skip_tet_and_public_holidays_and_count_make_up_days():
+    """Section 2: Tết 2026 (16–20 Feb), Hùng Kings (observed 27 Apr), 30/4, 1/5 and 2/9 are
+    not working days; Saturday 2026-08-22 is a make-up working day (holidays package)."""
+    assert working_days(date(2026, 2, 13), date(2026, 2, 20)) == 0
+    assert working_days(date(2026, 2, 13), date(2026, 2, 23)) == 1
+    assert working_days(date(2026, 4, 24), date(2026, 5, 1)) == 2  # only Tue 28 and Wed 29
+    assert working_days(date(2026, 8, 21), date(2026, 8, 22)) == 1
+    from audit_service.workdays import Calendar
+    cal = Calendar(make_up_workdays=frozenset({date(2027, 3, 6)}),
+                   extra_days_off=frozenset({date(2027, 3, 8)}))
+    assert cal.is_working_day(date(2027, 3, 6)) and not cal.is_working_day(date(2027, 3, 8))
 
 
 # --------------------------------------------------------------------------- hash
@@ -460,3 +587,50 @@ def test_evaluate_is_deterministic_on_random_histories(seed):
     for r in a["reasons"]:
         assert r["positions"] == sorted(set(r["positions"]))
         assert all(1 <= p <= log.pos for p in r["positions"])
+
+
+def test_rating_inconsistent_from_the_2020_evaluation_year_and_party_from_2023():
+    """Decree 90/2020 already made discipline in the year a KHTNV criterion; Decree 48/2023
+    added Party discipline (finding 1.6)."""
+    log = officer("2019-03-01", years=5)
+    log.decide("khien_trach", "2021-04-01", number="1")
+    log.rate(2021, "HTTNV")
+    r = only(evaluate(REF, log.rows, date(2023, 6, 1)), "rating-inconsistent", "needs_review")
+    assert "2021" in r["message_en"]
+    party = officer("2019-03-01", years=5)
+    party.decide("khien_trach", "2021-04-01", number="1", system="party")
+    party.rate(2021, "HTTNV")
+    party.decide("khien_trach", "2023-10-01", number="2", system="party")
+    party.rate(2023, "HTTNV")
+    found = reasons(evaluate(REF, party.rows, date(2024, 2, 1)), "rating-inconsistent",
+                    "needs_review")
+    assert [("2023" in x["message_en"], "2021" in x["message_en"]) for x in found] == \
+        [(True, False)]
+
+
+def test_the_term_in_force_on_the_date_is_used_not_a_future_one():
+    """Section 2: after a reappointment decision the next term is not yet in force."""
+    log = officer("2022-01-13")
+    log.reappoint("reappointed", "2026-11-20", "2027-01-13")
+    now = evaluate(REF, log.rows, date(2026, 11, 30))
+    assert (now["term"]["term_start"], now["term"]["term_end"]) == ("2022-01-13", "2027-01-13")
+    later = evaluate(REF, log.rows, date(2027, 2, 1))
+    assert later["term"]["term_start"] == "2027-01-13"
+    before = evaluate(REF, log.rows, date(2021, 6, 1))
+    assert before["term"] is None
+    for r in before["reasons"]:
+        assert "2022-01-13 to 2021" not in r["message_en"]
+    assert only(before, "term-failed-rating", "info")["message_en"].startswith("No leadership")
+
+
+def test_officer_not_on_record_gets_no_verdict():
+    """Section 2: before registration is recorded (as_of) or before joining (on): 404."""
+    from audit_service.errors import NotFound
+    log = officer("2021-06-01")
+    with pytest.raises(NotFound) as e:
+        evaluate(REF, log.rows, ON, as_of=log.recorded_at(1) - timedelta(seconds=1))
+    assert e.value.code == "officer_not_on_record"
+    with pytest.raises(NotFound) as e:
+        evaluate(REF, log.rows, date(2014, 12, 31))  # joined 2015-01-05
+    assert e.value.code == "officer_not_on_record"
+    assert evaluate(REF, log.rows, date(2015, 1, 5))["verdict"] == "eligible"

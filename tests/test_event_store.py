@@ -35,7 +35,7 @@ def exercise_everything(app):
     app.transfer_officer(ADMIN, w.officer, to_unit_id=w.ward2, effective_on="2024-02-01",
                          decision_ref=ref("1", "2024-01-20"), kind="rotation")
     app.decide_reappointment(BOARD, w.leader, outcome="reappointed", decided_on="2026-01-15",
-                             decision_ref=ref("2", "2026-01-15"), eligibility_hash="ab" * 32)
+                             decision_ref=ref("2", "2026-01-15"))
     f2 = app.record_finding(INSPECTOR, w.inspection, conduct_code="qd522-absent",
                             description="Vắng", observed_at="2024-03-02T09:00:00+07:00",
                             evidence_sha256=["a" * 64])
@@ -203,4 +203,150 @@ def test_upcaster_loads_version_1_monthly_grade(store_env):
     last = app.recorder.select_notifications(start=1, limit=10_000)[-1]
     assert json.loads(last.state)["class_version"] == 2
     assert uuid.UUID(str(last.originator_id)) == domain.MonthlyGrade.id_for(w.officer, "2024-01")
+    app.close()
+
+
+def test_upcaster_loads_version_1_decision_as_state_discipline(store_env):
+    """A Decision.Issued stored in its version-1 shape (no discipline_system, no
+    class_version: the bytes the old class wrote) loads as state discipline, and the
+    projection folds it as state; new decisions are written in version 2."""
+    import json
+    import uuid
+
+    from eventsourcing.persistence import StoredEvent
+
+    from datetime import date
+
+    from projections.timeline import fold
+
+    app = build_app(store_env)
+    w = build_world(app)
+    proc = app.open_proceeding(BOARD, officer_id=w.officer, violations=[violation("2024-03-01")],
+                               opened_on="2024-03-10").id
+    decision_id = uuid.uuid4()
+    d = lambda s: {"_type_": "date_iso", "_data_": s}  # noqa: E731
+    v1_state = {
+        "proceeding_id": {"_type_": "uuid_hex", "_data_": proc.hex},
+        "officer_id": {"_type_": "uuid_hex", "_data_": w.officer.hex},
+        "category": "cong_chuc", "form": "canh_cao", "regime": "nd112-2020",
+        "decision_ref": {"number": "7", "symbol": "QĐ-UBND", "issuer": "UBND phường Tây Hồ",
+                         "signed_on": d("2024-04-01")},
+        "effective_from": d("2024-04-01"), "corruption_related": False,
+        "actor_id": "legacy", "actor_role": "board",
+        "timestamp": {"_type_": "datetime_iso", "_data_": "2024-04-01T01:00:00+00:00"},
+        "originator_topic": "audit_service.domain.proceedings:Decision",
+    }
+    app.recorder.insert_events([StoredEvent(
+        originator_id=decision_id, originator_version=1,
+        topic="audit_service.domain.proceedings:Decision.Issued",
+        state=json.dumps(v1_state).encode())])
+    old = app.repository.get(decision_id)
+    assert old.discipline_system == "state"
+    assert (old.form, old.effective_from, old.officer_id) == ("canh_cao", date(2024, 4, 1),
+                                                              w.officer)
+    app.annul_decision(BOARD, decision_id, reason="sai thẩm quyền",
+                       decision_ref=ref("8", "2024-05-01"))  # an old aggregate takes new events
+    assert app.get_decision(decision_id).status == "annulled"
+    # a party decision is written in version 2 and says so
+    proc2 = app.open_proceeding(BOARD, officer_id=w.leader, violations=[violation("2025-11-01")],
+                                opened_on="2025-11-05").id
+    app.decide_proceeding(BOARD, proc2, form="canh_cao", decision_ref=ref("9", "2025-11-20"),
+                          effective_from="2025-11-20", discipline_system="party")
+    issued = [n for n in app.recorder.select_notifications(start=1, limit=10_000)
+              if n.topic.endswith("Decision.Issued")]
+    assert json.loads(issued[-1].state)["class_version"] == 2
+    assert json.loads(issued[-1].state)["discipline_system"] == "party"
+    rows = [{"position": n.id, "event_type": "Decision.Issued", "subject_id": str(n.originator_id),
+             "occurred_on": None, "recorded_at": "2026-01-01T00:00:00+00:00",
+             "data": {k: v for k, v in app.mapper.to_domain_event(n).__dict__.items()
+                      if k in ("form", "discipline_system", "effective_from")}}
+            for n in issued]
+    state = fold(rows)
+    assert {d.discipline_system for d in state.decisions.values()} == {"state", "party"}
+    app.close()
+
+
+def test_party_decision_refuses_state_only_forms(store_env):
+    from audit_service.errors import ValidationFailed
+
+    app = build_app(store_env)
+    w = build_world(app)
+    proc = app.open_proceeding(BOARD, officer_id=w.officer, violations=[violation("2025-11-01")],
+                               opened_on="2025-11-05").id
+    before = len(app.recorder.select_notifications(start=1, limit=10_000))
+    with pytest.raises(ValidationFailed):
+        app.decide_proceeding(BOARD, proc, form="buoc_thoi_viec", decision_ref=ref("9", "2025-11-20"),
+                              effective_from="2025-11-20", discipline_system="party")
+    with pytest.raises(ValidationFailed):
+        app.decide_proceeding(BOARD, proc, form="canh_cao", decision_ref=ref("9", "2025-11-20"),
+                              effective_from="2025-11-20", discipline_system="church")
+    assert len(app.recorder.select_notifications(start=1, limit=10_000)) == before
+    app.close()
+
+
+def test_upcaster_loads_version_1_proceeding_without_violation_end(store_env):
+    """A Proceeding.Opened stored in its version-1 shape (violations without ended_on /
+    ongoing) loads, and the limitation check runs from the violation's date."""
+    import json
+    import uuid
+
+    from eventsourcing.persistence import StoredEvent
+
+    app = build_app(store_env)
+    w = build_world(app)
+    pid = uuid.uuid4()
+    d = lambda s: {"_type_": "date_iso", "_data_": s}  # noqa: E731
+    v1_state = {
+        "officer_id": {"_type_": "uuid_hex", "_data_": w.officer.hex},
+        "violations": [{"finding_id": None, "inspection_id": None, "source": "other",
+                        "conduct_code": "qd522-late", "description": "Đi muộn",
+                        "occurred_on": d("2015-01-10"), "detected_on": d("2022-12-01"),
+                        "exemption": None}],
+        "opened_on": d("2022-12-05"), "actor_id": "legacy", "actor_role": "board",
+        "timestamp": {"_type_": "datetime_iso", "_data_": "2022-12-05T01:00:00+00:00"},
+        "originator_topic": "audit_service.domain.proceedings:Proceeding",
+    }
+    app.recorder.insert_events([StoredEvent(
+        originator_id=pid, originator_version=1,
+        topic="audit_service.domain.proceedings:Proceeding.Opened",
+        state=json.dumps(v1_state).encode())])
+    old = app.get_proceeding(pid)
+    assert old.violations[0]["ended_on"] is None and old.violations[0]["ongoing"] is False
+    from audit_service.errors import RuleViolation
+    with pytest.raises(RuleViolation) as e:
+        app.decide_proceeding(BOARD, pid, form="canh_cao", decision_ref=ref("73", "2023-01-05"),
+                              effective_from="2023-01-05")
+    assert e.value.code == "limitation_expired"
+    app.close()
+
+
+def test_upcaster_loads_version_1_reappointment_decision(store_env):
+    """An Officer.ReappointmentDecided stored in its version-1 shape (no eligibility_verdict,
+    no override_reason) loads with both None."""
+    import json
+
+    from eventsourcing.persistence import StoredEvent
+
+    app = build_app(store_env)
+    w = build_world(app)
+    leader = app.get_officer(w.leader)
+    d = lambda s: {"_type_": "date_iso", "_data_": s}  # noqa: E731
+    v1_state = {
+        "outcome": "reappointed", "decided_on": d("2026-02-20"),
+        "decision_ref": {"number": "31", "symbol": "QĐ-UBND", "issuer": "UBND quận Tây Hồ",
+                         "signed_on": d("2026-02-20")},
+        "eligibility_hash": "0" * 64, "term_start": d("2021-03-01"),
+        "actor_id": "legacy", "actor_role": "board",
+        "timestamp": {"_type_": "datetime_iso", "_data_": "2026-02-20T01:00:00+00:00"},
+        "originator_topic": "audit_service.domain.officers:Officer",
+    }
+    app.recorder.insert_events([StoredEvent(
+        originator_id=leader.id, originator_version=leader.version + 1,
+        topic="audit_service.domain.officers:Officer.ReappointmentDecided",
+        state=json.dumps(v1_state).encode())])
+    loaded = app.get_officer(w.leader)
+    assert loaded.term["term_start"].isoformat() == "2026-03-01"
+    event = app.mapper.to_domain_event(
+        app.recorder.select_notifications(start=1, limit=100_000)[-1])
+    assert (event.eligibility_verdict, event.override_reason) == (None, None)
     app.close()

@@ -637,9 +637,16 @@ def board_world(app, projector):
                                     eligibility_hash=shown).positions
     stale = models.eligibility(other, on="2026-03-02")["hash"]
     app.record_annual_rating(BOARD, officer_id=other, year=2025, rating="KHTNV")
-    bad = app.decide_reappointment(BOARD, other, outcome="reappointed",
-                                   decided_on="2026-03-02", decision_ref=ref("32", "2026-03-02"),
-                                   eligibility_hash=stale).positions
+    # The service now refuses a hash it does not give at write time; a stale hash can only
+    # be in the log from before that check (stored events are forever): written here
+    # through the aggregate, as the old service did.
+    officer = app.get_officer(other)
+    officer.decide_reappointment(outcome="reappointed", decided_on=date(2026, 3, 2),
+                                 decision_ref={**ref("32", "2026-03-02"),
+                                               "signed_on": date(2026, 3, 2)},
+                                 eligibility_hash=stale, actor_id="board-1", actor_role="board")
+    app.save(officer)
+    bad = [app.recorder.max_notification_id()]
     projector.catch_up()
     return good, bad
 

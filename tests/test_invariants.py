@@ -105,7 +105,7 @@ def test_statute_of_limitations_restarts_on_new_violation(app, world):
                             violations=[violation("2016-06-01", "2019-01-01"),
                                         violation("2017-12-01", "2019-01-01")],
                             opened_on="2019-01-05")
-    # Reprimand on 2019-06-01, 2 years (24 months before 2020-07-01): the 2016 violation's own
+    # Reprimand on 2019-06-01, 24 months flat before 2020-07-01: the 2016 violation's own
     # period ended 2018-06-01; only the restart at 2017-12-01 keeps it open until 2019-12-01.
     result = app.decide_proceeding(BOARD, p.id, form="khien_trach",
                                    decision_ref=ref("52", "2019-06-01"),
@@ -284,3 +284,95 @@ def test_grades_and_ratings_need_an_officer_not_just_any_record(app):
                          (app.record_annual_rating, {"year": 2025, "rating": "HTNV"})):
         for wrong in (world.ward, world.inspection, "5f0c1a52-0000-4000-8000-000000000000"):
             refused(app, "officer_not_found", call, BOARD, officer_id=wrong, **kwargs)
+
+
+def test_limitation_clock_runs_from_the_violations_end(app, world):
+    """Decree 112/2020 Art. 5(2) as amended (review finding 1.3): the clock runs from the
+    violation's end, from its discovery while it is ongoing."""
+    ended = app.open_proceeding(BOARD, officer_id=world.officer, opened_on="2022-12-05",
+                                violations=[violation("2015-01-10", "2022-12-01",
+                                                      ended_on="2021-06-01")])
+    assert app.get_proceeding(ended.id).violations[0]["ended_on"].isoformat() == "2021-06-01"
+    assert app.decide_proceeding(BOARD, ended.id, form="canh_cao",
+                                 decision_ref=ref("70", "2023-01-05"),
+                                 effective_from="2023-01-05").positions
+    plain = app.open_proceeding(BOARD, officer_id=world.officer, opened_on="2022-12-05",
+                                violations=[violation("2015-01-10", "2022-12-01")])
+    refused(app, "limitation_expired", app.decide_proceeding, BOARD, plain.id,
+            form="canh_cao", decision_ref=ref("71", "2023-01-05"), effective_from="2023-01-05")
+    ongoing = app.open_proceeding(BOARD, officer_id=world.officer, opened_on="2022-12-05",
+                                  violations=[violation("2015-01-10", "2022-12-01",
+                                                        ongoing=True)])
+    assert app.decide_proceeding(BOARD, ongoing.id, form="canh_cao",
+                                 decision_ref=ref("72", "2023-01-05"),
+                                 effective_from="2023-01-05").positions
+
+
+def test_violation_end_is_validated_before_anything_is_written(app, world):
+    from audit_service.errors import ValidationFailed
+    before = len(app.recorder.select_notifications(start=1, limit=100_000))
+    for bad in ({"ended_on": "2014-01-01"}, {"ended_on": "2016-01-01", "ongoing": True},
+                {"ongoing": "yes"}):
+        with pytest.raises(ValidationFailed):
+            app.open_proceeding(BOARD, officer_id=world.officer, opened_on="2022-12-05",
+                                violations=[violation("2015-01-10", "2022-12-01", **bad)])
+    assert len(app.recorder.select_notifications(start=1, limit=100_000)) == before
+
+
+def test_annual_rating_for_a_year_not_yet_at_its_evaluation_month_is_refused(app, world):
+    from datetime import date
+    app.today = lambda: date(2026, 6, 1)
+    before = event_count(app)
+    refused(app, "rating_year_not_ended", app.record_annual_rating, BOARD,
+            officer_id=world.officer, year=2026, rating="HTTNV")
+    assert event_count(app) == before
+    app.today = lambda: date(2026, 12, 5)  # evaluations are held in December
+    assert app.record_annual_rating(BOARD, officer_id=world.officer, year=2026,
+                                    rating="HTTNV").positions
+
+
+def test_no_finding_grade_or_rating_after_the_officer_left(app, world):
+    app.record_leaving(ADMIN, world.officer, left_on="2024-06-30", reason="Nghỉ hưu")
+    before = event_count(app)
+    refused(app, "officer_left_service", app.record_finding, INSPECTOR, world.inspection,
+            officer_id=world.officer, conduct_code="qd522-late", description="Đến muộn",
+            observed_at="2024-07-02T08:45:00+07:00")
+    refused(app, "officer_left_service", app.record_monthly_grade, BOARD,
+            officer_id=world.officer, period="2024-07", score=80)
+    refused(app, "officer_left_service", app.record_annual_rating, BOARD,
+            officer_id=world.officer, year=2025, rating="HTTNV")
+    assert event_count(app) == before
+    assert app.record_monthly_grade(BOARD, officer_id=world.officer, period="2024-06",
+                                    score=80).positions
+    assert app.record_annual_rating(BOARD, officer_id=world.officer, year=2024,
+                                    rating="HTNV").positions
+
+
+def test_no_inspection_of_a_unit_merged_away_before_it_started(app, world):
+    app.merge_unit(ADMIN, world.ward2, into_unit_id=world.ward, effective_on="2025-07-01")
+    before = event_count(app)
+    refused(app, "unit_merged", app.open_inspection, INSPECTOR, unit_id=world.ward2,
+            team=["insp-2"], started_on="2025-08-01", announced=False)
+    assert event_count(app) == before
+    assert app.open_inspection(INSPECTOR, unit_id=world.ward2, team=["insp-2"],
+                               started_on="2025-06-02", announced=False).positions
+
+
+def test_a_finding_is_handled_by_one_proceeding_unless_that_one_was_dismissed(app, world):
+    cite = dict(finding_id=world.finding, inspection_id=world.inspection)
+    first = app.open_proceeding(BOARD, officer_id=world.officer, opened_on="2024-03-10",
+                                violations=[violation("2024-03-01", **cite)])
+    before = event_count(app)
+    error = refused(app, "finding_already_cited", app.open_proceeding, BOARD,
+                    officer_id=world.officer, opened_on="2024-03-12",
+                    violations=[violation("2024-03-01", **cite)])
+    assert error.details["proceeding_id"] == str(first.id)
+    with pytest.raises(ValidationFailed):
+        app.open_proceeding(BOARD, officer_id=world.officer, opened_on="2024-03-12",
+                            violations=[violation("2024-03-01", **cite),
+                                        violation("2024-03-01", **cite)])
+    assert event_count(app) == before
+    app.dismiss_proceeding(BOARD, first.id, reason="Không đủ căn cứ", dismissed_on="2024-03-20")
+    again = app.open_proceeding(BOARD, officer_id=world.officer, opened_on="2024-04-01",
+                                violations=[violation("2024-03-01", **cite)])
+    assert again.positions

@@ -223,10 +223,14 @@ def test_a_nul_in_stored_text_is_quarantined_on_postgresql_and_the_rest_goes_on(
     app.save(newcomer)
     registered = app.recorder.max_notification_id()
     projector.catch_up()
-    for what in ("history", "standing", "eligibility"):
+    for what in ("history", "standing"):
         r = h.get("board", f"/officers/{newcomer.id}/{what}")
         assert r.status_code == 200, (what, r.get_json())
         assert r.get_json()["warnings"][0]["positions"] == [registered], what
+    # no verdict without a registration: 404 officer_not_on_record, saying why
+    r = h.get("board", f"/officers/{newcomer.id}/eligibility")
+    assert (r.status_code, r.get_json()["code"]) == (404, "officer_not_on_record")
+    assert r.get_json()["details"]["warnings"][0]["positions"] == [registered]
     assert h.get("board", f"/officers/{uuid.uuid4()}/history").status_code == 404
     head = app.recorder.max_notification_id()
     assert h.client.get("/readyz").get_json()["status"] == "degraded"

@@ -419,12 +419,15 @@ def test_limitation_periods_change_over_time(ref):
 
 
 def test_limitation_boundaries_and_uncertainty(ref):
-    assert ref.limitation_for("cong_chuc", date(2023, 11, 14)).other_years == 5
-    assert ref.limitation_for("cong_chuc", date(2023, 11, 15)).other_years == 10
+    # 5 / 10 years from 2022-11-15 (Resolution 76/2022/QH15), not 2023-11-15 (Decree 71/2023)
+    assert ref.limitation_for("cong_chuc", date(2022, 11, 14)).other_years == 5
+    assert ref.limitation_for("cong_chuc", date(2022, 11, 15)).other_years == 10
     law80 = ref.limitation_for("cong_chuc", date(2025, 7, 1))
     assert (law80.minor_years, law80.other_years) == (5, 10) and law80.uncertain and law80.note
     old = ref.limitation_for("cong_chuc", date(2019, 1, 1))
-    assert (old.minor_years, old.other_years) == (2, 5) and old.uncertain
+    # 24 months flat before 2020-07-01, no exemptions then
+    assert (old.minor_years, old.other_years) == (2, 2) and old.uncertain
+    assert not old.exemptions_apply
     vc = ref.limitation_for("vien_chuc", date(2026, 7, 1))
     assert (vc.minor_years, vc.other_years) == (5, 10)
     assert ref.limitation_for("cong_chuc", date(2009, 12, 31)) is None
@@ -436,31 +439,69 @@ def test_limitation_boundaries_and_uncertainty(ref):
 # --------------------------------------------------------------------------- effects
 
 def test_party_effect_of_warning(ref):
-    party = [e for e in ref.effects_for("canh_cao", date(2025, 12, 1)) if e.scope == "party"]
+    party = ref.effects_for("canh_cao", date(2025, 12, 1), "party")
     assert len(party) == 1 and party[0].months == 36 and party[0].bars == "higher_post"
-    assert [e for e in ref.effects_for("canh_cao", date(2024, 1, 1)) if e.scope == "party"] == []
+    # Regulation 80-QĐ/TW (2022-08-18 to 2025-10-07): 30 months, not confirmed from a source
+    (qd80,) = ref.effects_for("canh_cao", date(2024, 1, 1), "party")
+    assert qd80.months == 30 and qd80.uncertain and "80-QĐ/TW" in qd80.source
+    assert ref.effects_for("canh_cao", date(2022, 8, 17), "party") == []
 
 
 def test_party_effect_periods(ref):
-    months = {e.form: e.months for e in ref.effects_for("khien_trach", date(2026, 1, 1))
-              + ref.effects_for("cach_chuc", date(2026, 1, 1)) if e.scope == "party"}
-    assert months == {"khien_trach": 24, "cach_chuc": 60}
+    def months(on):
+        return {f: ref.effects_for(f, on, "party")[0].months
+                for f in ("khien_trach", "canh_cao", "cach_chuc")}
+    assert months(date(2026, 1, 1)) == {"khien_trach": 24, "canh_cao": 36, "cach_chuc": 60}
+    assert months(date(2025, 10, 7)) == {"khien_trach": 12, "canh_cao": 30, "cach_chuc": 60}
+    assert all(e.bars == "higher_post" for e in ref.effect_periods if e.scope == "party")
+
+
+def test_party_entries_never_apply_to_state_decisions(ref):
+    assert all(e.scope == "state" for e in ref.effects_for("canh_cao", date(2026, 1, 1), "state"))
+    assert all(e.scope == "party" for e in ref.effects_for("canh_cao", date(2026, 1, 1), "party"))
 
 
 def test_state_effects(ref):
+    """Art. 82(2),(3) as amended by Law 52/2019: 12 months barring a HIGHER post, 24 months
+    barring any appointment (confirmed: lawnet.vn summary of 25/VBHN-VPQH)."""
     on = date(2024, 3, 1)
     for form, months, bars in (("khien_trach", 12, "promotion_and_higher_appointment"),
                                ("canh_cao", 12, "promotion_and_higher_appointment"),
                                ("ha_bac_luong", 12, "promotion_and_higher_appointment"),
                                ("giang_chuc", 24, "any_appointment"),
                                ("cach_chuc", 24, "any_appointment")):
-        (effect,) = ref.effects_for(form, on)
+        (effect,) = ref.effects_for(form, on, "state")
         assert (effect.scope, effect.months, effect.bars) == ("state", months, bars)
-        assert not effect.uncertain
-    after = ref.effects_for("cach_chuc", date(2025, 7, 1))
+        assert not effect.uncertain and "25/VBHN-VPQH" in effect.source
+        assert effect.bars_post("higher") is True
+        assert effect.bars_post("same") is (bars == "any_appointment")
+    after = ref.effects_for("cach_chuc", date(2025, 7, 1), "state")
     assert [(e.scope, e.months) for e in after] == [("state", 24)] and after[0].uncertain
     assert ref.effects_for("giang_chuc", date(2025, 7, 1)) == []
     assert ref.effects_for("buoc_thoi_viec", on) == []
+
+
+def test_open_same_post_scope_carries_its_question(ref):
+    for on in (date(2019, 6, 1), date(2025, 8, 1)):
+        (effect,) = ref.effects_for("khien_trach", on, "state")
+        assert effect.bars == "appointment_scope_open" and effect.uncertain
+        assert effect.bars_post("same") is None and effect.bars_post("higher") is True
+        assert "same post" in effect.open_question
+    (old,) = ref.effects_for("cach_chuc", date(2019, 6, 1), "state")
+    assert old.months == 12  # the 2008 text: 12 months after any form (review claim)
+
+
+def test_scope_open_entry_without_question_is_refused(tmp_path):
+    import shutil
+    from audit_service.reference import PACKAGE_DIR, ReferenceDataError, load_reference
+    for name in PACKAGE_DIR.glob("*.toml"):
+        shutil.copy(name, tmp_path / name.name)
+    path = tmp_path / "effect_periods.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index('open_question = "The 2008')
+    path.write_text(text[:start] + text[text.index("\n", start) + 1:], encoding="utf-8")
+    with pytest.raises(ReferenceDataError, match="open_question"):
+        load_reference(tmp_path)
 
 
 # --------------------------------------------------------------------------- ratings

@@ -108,7 +108,8 @@ class Log:
 
     def decide(self, form: str, effective_from: str, *, signed_on: str | None = None,
                opened_on: str | None = None, corruption: bool = False, category: str = "cong_chuc",
-               code: str = "dossier-overdue", number: str = "12") -> tuple[str, str]:
+               code: str = "dossier-overdue", number: str = "12",
+               system: str | None = None) -> tuple[str, str]:
         signed_on = signed_on or effective_from
         pid = self.open_proceeding(opened_on or signed_on, code)
         did = new_id()
@@ -116,7 +117,8 @@ class Log:
         self.add("Decision.Issued", did, effective_from, {
             "proceeding_id": pid, "officer_id": OFFICER, "category": category, "form": form,
             "regime": regime, "decision_ref": ref(number, "QĐ-UBND", signed_on),
-            "effective_from": effective_from, "corruption_related": corruption})
+            "effective_from": effective_from, "corruption_related": corruption,
+            **({"discipline_system": system} if system else {})})
         self.add("Proceeding.Decided", pid, signed_on,
                  {"decision_id": did, "decided_on": signed_on})
         return pid, did

@@ -275,9 +275,12 @@ def test_a_refused_command_shows_the_services_reason_and_records_nothing(web_lit
 def test_the_reappointment_form_records_the_hash_it_showed(web_lite):
     c = web_lite.client("board")
     leader = web_lite.ids["leader"]
-    html = c.get(f"/officers/{leader}").get_data(as_text=True)
+    html = c.get(f"/officers/{leader}?on=2026-11-10").get_data(as_text=True)
     action = f"/officers/{leader}/reappointment"
     shown = re.search(r'id="eligibility-hash">([0-9a-f]{64})<', html).group(1)
+    form = html[html.index(f'action="{action}"'):]
+    # the decision date is the date of the verdict shown, whose hash the form quotes
+    assert re.search(r'name="decided_on" value="([^"]+)"', form).group(1) == "2026-11-10"
     r = c.post(action, data={**_form(html, action), "eligibility_hash": shown,
                              "outcome": "reappointed", "decided_on": "2026-11-10",
                              "ref_number": "99", "ref_symbol": "QĐ-UBND",

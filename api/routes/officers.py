@@ -88,10 +88,12 @@ def standing(officer_id, as_of=None, min_position=None):
 @read(blp, "/officers/<officer_id>/eligibility", BOARD_AUDITOR, query=EligibilityQuery,
       schema=Eligibility,
       summary="Reappointment eligibility on a date: verdict, reasons with citations, hash")
-def eligibility(officer_id, on=None, as_of=None, leadership=True, min_position=None):
+def eligibility(officer_id, on=None, as_of=None, leadership=True, post="same",
+                min_position=None):
     day = on or services().service.today()
     s = _audited_read(officer_id, "eligibility", as_of, min_position, f"on={day.isoformat()}")
-    return s.readmodels.eligibility(officer_id, on=day, as_of=as_of, leadership=leadership)
+    return s.readmodels.eligibility(officer_id, on=day, as_of=as_of, leadership=leadership,
+                                    post=post)
 
 
 @read(blp, "/officers/<officer_id>/rotation-check", ("admin", "board", "auditor"),
@@ -102,7 +104,6 @@ def rotation_check(officer_id, to_unit_id, on=None, as_of=None, min_position=Non
     s.wait_for(min_position)
     officer = s.service.get_officer(officer_id)
     day = on or s.service.today()
-    flag = s.readmodels.rotation_check(str(officer.unit_id), str(to_unit_id), as_of=as_of, on=day)
+    answer = s.readmodels.rotation_on(str(officer.unit_id), str(to_unit_id), day, as_of=as_of)
     return {"officer_id": str(officer.id), "from_unit_id": str(officer.unit_id),
-            "to_unit_id": str(to_unit_id), "on": day.isoformat(), "allowed": flag is None,
-            "flag": flag}
+            "to_unit_id": str(to_unit_id), "on": day.isoformat(), **answer}

@@ -32,18 +32,40 @@ class Officer(AuditAggregate):
                                 code="officer_left_service")
 
     def transfer(self, to_unit_id: UUID, effective_on: date, decision_ref: dict, kind: str,
-                 new_position: str | None, actor_id: str, actor_role: str) -> None:
+                 new_position: str | None, actor_id: str, actor_role: str,
+                 rotation_exception: dict | None = None) -> None:
         self._check_in_service()
         if to_unit_id == self.unit_id:
             raise RuleViolation("the officer already serves in that unit", code="transfer_same_unit")
         self._transferred(from_unit_id=self.unit_id, to_unit_id=to_unit_id,
                           effective_on=effective_on, decision_ref=decision_ref, kind=kind,
-                          new_position=new_position, actor_id=actor_id, actor_role=actor_role)
+                          new_position=new_position, rotation_exception=rotation_exception,
+                          actor_id=actor_id, actor_role=actor_role)
 
-    @event("Transferred")
+    class Transferred(AuditAggregate.Event):
+        """Version 2 added ``rotation_exception``: the board's reasoned exception to the
+        weak-ward rotation rule ({rule_id, reason}), None when none was needed; no
+        version-1 transfer carried one."""
+
+        class_version = 2
+        from_unit_id: UUID
+        to_unit_id: UUID
+        effective_on: date
+        decision_ref: dict
+        kind: str
+        new_position: str | None
+        rotation_exception: dict | None
+        actor_id: str
+        actor_role: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["rotation_exception"] = None
+
+    @event(Transferred)
     def _transferred(self, from_unit_id: UUID, to_unit_id: UUID, effective_on: date,
                      decision_ref: dict, kind: str, new_position: str | None,
-                     actor_id: str, actor_role: str) -> None:
+                     rotation_exception: dict | None, actor_id: str, actor_role: str) -> None:
         self.unit_id = to_unit_id
         if new_position:
             self.position = new_position
@@ -71,7 +93,9 @@ class Officer(AuditAggregate):
         return any(start <= day and (end is None or day < end) for start, end in self.leadership)
 
     def decide_reappointment(self, outcome: str, decided_on: date, decision_ref: dict,
-                             eligibility_hash: str | None, actor_id: str, actor_role: str) -> None:
+                             eligibility_hash: str | None, actor_id: str, actor_role: str,
+                             eligibility_verdict: str | None = None,
+                             override_reason: str | None = None) -> None:
         self._check_in_service()
         if self.term is None:
             raise RuleViolation(
@@ -84,11 +108,34 @@ class Officer(AuditAggregate):
         self._reappointment_decided(
             outcome=outcome, decided_on=decided_on, decision_ref=decision_ref,
             eligibility_hash=eligibility_hash, term_start=self.term["term_start"],
+            eligibility_verdict=eligibility_verdict, override_reason=override_reason,
             actor_id=actor_id, actor_role=actor_role)
 
-    @event("ReappointmentDecided")
+    class ReappointmentDecided(AuditAggregate.Event):
+        """Version 2 added ``eligibility_verdict`` (the verdict of the answer the service
+        recomputed at write time for the quoted hash) and ``override_reason`` (required to
+        reappoint against a not_eligible verdict); version-1 decisions carried neither."""
+
+        class_version = 2
+        outcome: str
+        decided_on: date
+        decision_ref: dict
+        eligibility_hash: str | None
+        term_start: date
+        eligibility_verdict: str | None
+        override_reason: str | None
+        actor_id: str
+        actor_role: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["eligibility_verdict"] = None
+            state["override_reason"] = None
+
+    @event(ReappointmentDecided)
     def _reappointment_decided(self, outcome: str, decided_on: date, decision_ref: dict,
                                eligibility_hash: str | None, term_start: date,
+                               eligibility_verdict: str | None, override_reason: str | None,
                                actor_id: str, actor_role: str) -> None:
         if outcome == "reappointed" and self.term is not None:
             years = self.term["term_years"]

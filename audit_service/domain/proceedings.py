@@ -16,7 +16,25 @@ from .base import AuditAggregate
 
 
 class Proceeding(AuditAggregate):
-    @event("Opened")
+    class Opened(AuditAggregate.Created):
+        """Version 2 added ``ended_on`` and ``ongoing`` to each violation (the limitation
+        clock's start); version-1 violations carried neither: not known to have ended
+        later than they occurred, not recorded as ongoing."""
+
+        class_version = 2
+        officer_id: UUID
+        violations: list
+        opened_on: date
+        actor_id: str
+        actor_role: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            for v in state.get("violations") or []:
+                v.setdefault("ended_on", None)
+                v.setdefault("ongoing", False)
+
+    @event(Opened)
     def __init__(self, officer_id: UUID, violations: list, opened_on: date,
                  actor_id: str, actor_role: str):
         self.officer_id = officer_id
@@ -84,13 +102,40 @@ class Proceeding(AuditAggregate):
         self.decision_id = decision_id
 
 
+#: Discipline systems: state (administrative, Decree 112/2020 then 172/2025) or Party
+#: (Regulation 69-QĐ/TW); Party discipline does not replace administrative discipline.
+DISCIPLINE_SYSTEMS = ("state", "party")
+
+
 class Decision(AuditAggregate):
     """A discipline decision (quyết định kỷ luật), its appeals and any annulment."""
 
-    @event("Issued")
+    class Issued(AuditAggregate.Created):
+        """Version 2 added ``discipline_system``; every version-1 decision was state
+        (administrative) discipline, the only kind the service recorded then."""
+
+        class_version = 2
+        proceeding_id: UUID
+        officer_id: UUID
+        category: str
+        form: str
+        regime: str
+        decision_ref: dict
+        effective_from: date
+        corruption_related: bool
+        discipline_system: str
+        actor_id: str
+        actor_role: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["discipline_system"] = "state"
+
+    @event(Issued)
     def __init__(self, proceeding_id: UUID, officer_id: UUID, category: str, form: str,
                  regime: str, decision_ref: dict, effective_from: date, corruption_related: bool,
-                 actor_id: str, actor_role: str):
+                 discipline_system: str, actor_id: str, actor_role: str):
+        self.discipline_system = discipline_system
         self.proceeding_id = proceeding_id
         self.officer_id = officer_id
         self.category = category

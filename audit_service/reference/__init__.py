@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Mapping
 __all__ = [
     "AnnualRatingLevel", "Category", "ConductCode", "Decree335Bands", "DeferralReason",
     "DisciplineForm", "EffectPeriod", "FORM_CODES", "LimitationExemption", "LimitationPeriod",
-    "MonthlyFramework", "MonthlyGrade", "PACKAGE_DIR", "REFERENCE_FILES", "ReferenceData",
+    "MonthlyFramework", "MonthlyGrade", "PACKAGE_DIR", "POSTS", "REFERENCE_FILES", "ReferenceData",
     "ReferenceDataError", "Rule", "ScoreBand", "UnitLevel", "load_reference",
 ]
 
@@ -41,6 +41,7 @@ REFERENCE_FILES = (
     "ratings.toml",
     "rules.toml",
     "unit_levels.toml",
+    "workdays.toml",  # read by audit_service.workdays; here for the version hash
 )
 
 #: Every discipline form code the catalogues may use.
@@ -49,7 +50,11 @@ FORM_CODES = frozenset({
     "bai_nhiem",
 })
 EFFECT_SCOPES = ("state", "party")
-EFFECT_BARS = frozenset({"promotion_and_higher_appointment", "any_appointment", "higher_post"})
+#: What an effect period bars; ``appointment_scope_open`` needs an ``open_question``.
+EFFECT_BARS = frozenset({"promotion_and_higher_appointment", "any_appointment", "higher_post",
+                         "appointment_scope_open"})
+#: The post an eligibility question is about: the same post (bổ nhiệm lại) or a higher one.
+POSTS = ("same", "higher")
 
 
 class ReferenceDataError(Exception):
@@ -140,6 +145,7 @@ class LimitationPeriod:
     source: str
     uncertain: bool = False
     note: str = ""
+    exemptions_apply: bool = True  # no exemptions before 2020-07-01
 
     def valid_on(self, on: date) -> bool:
         return _valid_on(self.valid_from, self.valid_until, on)
@@ -165,12 +171,22 @@ class EffectPeriod:
     scope: str  # 'state' | 'party'
     form: str
     months: int
-    bars: str  # 'promotion_and_higher_appointment' | 'any_appointment' | 'higher_post'
+    bars: str  # one of EFFECT_BARS
     valid_from: date
     valid_until: date | None
     source: str
     uncertain: bool = False
     note: str = ""
+    open_question: str = ""
+
+    def bars_post(self, post: str) -> bool | None:
+        """Whether the period bars appointment to ``post`` ('same' or 'higher'); None when
+        the text leaves it open (see ``open_question``)."""
+        if self.bars == "any_appointment" or post == "higher":
+            return True
+        if self.bars == "appointment_scope_open":
+            return None
+        return False
 
     def valid_on(self, on: date) -> bool:
         return _valid_on(self.valid_from, self.valid_until, on)
@@ -266,6 +282,18 @@ class Rule:
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     uncertain: bool = False
     note: str = ""
+    #: Later instruments that replace the citation from a date, optionally per category:
+    #: ({"valid_from": date, "citation": str, "categories": [..]}, ...), oldest first.
+    later_citations: tuple = field(default=(), hash=False)
+
+    def citation_on(self, on: date, category: str | None = None) -> str:
+        """The citation in force on ``on`` for an officer of ``category``."""
+        text = self.citation
+        for c in self.later_citations:
+            cats = c.get("categories") or ()
+            if c["valid_from"] <= on and (not cats or category in cats):
+                text = c["citation"]
+        return text
 
     def valid_on(self, on: date) -> bool:
         return _valid_on(self.valid_from, self.valid_until, on)
@@ -329,15 +357,22 @@ class ReferenceData:
         forms = self.forms_for(category, on)
         return forms[0].regime if forms else None
 
+    def limitation_periods_for(self, category: str) -> list[LimitationPeriod]:
+        """Every limitation period of ``category``, oldest first."""
+        return sorted((p for p in self.limitation_periods if p.category == category),
+                      key=lambda p: p.valid_from)
+
     def limitation_for(self, category: str, on: date) -> LimitationPeriod | None:
         for entry in self.limitation_periods:
             if entry.category == category and entry.valid_on(on):
                 return entry
         return None
 
-    def effects_for(self, form: str, on: date) -> list[EffectPeriod]:
-        """State and Party effects of ``form`` for a decision effective on ``on``."""
-        found = [e for e in self.effect_periods if e.form == form and e.valid_on(on)]
+    def effects_for(self, form: str, on: date, system: str | None = None) -> list[EffectPeriod]:
+        """Effects of ``form`` for a decision of the discipline ``system`` ('state' or
+        'party'; None: both) whose regime date is ``on``."""
+        found = [e for e in self.effect_periods if e.form == form and e.valid_on(on)
+                 and (system is None or e.scope == system)]
         return sorted(found, key=lambda e: (EFFECT_SCOPES.index(e.scope), e.id))
 
     def annual_level(self, code: str, year: int) -> AnnualRatingLevel | None:
@@ -632,7 +667,7 @@ def _load_limitation(f: _File, categories: Mapping[str, Category]):
     spec = {"id": (STR, True), "category": (STR, True), "valid_from": (DATE, True),
             "valid_until": (DATE, False), "minor_years": (POSINT, True),
             "other_years": (POSINT, True), "minor_forms": (STRLIST, True),
-            "source": (STR, True)}
+            "source": (STR, True), "exemptions_apply": (BOOL, False)}
     periods: list[tuple[str, LimitationPeriod]] = []
     seen: dict[Any, str] = {}
     for name, v in f.entries("period", spec, _label("id", "category")):
@@ -675,7 +710,7 @@ def _load_effects(f: _File):
         reasons[v["code"]] = DeferralReason(**v)
     spec = {"id": (STR, True), "scope": (STR, True), "form": (STR, True),
             "months": (POSINT, True), "bars": (STR, True), "valid_from": (DATE, True),
-            "valid_until": (DATE, False), "source": (STR, True)}
+            "valid_until": (DATE, False), "source": (STR, True), "open_question": (TEXT, False)}
     effects: list[tuple[str, EffectPeriod]] = []
     seen = {}
     for name, v in f.entries("effect", spec, _label("id")):
@@ -686,6 +721,8 @@ def _load_effects(f: _File):
             f.fail(name, f"unknown form code {v['form']!r}")
         if v["bars"] not in EFFECT_BARS:
             f.fail(name, f"unknown bars value {v['bars']!r}")
+        if v["bars"] == "appointment_scope_open" and not v.get("open_question"):
+            f.fail(name, "bars = appointment_scope_open needs the open_question it leaves")
         _check_window(f, name, v)
         effects.append((name, EffectPeriod(valid_until=v.pop("valid_until", None), **v)))
     _no_overlap(f, effects, lambda e: (e.scope, e.form), "(scope, form)")
@@ -757,11 +794,17 @@ def _load_rules(f: _File) -> tuple[str, dict[str, Rule]]:
     seen: dict[Any, str] = {}
     spec = {"id": (STR, True), "title_vi": (STR, True), "title_en": (STR, True),
             "citation": (STR, True), "valid_from": (DATE, True), "valid_until": (DATE, False),
-            "params": (TABLE, False)}
+            "params": (TABLE, False), "later_citations": (ENTRIES, False)}
     for name, v in f.entries("rule", spec, _label("id")):
         _unique(f, name, seen, v["id"], "rule id")
         _check_window(f, name, v)
         v["params"] = _freeze(v.get("params", {}))
+        later = []
+        for c in v.pop("later_citations", []):
+            c = _check(f, name, c, {"valid_from": (DATE, True), "citation": (STR, True),
+                                    "categories": (STRLIST, False)})
+            later.append(_freeze(c))
+        v["later_citations"] = tuple(sorted(later, key=lambda c: c["valid_from"]))
         rules[v["id"]] = Rule(**v)
     return top["version"], rules
 

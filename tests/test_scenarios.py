@@ -1,0 +1,413 @@
+"""The rule table: each row a case around a regime change, an appeal, an annulment, a term,
+a rating or a rotation, naming its legal source; every row runs against the pure rule
+functions AND through the HTTP API (Flask test client, real store), and both must agree.
+
+Sources are the reference entries' citations (effect_periods.toml, limitation_periods.toml,
+rules.toml); rows marked in the reference data as uncertain test the documented reading.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pytest
+
+from api import create_app
+from audit_service.config import Settings
+from audit_service.errors import NotFound
+from audit_service.limitation import expired_under_regimes
+from audit_service.reference import load_reference
+from projections.eligibility import evaluate
+from projections.rotation import evaluate_rotation
+from tests.api_support import ApiHarness, build_city, ref
+from tests.conftest import build_app
+
+try:
+    from .test_timeline import Log
+except ImportError:
+    from test_timeline import Log
+
+REF = load_reference()
+D = date.fromisoformat
+
+ART82 = "Luật CBCC Điều 82 k.2, 3 sửa đổi bởi Luật 52/2019/QH14 (25/VBHN-VPQH)"
+LAW2008 = "Luật CBCC 22/2008/QH12 Điều 82 k.2 (trước 2019)"
+LAW80 = "Luật CBCC 80/2025/QH15; Nghị định 172/2025/NĐ-CP (mặc định cấu hình)"
+QD377 = "Quy định 377-QĐ/TW (2025-10-08)"
+QD80 = "Quy định 80-QĐ/TW (2022-08-18)"
+LVC56 = "Luật Viên chức Điều 56, sửa đổi bởi Luật 52/2019/QH14"
+LVC56_4 = "Luật Viên chức Điều 56 k.4 (sửa đổi 2019)"
+QD377_TERM = "Quy định 377-QĐ/TW: hoàn thành nhiệm vụ trong nhiệm kỳ"
+ND90 = "Nghị định 90/2020/NĐ-CP; Nghị định 48/2023/NĐ-CP"
+LIM08 = "Luật CBCC 2008 Điều 80 k.1 (24 tháng)"
+LIM52 = "Luật 52/2019/QH14 (2 / 5 năm)"
+NQ76 = "Nghị quyết 76/2022/QH15 (5 / 10 năm)"
+ND112_5 = "Nghị định 112/2020 Điều 5 k.2 sửa đổi (tính từ khi chấm dứt)"
+HN2019 = "Chủ trương TP Hà Nội 2019 (phường yếu lên quận), đến 2025-06-30"
+
+
+@dataclass
+class Row:
+    """One eligibility case: an officer's record (steps), a question (on, post,
+    leadership) and the verdict the law gives (and the rule outcome it rests on)."""
+    id: str
+    source: str
+    steps: list
+    on: str
+    verdict: str
+    post: str = "same"
+    leadership: bool = True
+    category: str = "cong_chuc"
+    term: str | None = "2021-06-01"
+    rule: tuple[str, str] | None = None  # (rule_id, outcome) that must be among the reasons
+
+
+def dec(form, eff, signed=None, system="state", corruption=False):
+    return ("decide", form, eff, signed or eff, system, corruption)
+
+
+ELIGIBILITY = [
+    # -- state, Law 52/2019: what each form bars, and when it ends
+    Row("law52-kt-same", ART82, [dec("khien_trach", "2025-03-03")], "2026-03-02", "eligible",
+        rule=("discipline-effect", "info")),
+    Row("law52-kt-higher", ART82, [dec("khien_trach", "2025-03-03")], "2026-03-02",
+        "not_eligible", post="higher"),
+    Row("law52-kt-higher-ended", ART82, [dec("khien_trach", "2025-03-03")], "2026-03-03",
+        "eligible", post="higher"),
+    Row("law52-cc-higher-last-day", ART82, [dec("canh_cao", "2024-09-02")], "2025-09-01",
+        "not_eligible", post="higher"),
+    Row("law52-hbl-higher", ART82, [dec("ha_bac_luong", "2024-05-02")], "2025-05-01",
+        "not_eligible", post="higher", term=None),
+    Row("law52-hbl-same", ART82, [dec("ha_bac_luong", "2024-05-02")], "2025-05-01",
+        "eligible", term=None),
+    Row("law52-gc-same", ART82, [dec("giang_chuc", "2024-09-02")], "2026-03-02",
+        "not_eligible"),
+    Row("law52-gc-ended", ART82, [dec("giang_chuc", "2024-03-01")], "2026-03-02", "eligible"),
+    Row("law52-cach-same", ART82, [dec("cach_chuc", "2024-06-03")], "2026-03-02",
+        "not_eligible"),
+    # -- state, Law 80/2025: configurable default; the same-post scope is open
+    Row("law80-kt-same-open", LAW80, [dec("khien_trach", "2025-08-01")], "2026-03-02",
+        "needs_review", rule=("discipline-effect", "needs_review")),
+    Row("law80-kt-higher", LAW80, [dec("khien_trach", "2025-08-01")], "2026-03-02",
+        "not_eligible", post="higher"),
+    Row("law80-cach-same", LAW80, [dec("cach_chuc", "2025-09-01")], "2026-03-02",
+        "not_eligible"),
+    # -- the regime date is the signing date
+    Row("regime-signed-before-2025-07", ART82 + "; rules.toml regime_date",
+        [dec("canh_cao", "2025-07-02", signed="2025-06-25")], "2026-03-02", "eligible"),
+    Row("regime-signed-on-2025-07-01", LAW80, [dec("canh_cao", "2025-07-01")], "2026-03-02",
+        "needs_review"),
+    # -- before 2020-07-01 (2008 text): same-post scope open
+    Row("law2008-kt-same-open", LAW2008, [dec("khien_trach", "2019-09-03")], "2020-03-02",
+        "needs_review", term="2017-06-01"),
+    Row("law2008-kt-ended", LAW2008, [dec("khien_trach", "2019-09-03")], "2020-09-03",
+        "eligible", term="2017-06-01"),
+    # -- Party discipline: higher posts only, by regulation
+    Row("party-377-cc-higher", QD377, [dec("canh_cao", "2025-11-03", system="party")],
+        "2026-03-02", "not_eligible", post="higher"),
+    Row("party-377-cc-same", QD377, [dec("canh_cao", "2025-11-03", system="party")],
+        "2026-03-02", "eligible"),
+    Row("party-80-kt-last-day", QD80, [dec("khien_trach", "2023-03-01", system="party")],
+        "2024-02-29", "not_eligible", post="higher"),
+    Row("party-80-kt-ended", QD80, [dec("khien_trach", "2023-03-01", system="party")],
+        "2024-03-01", "eligible", post="higher"),
+    Row("party-80-cach-60m", QD80, [dec("cach_chuc", "2024-01-02", system="party")],
+        "2026-03-02", "not_eligible", post="higher"),
+    Row("party-377-first-day", QD377, [dec("canh_cao", "2025-10-08", system="party")],
+        "2028-10-07", "not_eligible", post="higher", term="2024-01-02"),
+    # -- appeals and annulments
+    Row("appeal-form-changed-same", ART82, [dec("cach_chuc", "2024-06-03"),
+                                           ("appeal", "2024-06-10"),
+                                           ("change", "khien_trach", "2024-08-01")],
+        "2025-03-03", "eligible"),
+    Row("appeal-form-changed-higher", ART82, [dec("cach_chuc", "2024-06-03"),
+                                             ("appeal", "2024-06-10"),
+                                             ("change", "khien_trach", "2024-08-01")],
+        "2025-03-03", "not_eligible", post="higher"),
+    Row("appeal-overturned", ART82, [dec("canh_cao", "2025-03-03"), ("appeal", "2025-03-10"),
+                                     ("overturn", "2025-05-04")],
+        "2026-01-05", "eligible", post="higher"),
+    Row("annulled", ART82, [dec("cach_chuc", "2024-06-03"), ("annul", "2024-12-02")],
+        "2026-03-02", "eligible"),
+    # -- corruption: only cách chức for corruption bars management posts
+    Row("corruption-cach", LVC56_4, [dec("cach_chuc", "2022-01-10", corruption=True)],
+        "2026-03-02", "not_eligible", rule=("corruption-bar", "not_eligible")),
+    Row("corruption-kt", LVC56_4, [dec("khien_trach", "2024-01-10", corruption=True)],
+        "2026-03-02", "eligible", rule=("corruption-bar", "info")),
+    Row("corruption-cach-not-leadership", LVC56_4,
+        [dec("cach_chuc", "2022-01-10", corruption=True)], "2026-03-02", "eligible",
+        leadership=False),
+    Row("forced-dismissal", "rules.toml ended-employment",
+        [dec("buoc_thoi_viec", "2025-09-01")], "2026-03-02", "not_eligible",
+        rule=("ended-employment", "not_eligible")),
+    # -- ratings and terms
+    Row("khtnv-in-term", QD377_TERM, [("rate", 2023, "KHTNV")], "2026-03-02", "not_eligible"),
+    Row("khtnv-before-term", QD377_TERM, [("rate", 2020, "KHTNV")], "2026-03-02", "eligible"),
+    Row("khtnv-term-start-year-mostly-before", QD377_TERM, [("rate", 2021, "KHTNV")],
+        "2026-06-01", "eligible", term="2021-10-01"),
+    Row("two-consecutive-khtnv", "rules.toml consecutive-failed-ratings",
+        [("rate", 2020, "KHTNV"), ("rate", 2021, "KHTNV")], "2025-12-01", "not_eligible",
+        term="2021-03-01", rule=("consecutive-failed-ratings", "not_eligible")),
+    Row("reprimand-twice-in-term", "rules.toml repeated-discipline-in-term",
+        [dec("khien_trach", "2022-03-01"), dec("khien_trach", "2023-05-02")], "2026-03-02",
+        "needs_review", rule=("repeated-discipline-in-term", "needs_review")),
+    Row("discipline-year-rated-htt-2021", ND90,
+        [dec("khien_trach", "2021-04-01"), ("rate", 2021, "HTTNV")], "2023-06-01",
+        "needs_review", term="2019-03-01", rule=("rating-inconsistent", "needs_review")),
+    Row("before-any-term", QD377_TERM, [], "2021-06-01", "eligible", term="2022-01-13"),
+    Row("not-on-record", "Section 2: no verdict before joining", [], "2009-12-31",
+        "not_on_record"),
+    # -- viên chức
+    Row("vc-kt-higher", LVC56, [dec("khien_trach", "2025-03-03")], "2026-03-02",
+        "not_eligible", post="higher", category="vien_chuc"),
+    Row("vc-kt-same", LVC56, [dec("khien_trach", "2025-03-03")], "2026-03-02", "eligible",
+        category="vien_chuc"),
+]
+
+
+@dataclass
+class LimitRow:
+    id: str
+    source: str
+    occurred: str
+    decided: str
+    form: str
+    expired: bool
+    extra: dict = field(default_factory=dict)
+
+
+LIMITATION = [
+    LimitRow("pre2020-24-months-run-out", LIM08, "2016-01-11", "2018-03-01", "canh_cao", True),
+    LimitRow("pre2020-24-months-running", LIM08, "2016-03-10", "2018-03-01", "canh_cao", False),
+    LimitRow("law52-2y-run-out", LIM52, "2020-08-03", "2022-08-04", "khien_trach", True),
+    LimitRow("nq76-extends-running", NQ76, "2021-03-01", "2024-06-03", "khien_trach", False),
+    LimitRow("nq76-no-revival", NQ76 + "; not revived", "2020-08-03", "2023-06-01",
+             "khien_trach", True),
+    LimitRow("clock-from-end", ND112_5, "2015-01-12", "2023-01-05", "canh_cao", False,
+             {"ended_on": "2021-06-01"}),
+    LimitRow("pre2020-no-exemption", LIM08 + "; no exemptions then", "2017-01-10",
+             "2021-03-01", "buoc_thoi_viec", True, {"exemption": "fake_diploma"}),
+]
+
+
+@dataclass
+class RotRow:
+    id: str
+    source: str
+    ratings: dict
+    on: str
+    allowed: bool
+    in_force: bool = True
+
+
+ROTATION = [
+    RotRow("weak-last-year-up", HN2019, {2023: "weak"}, "2024-06-03", False),
+    RotRow("weak-this-year-not-yet", HN2019, {2024: "weak"}, "2024-06-03", True),
+    RotRow("rule-ended", HN2019, {2024: "weak"}, "2025-08-01", True, in_force=False),
+    RotRow("average-up", HN2019, {2023: "average"}, "2024-06-03", True),
+]
+
+
+def test_the_table_is_large_enough_and_every_row_names_its_source():
+    rows = [*ELIGIBILITY, *LIMITATION, *ROTATION]
+    assert len(rows) >= 40
+    assert len({r.id for r in rows}) == len(rows)
+    assert all(r.source.strip() for r in rows)
+
+
+# --------------------------------------------------------------------------- pure functions
+
+def pure_log(row: Row) -> Log:
+    log = Log()
+    log.register(category=row.category, joined_on="2010-01-04")
+    if row.term:
+        log.appoint(row.term, 5)
+    did = aid = None
+    numbers = itertools.count(1)
+    for step in row.steps:
+        kind = step[0]
+        if kind == "decide":
+            _, form, eff, signed, system, corruption = step
+            _, did = log.decide(form, eff, signed_on=signed, corruption=corruption,
+                                category=row.category, number=str(next(numbers)),
+                                system=system)
+        elif kind == "appeal":
+            aid = log.appeal(did, step[1])
+        elif kind == "change":
+            log.resolve(did, aid, "form_changed", step[2], new_form=step[1],
+                        previous_form="cach_chuc")
+        elif kind == "overturn":
+            log.resolve(did, aid, "overturned", step[1])
+        elif kind == "annul":
+            log.annul(did, step[1])
+        elif kind == "rate":
+            log.rate(step[1], step[2])
+    return log
+
+
+def check_answer(row: Row, result: dict) -> None:
+    assert result["verdict"] == row.verdict, (row.id, result["reasons"])
+    assert result["post"] == row.post
+    if row.rule:
+        assert any((r["rule_id"], r["outcome"]) == row.rule for r in result["reasons"]), \
+            (row.id, result["reasons"])
+
+
+@pytest.mark.parametrize("row", ELIGIBILITY, ids=lambda r: r.id)
+def test_eligibility_pure(row):
+    log = pure_log(row)
+    if row.verdict == "not_on_record":
+        with pytest.raises(NotFound):
+            evaluate(REF, log.rows, D(row.on), post=row.post, leadership=row.leadership)
+        return
+    check_answer(row, evaluate(REF, log.rows, D(row.on), post=row.post,
+                               leadership=row.leadership))
+
+
+def _violation(row: LimitRow) -> dict:
+    v = {"occurred_on": D(row.occurred), "detected_on": D(row.decided) - timedelta(days=40),
+         "exemption": row.extra.get("exemption")}
+    if "ended_on" in row.extra:
+        v["ended_on"] = D(row.extra["ended_on"])
+    return v
+
+
+@pytest.mark.parametrize("row", LIMITATION, ids=lambda r: r.id)
+def test_limitation_pure(row):
+    found = expired_under_regimes([_violation(row)], REF.limitation_periods_for("cong_chuc"),
+                                  row.form, D(row.decided), set(REF.limitation_exemptions))
+    assert bool(found) is row.expired
+
+
+WARD = {"unit_id": "w", "level": "ward", "name": "Phường A"}
+DISTRICT = {"unit_id": "d", "level": "district", "name": "Quận B"}
+
+
+@pytest.mark.parametrize("row", ROTATION, ids=lambda r: r.id)
+def test_rotation_pure(row):
+    answer = evaluate_rotation(REF, WARD, DISTRICT, row.ratings, row.on)
+    assert (answer["allowed"], answer["rule_in_force"]) == (row.allowed, row.in_force)
+
+
+# --------------------------------------------------------------------------- through the API
+
+@pytest.fixture
+def h(store_env):
+    settings = Settings.from_env(store_env)
+    flask_app = create_app(settings, service=build_app(store_env))
+    flask_app.extensions["audit_service"].read_wait_seconds = 0.3
+    harness = ApiHarness(flask_app, flask_app.extensions["audit_service"].service, settings)
+    yield harness
+    harness.close()
+
+
+class Api:
+    def __init__(self, h: ApiHarness):
+        self.h = h
+        self.city = build_city(h)
+        self.n = itertools.count(100)
+
+    def ref(self, signed: str) -> dict:
+        return ref(str(next(self.n)), signed)
+
+    def officer(self, row: Row) -> str:
+        h, n = self.h, next(self.n)
+        oid = h.ok("admin", "/officers", {
+            "personnel_code": f"HN-{n:06d}", "full_name": f"Cán bộ {n}",
+            "category": row.category, "unit_id": self.city["ward"],
+            "position": "Trưởng phòng" if row.term else "Chuyên viên",
+            "joined_on": "2010-01-04"})["id"]
+        if row.term:
+            h.ok("board", f"/officers/{oid}/appointments", {
+                "position": "Trưởng phòng", "term_start": row.term,
+                "decision_ref": self.ref(row.term)})
+        did = aid = None
+        for step in row.steps:
+            kind = step[0]
+            if kind == "decide":
+                _, form, eff, signed, system, corruption = step
+                d = D(signed)
+                proc = h.ok("board", "/proceedings", {"officer_id": oid, "violations": [{
+                    "conduct_code": "corruption" if corruption else "qd522-absent",
+                    "occurred_on": (d - timedelta(days=30)).isoformat(),
+                    "detected_on": (d - timedelta(days=20)).isoformat(),
+                    "description": "Vi phạm"}],
+                    "opened_on": (d - timedelta(days=10)).isoformat()})
+                did = h.ok("board", f"/proceedings/{proc['id']}/decision", {
+                    "form": form, "decision_ref": self.ref(signed), "effective_from": eff,
+                    "corruption_related": corruption, "discipline_system": system})["id"]
+            elif kind == "appeal":
+                aid = h.ok("board", f"/decisions/{did}/appeals",
+                           {"lodged_on": step[1], "grounds": "Không đồng ý"})["id"]
+            elif kind == "change":
+                h.ok("board", f"/decisions/{did}/appeals/{aid}/resolution", {
+                    "outcome": "form_changed", "new_form": step[1], "resolved_on": step[2],
+                    "decision_ref": self.ref(step[2])})
+            elif kind == "overturn":
+                h.ok("board", f"/decisions/{did}/appeals/{aid}/resolution",
+                     {"outcome": "overturned", "resolved_on": step[1]})
+            elif kind == "annul":
+                h.ok("board", f"/decisions/{did}/annulment", {
+                    "reason": "sai thẩm quyền", "decision_ref": self.ref(step[1]),
+                    "annulled_on": step[1]})
+            elif kind == "rate":
+                h.ok("board", "/evaluations/annual", {"officer_id": oid, "year": step[1],
+                                                      "rating": step[2]})
+        return oid
+
+
+def test_every_eligibility_row_through_the_api(h):
+    api = Api(h)
+    officers = {row.id: api.officer(row) for row in ELIGIBILITY}
+    h.project()
+    for row in ELIGIBILITY:
+        r = h.get("board", f"/officers/{officers[row.id]}/eligibility", on=row.on,
+                  post=row.post, leadership=str(row.leadership).lower())
+        if row.verdict == "not_on_record":
+            assert r.status_code == 404 and r.get_json()["code"] == "officer_not_on_record"
+            continue
+        assert r.status_code == 200, (row.id, r.get_json())
+        check_answer(row, r.get_json())
+
+
+def test_every_limitation_row_through_the_api(h):
+    api = Api(h)
+    oid = api.officer(Row("lim", "", [], "2026-01-01", "", term=None))
+    before = h.event_count()
+    for row in LIMITATION:
+        v = _violation(row)
+        body = {"conduct_code": "qd522-absent", "description": "Vi phạm",
+                "occurred_on": row.occurred, "detected_on": v["detected_on"].isoformat(),
+                "exemption": row.extra.get("exemption"), "ended_on": row.extra.get("ended_on")}
+        opened = (D(row.decided) - timedelta(days=5)).isoformat()
+        proc = h.ok("board", "/proceedings", {"officer_id": oid, "violations": [body],
+                                              "opened_on": opened})
+        before = h.event_count()
+        r = h.post("board", f"/proceedings/{proc['id']}/decision", {
+            "form": row.form, "decision_ref": api.ref(row.decided),
+            "effective_from": row.decided})
+        if row.expired:
+            assert r.status_code == 409 and r.get_json()["code"] == "limitation_expired", row.id
+            assert h.event_count() == before
+        else:
+            assert r.status_code == 201, (row.id, r.get_json())
+
+
+def test_every_rotation_row_through_the_api(h):
+    api = Api(h)
+    district = api.city["district"]
+    for row in ROTATION:
+        n = next(api.n)
+        ward = h.ok("admin", "/units", {"code": f"W-{n}", "name": f"Phường {n}",
+                                        "level": "ward", "parent_id": district})["id"]
+        oid = h.ok("admin", "/officers", {
+            "personnel_code": f"HN-{n:06d}", "full_name": f"Cán bộ {n}",
+            "category": "cong_chuc", "unit_id": ward, "position": "Chuyên viên",
+            "joined_on": "2010-01-04"})["id"]
+        for year, rating in row.ratings.items():
+            h.ok("admin", f"/units/{ward}/ratings", {"year": year, "rating": rating})
+        h.project()
+        got = h.get("board", f"/officers/{oid}/rotation-check", to_unit_id=district,
+                    on=row.on).get_json()
+        assert (got["allowed"], got["rule_in_force"]) == (row.allowed, row.in_force), row.id
