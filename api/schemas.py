@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from audit_service.access import TOKEN_ROLES
+from auditing.access import TOKEN_ROLES
 from audit_service.application import (APPEAL_OUTCOMES, FORMS, REAPPOINTMENT_OUTCOMES,
                                        TRANSFER_KINDS, UNIT_RATINGS)
 from audit_service.validation import (EARLIEST_DATE, EARLIEST_INSTANT, LATEST_DATE,

@@ -34,7 +34,7 @@ def main() -> None:
 @main.command("init-db")
 def init_db() -> None:
     """Create the event store and read-model tables (idempotent; safe to run concurrently)."""
-    from audit_service.bootstrap import init_database
+    from auditing.bootstrap import init_database
     from audit_service.config import Settings
 
     settings = Settings.from_env()
@@ -224,7 +224,7 @@ STORELESS = {"init-db", "keys", "serve"}
 def _check_store_first(group: click.Group) -> None:
     import functools
 
-    from audit_service.bootstrap import check_initialised
+    from auditing.bootstrap import check_initialised
 
     for name, command in group.commands.items():
         if name in STORELESS and group is main:

@@ -29,14 +29,14 @@ def _open():
 
 
 def _follower(app, db):
-    from projections.integrity import IntegrityFollower
+    from auditing.integrity import IntegrityFollower
 
     return IntegrityFollower(app, db)
 
 
 def follow_integrity_with(projector):
     """Advance the integrity chain in every turn of the projector's loop (``project``)."""
-    from projections.integrity import follow_with
+    from auditing.integrity import follow_with
 
     return follow_with(projector)
 
@@ -52,7 +52,7 @@ def keys_generate(out: str | None) -> None:
     Prints the key id and the public key, which auditors should keep. Without --out the
     private key (base64) is printed on stdout: keep it out of the database and of logs.
     """
-    from audit_service.audit.signing import Signer, write_key_file
+    from auditing.signing import Signer, write_key_file
 
     signer = Signer.generate()
     if out:
@@ -71,7 +71,7 @@ def keys_generate(out: str | None) -> None:
 @click.command("public")
 def keys_public() -> None:
     """Print the configured signing key's public record (JSON), to give to auditors."""
-    from audit_service.audit.signing import load_signer
+    from auditing.signing import load_signer
 
     signer = load_signer()
     if signer is None:
@@ -128,7 +128,7 @@ def export(out: str, from_position: int | None, to_position: int | None,
 
     from tqdm import tqdm
 
-    from audit_service.audit.export import export_stream
+    from auditing.export import export_stream
 
     app, db = _open()
     try:
@@ -136,7 +136,7 @@ def export(out: str, from_position: int | None, to_position: int | None,
             follower = _follower(app, db)
             follower.catch_up()
             follower.checkpoint_now()
-        from projections.integrity import chain_position
+        from auditing.integrity import chain_position
 
         last = to_position if to_position is not None else chain_position(db)
         total = max(0, last - (from_position or 1) + 1)
@@ -177,10 +177,10 @@ def verify(trusted: dict | None, max_seconds: float | None,
     Exit status 0 when sound, 1 when a fault is found (the first bad position and its kind
     are printed), 3 when --max-seconds ran out first ("incomplete: checked N of M events").
     """
-    from audit_service.audit.board import describe_board
-    from audit_service.audit.chain import describe
-    from audit_service.audit.signing import load_signer
-    from audit_service.audit.verify import verify_store
+    from auditing.board import describe_board
+    from auditing.chain import describe
+    from auditing.signing import load_signer
+    from auditing.verify import verify_store
 
     app, db = _open()
     try:
@@ -215,7 +215,7 @@ def verify(trusted: dict | None, max_seconds: float | None,
 def replay(officer_id, as_of: str, on, from_events: bool) -> None:
     """Print an officer's history and eligibility exactly as the service answered at a time."""
     officer_id = str(officer_id)
-    from audit_service.audit.replay import answer_at, replay_live
+    from auditing.replay import answer_at, replay_live
     from projections.queries import ReadModels
 
     app, db = _open()

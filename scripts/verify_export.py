@@ -7,7 +7,7 @@
                             [--compare-url URL --token TOKEN]
 
 The chain and signature check needs only Python 3.11+ and the ``cryptography`` package, and
-this file with ``audit_service/audit/chain.py`` (found in the installed package, next to this
+this file with ``auditing/chain.py`` (found in the installed package, next to this
 file, or in the repository layout). Replay (board hashes, histories, eligibility, comparison
 with a running service) needs the audit-service package installed; without it, replay is
 skipped and the report says so.
@@ -34,21 +34,21 @@ SUPPORTED_VERSIONS = (1,)
 
 
 def load_chain_module():
-    """``audit_service.audit.chain``: from the installed package, or as a plain file."""
+    """``auditing.chain``: from the installed package, or as a plain file."""
     try:
-        from audit_service.audit import chain  # noqa: PLC0415
+        from auditing import chain  # noqa: PLC0415
         return chain
     except ImportError:
         pass
     here = Path(__file__).resolve().parent
-    for candidate in (here / "chain.py", here.parent / "audit_service" / "audit" / "chain.py"):
+    for candidate in (here / "chain.py", here.parent / "auditing" / "chain.py"):
         if candidate.is_file():
             spec = importlib.util.spec_from_file_location("audit_chain", candidate)
             module = importlib.util.module_from_spec(spec)
             sys.modules["audit_chain"] = module
             spec.loader.exec_module(module)
             return module
-    raise SystemExit("verify_export: cannot find chain.py (audit_service/audit/chain.py);"
+    raise SystemExit("verify_export: cannot find chain.py (auditing/chain.py);"
                      " put it next to this script")
 
 
@@ -216,7 +216,7 @@ def _checker(head: dict, keys: dict, cps: list, trusted: dict | None,
 def replay_available() -> str | None:
     """None when replay can run here, else the reason it cannot."""
     try:
-        import audit_service.audit.replay  # noqa: F401, PLC0415
+        import auditing.replay  # noqa: F401, PLC0415
         import projections.queries  # noqa: F401, PLC0415
     except ImportError as exc:
         return f"replay needs the audit-service package installed ({exc})"
@@ -319,8 +319,8 @@ def run_replay(args: argparse.Namespace, report: dict, echo=print) -> dict:
     """Board hashes, requested officers, and the comparison with a running service."""
     import os  # noqa: PLC0415
 
-    from audit_service.audit.board import check_decision, describe_board, merge_board  # noqa
-    from audit_service.audit.replay import replay_export  # noqa: PLC0415
+    from auditing.board import check_decision, describe_board, merge_board  # noqa
+    from auditing.replay import replay_export  # noqa: PLC0415
     from audit_service.clock import local_date  # noqa: PLC0415
     from datetime import datetime  # noqa: PLC0415
 

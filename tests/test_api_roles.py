@@ -6,7 +6,7 @@ import re
 import pytest
 
 from api import create_app
-from audit_service.access import TokenStore
+from auditing.access import TokenStore
 from audit_service.config import Settings
 from tests.api_support import ROLES, ApiHarness, build_city, ref
 from tests.conftest import build_app

@@ -20,14 +20,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from audit_service.audit import chain
-from audit_service.audit.export import export_stream
-from audit_service.audit.replay import answer_at, replay_live
-from audit_service.audit.signing import AuditSettings, Signer, load_signer, parse_key
-from audit_service.audit.verify import verify_store
+from auditing import chain
+from auditing.export import export_stream
+from auditing.replay import answer_at, replay_live
+from auditing.signing import AuditSettings, Signer, load_signer, parse_key
+from auditing.verify import verify_store
 from audit_service.errors import ConfigurationError
 from projections.db import ReadModelDB
-from projections.integrity import (IntegrityFollower, chain_position, checkpoints,
+from auditing.integrity import (IntegrityFollower, chain_position, checkpoints,
                                    public_keys)
 from projections.projector import Projector
 from projections.queries import ReadModels
@@ -417,8 +417,8 @@ def test_checkpoint_signed_by_an_unknown_key(store):
 
 def test_rewritten_chain_is_caught_by_the_signed_checkpoint(store):
     """Alter an event and recompute the chain table from there: only signatures catch it."""
-    from audit_service.audit.records import record_of
-    from projections.integrity import chain_before
+    from auditing.records import record_of
+    from auditing.integrity import chain_before
 
     p = store.head // 2 + 3
     state = bytearray(store.state(p))
@@ -795,7 +795,7 @@ def test_verifier_compares_replay_with_a_running_service(store_env, signer, tmp_
 def test_encrypted_store_chain_and_export(tmp_path, cipher_key, signer):
     env = {"AUDIT_DATABASE_URL": f"sqlite:///{tmp_path}/enc.sqlite3",
            "AUDIT_CIPHER_KEY": cipher_key}
-    from audit_service.bootstrap import init_database
+    from auditing.bootstrap import init_database
     from audit_service.config import Settings
 
     init_database(Settings.from_env(env))
@@ -805,7 +805,7 @@ def test_encrypted_store_chain_and_export(tmp_path, cipher_key, signer):
         s.follower.catch_up()
         n = s.app.recorder.select_notifications(start=1, limit=1)[0]
         assert not bytes(n.state).startswith(b"{")  # ciphertext
-        from audit_service.audit.records import record_of
+        from auditing.records import record_of
 
         assert record_of(n, s.app.mapper)[4].endswith("+00:00")  # timestamp read after decrypting
         assert s.verify()["ok"]

@@ -6,7 +6,7 @@ import json
 
 from flask import Response
 
-from audit_service.audit.records import record_of
+from auditing.records import record_of
 from projections.readmodels import event_data, iso_ts
 
 from ..auth import READERS
@@ -59,7 +59,7 @@ def access_log(officer_id=None, user_id=None, after=None, limit=100):
       summary="The public keys that sign checkpoints (Ed25519), oldest first")
 def public_key():
     """Obtain them out of band too: an export carries its keys, but trust the ones you hold."""
-    from projections.integrity import public_keys
+    from auditing.integrity import public_keys
 
     keys = public_keys(services().db)
     return {"items": keys, "current": keys[-1] if keys else None, "next": None}
@@ -68,7 +68,7 @@ def public_key():
 @read(blp, "/audit/checkpoints/latest", READERS,
       summary="The latest checkpoint (position, chain head, count, time, signature)")
 def latest_checkpoint():
-    from projections.integrity import latest_checkpoint as latest
+    from auditing.integrity import latest_checkpoint as latest
 
     found = latest(services().db)
     if found is None:
@@ -82,7 +82,7 @@ def latest_checkpoint():
       summary="The export bundle (NDJSON: manifest, keys, checkpoints, events with their"
       " chain entries), streamed; verify it with scripts/verify_export.py")
 def export(from_position=None, to_position=None):
-    from audit_service.audit.export import export_stream
+    from auditing.export import export_stream
     from projections.db import ReadModelDB
 
     s = services()
@@ -107,7 +107,7 @@ def export(from_position=None, to_position=None):
 def verify(max_seconds=10.0):
     import time
 
-    from audit_service.audit.verify import verify_store
+    from auditing.verify import verify_store
 
     s = services()
     return verify_store(s.service, s.db, deadline=time.monotonic() + max_seconds)

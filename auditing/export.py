@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
 from .chain import CANONICAL_VERSION, GENESIS
+from .integrity import chain_before, chain_position, checkpoints, public_keys
 from .records import record_of
 
 FORMAT = "audit-service-export"
@@ -88,7 +89,6 @@ def merged(notifications: Iterator[Any], chain: Iterator[tuple]) -> Iterator[tup
 
 
 def manifest(app: Any, db: Any, from_position: int | None, to_position: int | None) -> dict:
-    from projections.integrity import chain_before, chain_position
 
     chained = chain_position(db)
     if from_position is not None:
@@ -118,7 +118,6 @@ def export_stream(app: Any, db: Any, *, from_position: int | None = None,
     ``to_position`` defaults to the chain's position (events not chained yet cannot be
     verified); ``progress(n)`` is called with the number of events written per chunk.
     """
-    from projections.integrity import chain_position, checkpoints, public_keys
 
     if to_position is None:
         to_position = chain_position(db)

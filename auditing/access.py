@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from audit_service.errors import NotFound, ValidationFailed
+from audit_service.validation import field_text_problem
 from projections.db import ReadModelDB
-
-from .errors import NotFound, ValidationFailed
-from .validation import field_text_problem
 
 TOKEN_ROLES = ("inspector", "board", "auditor", "admin")
 TOKEN_PREFIX = "ast_"

@@ -4,7 +4,7 @@ It follows the log like the read-model projector, with the same exactly-once tra
 batch of chain rows commits in one transaction with its position in ``projection_positions``
 (name ``integrity``). It reads raw notifications (no decoding; the state is decrypted only to
 read its timestamp when the store is encrypted). The canonical bytes and the hash are defined
-in ``audit_service.audit.chain``.
+in ``auditing.chain``.
 
 Tables:
 
@@ -30,12 +30,12 @@ import logging
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from audit_service.audit.chain import GENESIS, content_bytes, digest, link
-from audit_service.audit.records import record_of
-from audit_service.audit.signing import AuditSettings, Signer
+from projections.db import ReadModelDB
+from projections.projector import TRACKING_DDL, catch_up
 
-from .db import ReadModelDB
-from .projector import TRACKING_DDL, catch_up
+from .chain import GENESIS, content_bytes, digest, link
+from .records import record_of
+from .signing import AuditSettings, Signer
 
 log = logging.getLogger("audit_service.integrity")
 

@@ -13,9 +13,13 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping
 
+from audit_service.bootstrap import EVENT_POSITION, EVENTS_TABLE
+from projections.queries import ReadModels
+
 from .board import REAPPOINTMENT_TOPIC, check_decision, decision_of, merge_board
 from .chain import ChainChecker
 from .export import iter_chain, iter_notifications, merged
+from .integrity import chain_position, checkpoints, public_keys
 from .records import record_of
 
 
@@ -29,8 +33,6 @@ def verify_store(app: Any, db: Any, deadline: float | None = None, *,
     ``trusted_keys`` (key id -> ``{"public_key", "valid_from"}``) replaces the keys stored in
     the database; ``trusted_checkpoint`` is a checkpoint the auditor already holds.
     """
-    from projections.integrity import chain_position, checkpoints, public_keys
-
     started = time.monotonic()
     keys = dict(trusted_keys) if trusted_keys is not None else \
         {k["key_id"]: k for k in public_keys(db)}
@@ -63,13 +65,9 @@ def verify_store(app: Any, db: Any, deadline: float | None = None, *,
     if not keys and not trusted_keys:
         report["notes"].append("no public keys are stored: no checkpoint was ever signed")
     if check_board:
-        from projections.queries import ReadModels
-
         models = ReadModels(db, app.reference)
         merge_board(report, [check_decision(models, d) for d in decisions])
     if not complete:
-        from audit_service.bootstrap import EVENT_POSITION, EVENTS_TABLE
-
         kind = db.kind
         report["log_events"] = int(db.fetchone(
             f"SELECT COUNT(*) FROM {EVENTS_TABLE[kind]} WHERE {EVENT_POSITION[kind]} <= ?",

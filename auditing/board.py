@@ -18,6 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from projections.eligibility import evaluate
+from projections.readmodels import iso_ts
+
 from .chain import BOARD
 
 REAPPOINTMENT_TOPIC = "audit_service.domain.officers:Officer.ReappointmentDecided"
@@ -28,8 +31,6 @@ def decision_of(event: Any, position: int) -> dict | None:
     quoted = getattr(event, "eligibility_hash", None)
     if not quoted:
         return None
-    from projections.readmodels import iso_ts
-
     decided_on = event.decided_on
     return {"position": position, "officer_id": str(event.originator_id),
             "decided_on": decided_on.isoformat() if hasattr(decided_on, "isoformat")
@@ -39,8 +40,6 @@ def decision_of(event: Any, position: int) -> dict | None:
 
 def check_decision(read_models: Any, decision: dict) -> dict:
     """Recompute the eligibility a decision quotes; ``{"status": "match" | "mismatch" | …}``."""
-    from projections.eligibility import evaluate
-
     officer = decision["officer_id"]
     position = decision["position"]
     result = {**decision, "status": "mismatch", "matched": None, "recomputed": {}}
