@@ -316,6 +316,15 @@ class VerifyQuery(Strict):
     max_seconds = fields.Float(load_default=10.0, validate=validate.Range(min=0.1, max=60),
                                metadata={"description": "stop after this long and say how"
                                          " far the check got"})
+    read_models = fields.String(load_default=None, validate=validate.OneOf(["sample"]),
+                                metadata={"description": "sample: also replay the log and"
+                                          " compare 20 random officers' answers with it"})
+
+
+class CheckpointsQuery(Strict):
+    after = fields.Integer(load_default=0, validate=POSITIONS,
+                           metadata={"description": "only checkpoints at a later position"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
 
 
 class AccessLogQuery(Strict):

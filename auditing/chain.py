@@ -47,6 +47,22 @@ made, and the Ed25519 key that signed it (``null`` when unsigned). The signed by
                sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 A key id is the first 32 hex digits of SHA-256 of the raw 32-byte Ed25519 public key.
+
+Trust
+-----
+
+A verifier trusts only the public keys its user pins (``--trusted-key``) and the keys those
+lead to through key rotations. A rotation statement names the old and the new key and is
+signed by both; the signed bytes are::
+
+    json.dumps({"format": "audit-service-key-rotation/1", "old_key_id": ..., "old_public_key":
+                ..., "new_key_id": ..., "new_public_key": ..., "created_at": ...},
+               sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+``old_signature`` (by the old key) lets a pinned old key lead to the new one;
+``new_signature`` (by the new key) lets a pinned new key vouch for checkpoints its
+predecessor signed. A checkpoint by any other key is a fault (reason ``unknown_key``), and
+so is a stored key record (kind ``key``) that the pinned keys do not lead to.
 """
 from __future__ import annotations
 
@@ -69,11 +85,14 @@ INSERTED = "inserted"      # the log has an event here that the chain never had
 REORDERED = "reordered"    # the event chained here sits at another position
 TRUNCATED = "truncated"    # the log ends before events the chain or a trusted checkpoint holds
 SHIFTED = "shifted"        # follows an insertion or removal that renumbered later rows
+FORKED = "forked"          # the chain at a trusted checkpoint's position is another history
 CHAIN = "chain"            # the chain entry does not follow from its predecessor
 CHECKPOINT = "checkpoint"  # a checkpoint is unsigned where required, forged, or disagrees
 BOARD = "board_hash"       # a reappointment quotes an eligibility hash that does not recompute
-FAULT_KINDS = (ALTERED, MISSING, INSERTED, REORDERED, TRUNCATED, SHIFTED, CHAIN, CHECKPOINT,
-               BOARD)
+KEY = "key"                # a stored public key that the pinned keys do not lead to
+FAULT_KINDS = (ALTERED, MISSING, INSERTED, REORDERED, TRUNCATED, SHIFTED, FORKED, CHAIN,
+               CHECKPOINT, BOARD, KEY)
+ROTATION_FORMAT = "audit-service-key-rotation/1"
 
 MAX_FAULTS_LISTED = 200
 MAX_PENDING = 10_000
@@ -168,6 +187,65 @@ def key_id_of(public_raw: bytes) -> str:
     return hashlib.sha256(public_raw).hexdigest()[:32]
 
 
+def rotation_payload(statement: Mapping[str, Any]) -> bytes:
+    """The bytes both signatures of a key rotation statement cover."""
+    body = {"format": ROTATION_FORMAT, "created_at": statement["created_at"],
+            **{k: statement[k] for k in ("old_key_id", "old_public_key", "new_key_id",
+                                         "new_public_key")}}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=True).encode("ascii")
+
+
+def _signature_holds(public_b64: str, key_id: str, signature: Any, payload: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        raw = base64.b64decode(public_b64)
+        if key_id_of(raw) != key_id:
+            return False
+        Ed25519PublicKey.from_public_bytes(raw).verify(base64.b64decode(signature), payload)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+def trust_closure(pinned: Mapping[str, Mapping[str, Any]],
+                  rotations: Iterable[Mapping[str, Any]]) -> dict[str, dict]:
+    """The pinned keys and every key a valid rotation statement links them to, both ways.
+
+    ``pinned`` maps key id to ``{"public_key", "valid_from"}``; a key reached through a
+    rotation is valid from the statement's ``created_at``.
+    """
+    trusted = {k: dict(v) for k, v in pinned.items()}
+    valid = []
+    for st in rotations:
+        try:
+            payload = rotation_payload(st)
+        except (KeyError, TypeError):
+            continue
+        old_ok = _signature_holds(st["old_public_key"], st["old_key_id"],
+                                  st.get("old_signature"), payload)
+        new_ok = _signature_holds(st["new_public_key"], st["new_key_id"],
+                                  st.get("new_signature"), payload)
+        if old_ok and new_ok:
+            valid.append(st)
+    grown = True
+    while grown:
+        grown = False
+        for st in valid:
+            old, new = st["old_key_id"], st["new_key_id"]
+            if old in trusted and new not in trusted:
+                trusted[new] = {"key_id": new, "public_key": st["new_public_key"],
+                                "valid_from": st["created_at"], "via": f"rotation from {old}"}
+                grown = True
+            elif new in trusted and old not in trusted:
+                trusted[old] = {"key_id": old, "public_key": st["old_public_key"],
+                                "valid_from": None, "via": f"rotation to {new}"}
+                grown = True
+    return trusted
+
+
 def verify_signature(cp: Mapping[str, Any], keys: Mapping[str, Mapping[str, Any]]) -> str | None:
     """Why a checkpoint's signature does not hold (a short reason), or None if it holds.
 
@@ -228,7 +306,11 @@ class ChainChecker:
                  keys: Mapping[str, Mapping[str, Any]] | None = None,
                  start_position: int = 0, start_hash: bytes = GENESIS, start_count: int = 0,
                  chain_head: int | None = None, trusted: Mapping[str, Any] | None = None,
-                 require_signatures: bool = False):
+                 require_signatures: bool = False,
+                 stored_keys: Iterable[Mapping[str, Any]] | None = None):
+        """``keys``: the keys whose signatures count. With ``stored_keys`` (the key records
+        of the store or export being checked) the keys were pinned by the user: a stored
+        record they do not lead to is a fault."""
         self.keys = dict(keys or {})
         self.last_chain_position = start_position
         self.last_hash = start_hash
@@ -274,6 +356,14 @@ class ChainChecker:
                                 f"checkpoint {cp.get('checkpoint_id', '')} signature does not"
                                 f" hold: {reason}", reason=reason)
             self.checkpoints.setdefault(int(cp["position"]), []).append(cp)
+        for record in stored_keys or ():  # after the checkpoints: theirs is the first fault
+            known = self.keys.get(record.get("key_id"))
+            if known is None or known.get("public_key") != record.get("public_key"):
+                signed = [p for p, cps in self.checkpoints.items()
+                          if any(c.get("key_id") == record.get("key_id") for c in cps)]
+                self._fault(min(signed, default=0), KEY, f"the stored public key"
+                            f" {record.get('key_id')} is not one of the trusted keys (nor"
+                            " reached from them by a rotation)", reason="unknown_key")
         if self.trusted is not None:
             reason = verify_signature(self.trusted, self.keys)
             if reason in ("unsigned", "unknown_key"):
@@ -404,8 +494,8 @@ class ChainChecker:
         if self.trusted and int(self.trusted["position"]) == position:
             self._trusted_seen = True
             if hash_hex != self.trusted["head"] or self.count != int(self.trusted["count"]):
-                self._fault(position, CHECKPOINT, "the chain at the trusted checkpoint's"
-                            " position differs from the trusted checkpoint",
+                self._fault(position, FORKED, "the chain at the trusted checkpoint's"
+                            " position differs from the trusted checkpoint: another history",
                             reason="trusted_mismatch")
 
     def _trusted_unseen(self, range_end: int | None, log_head: int | None) -> None:
@@ -418,9 +508,17 @@ class ChainChecker:
         if t_pos <= self.last_chain_position:
             self._fault(t_pos, MISSING, "the trusted checkpoint's position is not in the chain")
             return
-        if range_end is not None and range_end < t_pos and (log_head or 0) >= t_pos:
+        chain_end = self.chain_head if self.chain_head is not None else self.last_chain_position
+        if range_end is not None and range_end < t_pos and (log_head or 0) >= t_pos and \
+                chain_end >= t_pos:
             self.notes.append(f"the trusted checkpoint at {t_pos} lies beyond this range;"
                               " not checked")
+            return
+        if max(log_head or 0, self.last_event_position or 0) >= t_pos and chain_end < t_pos:
+            self._fault(chain_end + 1, TRUNCATED,
+                        f"the chain ends at {chain_end} though the log goes on; the trusted"
+                        f" checkpoint holds {self.trusted['count']} chained events up to"
+                        f" {t_pos}: the chain was cut")
             return
         after = max(self.last_chain_position, self.last_event_position or 0)
         self._fault(after + 1, TRUNCATED,
@@ -441,6 +539,23 @@ class ChainChecker:
             if self.last_valid is None or int(cp["position"]) >= int(self.last_valid["position"]):
                 self.last_valid = cp
 
+    def _check_coverage(self, log_head: int | None) -> None:
+        """Signed coverage never shrinks below what the auditor holds, and with
+        ``require_signatures`` some signed checkpoint must exist at all."""
+        covered = int(self.last_valid["position"]) if self.last_valid else 0
+        trusted = self.trusted
+        if trusted and trusted.get("signature") and self._trusted_seen and \
+                covered < int(trusted["position"]):
+            self._fault(int(trusted["position"]), CHECKPOINT, "signed coverage shrank: the"
+                        f" store's checkpoints are signed up to {covered or 'nothing'}, the"
+                        f" trusted checkpoint up to {trusted['position']}",
+                        reason="coverage_shrunk")
+        if self.require_signatures and not self.signed_checkpoints and \
+                (self.chained or self.events or (log_head or 0) > self.start_position):
+            self._fault(self.first_position or self.start_position + 1, CHECKPOINT, "no signed checkpoint at all:"
+                        " nothing ties this chain to a signing key",
+                        reason="no_signed_checkpoint")
+
     # -- result ----------------------------------------------------------------
     def finish(self, *, complete: bool = True, range_end: int | None = None,
                log_head: int | None = None) -> dict:
@@ -459,6 +574,7 @@ class ChainChecker:
                                     " position", reason="not_in_chain")
             if self.trusted and not self._trusted_seen:
                 self._trusted_unseen(range_end, log_head)
+            self._check_coverage(log_head)
         void = [f for f in self.faults if f.get("_void")]
         self.fault_count -= len(void)
         faults = sorted((f for f in self.faults if not f.get("_void")),

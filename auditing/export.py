@@ -4,6 +4,8 @@ Lines, in this order (each a JSON object with a ``type``)::
 
     {"type": "manifest", "format": "audit-service-export", "format_version": 1, ...}
     {"type": "key", "key_id": ..., "algorithm": "ed25519", "public_key": ..., "valid_from": ...}
+    {"type": "rotation", "old_key_id": ..., "new_key_id": ..., "old_public_key": ...,
+     "new_public_key": ..., "created_at": ..., "old_signature": ..., "new_signature": ...}
     {"type": "checkpoint", "checkpoint_id": ..., "position": ..., "head": ..., "count": ...,
      "created_at": ..., "key_id": ..., "signature": ...}
     {"type": "event", "position": ..., "originator_id": ..., "originator_version": ...,
@@ -25,7 +27,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
 from .chain import CANONICAL_VERSION, GENESIS
-from .integrity import chain_before, chain_position, checkpoints, public_keys
+from .integrity import chain_before, chain_position, checkpoints, public_keys, rotations
 from .records import record_of
 
 FORMAT = "audit-service-export"
@@ -134,6 +136,7 @@ def export_stream(app: Any, db: Any, *, from_position: int | None = None,
 
     first = [_dumps(head)]
     first += [_dumps({"type": "key", **k}) for k in public_keys(db)]
+    first += [_dumps({"type": "rotation", **r}) for r in rotations(db)]
     first += [_dumps({"type": "checkpoint", **cp}) for cp in
               checkpoints(db, lo=head["start"]["position"], hi=to_position)]
     yield emit(first)

@@ -22,6 +22,7 @@ ARGS = {
     "tokens create": ["--role", "admin", "--name", "someone"],
     "tokens revoke": ["u_1"],
     "keys generate": [],
+    "chain recreate": ["--reason", "a test"],
 }
 
 

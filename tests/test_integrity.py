@@ -28,7 +28,7 @@ from auditing.verify import verify_store
 from audit_service.errors import ConfigurationError
 from projections.db import ReadModelDB
 from auditing.integrity import (IntegrityFollower, chain_position, checkpoints,
-                                   public_keys)
+                                public_keys, recreate_chain)
 from projections.projector import Projector
 from projections.queries import ReadModels
 from scripts import verify_export
@@ -182,10 +182,9 @@ def test_chain_is_exactly_once_resumable_and_records_gaps(store_env, signer):
                              " integrity_chain ORDER BY position")
         assert len(rows) == s.head == chain_position(s.db)
         assert [int(r[1]) for r in rows] == list(range(1, s.head + 1))
-        # The same log chained again, in small batches, with a crash in the middle of one.
-        s.db.execute("DELETE FROM integrity_chain")
-        s.db.execute("DELETE FROM integrity_checkpoints")
-        s.db.execute("UPDATE projection_positions SET position = 0 WHERE name = 'integrity'")
+        # The same log chained again (an explicit re-creation, on the record), in small
+        # batches, with a crash in the middle of one.
+        recreate_chain(s.app, s.db, "chain again in small batches", actor_id="test")
         f = s.make_follower(signer, batch_size=37)
         f.run_once()
         original = f.db.executemany
@@ -202,10 +201,15 @@ def test_chain_is_exactly_once_resumable_and_records_gaps(store_env, signer):
         f.catch_up()
         again = s.db.fetchall("SELECT position, seq, prev_position, digest, hash FROM"
                               " integrity_chain ORDER BY position")
-        assert [tuple(map(str, r)) for r in again] == [tuple(map(str, r)) for r in rows]
+        # the same chain, then the re-creation's own event
+        assert [tuple(map(str, r)) for r in again[:-1]] == [tuple(map(str, r)) for r in rows]
+        assert len(again) == len(rows) + 1 == s.head
         counts = [cp["count"] for cp in checkpoints(s.db)]
         assert counts == list(range(EVERY, s.head + 1, EVERY))
-        assert s.verify()["ok"]
+        report = s.verify()
+        assert report["ok"]
+        assert [r["position"] for r in report["chain_recreations"]] == [s.head]
+        assert any("re-created" in note for note in report["notes"])
     finally:
         s.close()
 

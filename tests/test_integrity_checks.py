@@ -206,7 +206,7 @@ def test_trusted_checkpoint_check(store, monkeypatch, tmp_path):
     held["signature"] = store.signer.sign(held)
     path = tmp_path / "held.json"
     path.write_text(json.dumps(held))
-    assert_found_everywhere(store, monkeypatch, (held["position"], chain.CHECKPOINT,
+    assert_found_everywhere(store, monkeypatch, (held["position"], chain.FORKED,
                                                  "trusted_mismatch"),
                             "--trusted-checkpoint", str(path), http=False)
 

@@ -10,7 +10,8 @@ from auditing.records import record_of
 from projections.readmodels import event_data, iso_ts
 
 from ..auth import READERS
-from ..schemas import AccessLogQuery, EventsQuery, ExportQuery, Listing, VerifyQuery
+from ..schemas import (AccessLogQuery, CheckpointsQuery, EventsQuery, ExportQuery, Listing,
+                       VerifyQuery)
 from ..services import services
 from . import blueprint, read
 
@@ -65,6 +66,17 @@ def public_key():
     return {"items": keys, "current": keys[-1] if keys else None, "next": None}
 
 
+@read(blp, "/audit/checkpoints", READERS, query=CheckpointsQuery,
+      summary="Checkpoints after a position, oldest first, for auditors to mirror")
+def list_checkpoints(after=0, limit=100):
+    """Keep them outside the service: ``verify --trusted-checkpoint DIR`` uses the newest."""
+    from auditing.integrity import checkpoints_after
+
+    found = checkpoints_after(services().db, after, limit)
+    return {"checkpoints": found, "next_after": found[-1]["position"] if found else after,
+            "has_more": len(found) == limit}
+
+
 @read(blp, "/audit/checkpoints/latest", READERS,
       summary="The latest checkpoint (position, chain head, count, time, signature)")
 def latest_checkpoint():
@@ -104,10 +116,17 @@ def export(from_position=None, to_position=None):
 @read(blp, "/audit/verify", AUDITOR, query=VerifyQuery,
       summary="Check the live log against the hash chain, the checkpoints and the board"
       " hashes, bounded in time; says how far it got")
-def verify(max_seconds=10.0):
+def verify(max_seconds=10.0, read_models=None):
     import time
 
+    from auditing.readcheck import check_read_models, merge_read_models
+    from auditing.signing import pinned_keys
     from auditing.verify import verify_store
 
     s = services()
-    return verify_store(s.service, s.db, deadline=time.monotonic() + max_seconds)
+    deadline = time.monotonic() + max_seconds
+    report = verify_store(s.service, s.db, deadline=deadline, trusted_keys=pinned_keys())
+    if read_models == "sample":
+        merge_read_models(report, check_read_models(s.service, s.db, sample=20,
+                                                    deadline=deadline))
+    return report
