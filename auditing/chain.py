@@ -622,6 +622,124 @@ class ChainChecker:
         return report
 
 
+# --------------------------------------------------------------------------- the access log
+
+ACCESS_FORMAT = "audit-service-access-checkpoint/1"
+ACCESS = "access_log"      # the access log's chain or its signed heads do not hold
+ACCESS_FIELDS = ("id", "accessed_at", "user_id", "role", "officer_id", "what", "as_of",
+                 "query", "status")
+
+
+def access_bytes(record: Mapping[str, Any]) -> bytes:
+    """Canonical bytes of an access-log record: its fields in ``ACCESS_FIELDS`` order, each
+    as text (``None`` as the empty string), length-prefixed like an event's."""
+    return b"".join(field(("" if record.get(k) is None else str(record[k])).encode("utf-8"))
+                    for k in ACCESS_FIELDS)
+
+
+def access_link(prev_hex: str | None, record: Mapping[str, Any]) -> str:
+    """``SHA-256(previous record's hash + access_bytes(record))`` as hex; the first record
+    follows 32 zero bytes."""
+    prev = bytes.fromhex(prev_hex) if prev_hex else GENESIS
+    return hashlib.sha256(prev + access_bytes(record)).hexdigest()
+
+
+def access_checkpoint_payload(cp: Mapping[str, Any]) -> bytes:
+    body = {"format": ACCESS_FORMAT, "access_id": int(cp["access_id"]), "head": cp["head"],
+            "count": int(cp["count"]), "created_at": cp["created_at"], "key_id": cp["key_id"]}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=True).encode("ascii")
+
+
+class AccessChecker:
+    """Checks the access log's chain (records fed in id order, with ``prev_hash`` and
+    ``hash``) and its signed heads. Faults carry the record ``id``: ``altered`` (the record
+    is not the one hashed), ``unlinked`` (it does not follow the record before it: one was
+    removed or slipped in), ``unchained`` (a record without a hash after chained ones), and
+    for a signed head ``head_mismatch`` / ``count_mismatch`` / ``truncated`` (no record at
+    its id any more) or its signature's reason."""
+
+    def __init__(self, checkpoints: Iterable[Mapping[str, Any]]):
+        self.cps = [dict(c) for c in checkpoints]
+        self.wanted = {int(c["access_id"]) for c in self.cps}
+        self.seen: dict[int, tuple[str, int]] = {}
+        self.faults: list[dict] = []
+        self.last: str | None = None
+        self.count = self.legacy = 0
+
+    def _fault(self, record_id: int, reason: str, detail: str) -> None:
+        if len(self.faults) < MAX_FAULTS_LISTED:
+            self.faults.append({"id": record_id, "kind": ACCESS, "reason": reason,
+                                "detail": detail})
+
+    def feed(self, r: Mapping[str, Any]) -> None:
+        rid = int(r["id"])
+        if not r.get("hash"):
+            if self.count:
+                self._fault(rid, "unchained", "a record without a hash after chained records")
+            else:
+                self.legacy += 1
+            return
+        self.count += 1
+        if (r.get("prev_hash") or None) != self.last:
+            self._fault(rid, "unlinked", "the record does not follow the one before it (a"
+                        " record was removed or slipped in)")
+        elif access_link(r.get("prev_hash"), r) != r["hash"]:
+            self._fault(rid, "altered", "the record differs from the one hashed")
+        self.last = r["hash"]
+        if rid in self.wanted:
+            self.seen[rid] = (r["hash"], self.count)
+
+    def finish(self, keys: Mapping[str, Mapping[str, Any]]) -> dict:
+        signed = 0
+        for cp in self.cps:
+            rid = int(cp["access_id"])
+            reason = None
+            if not cp.get("signature") or not cp.get("key_id"):
+                reason = "unsigned"
+            elif cp["key_id"] not in keys:
+                reason = "unknown_key"
+            elif not _signature_holds(keys[cp["key_id"]]["public_key"], cp["key_id"],
+                                      cp["signature"], access_checkpoint_payload(cp)):
+                reason = "bad_signature"
+            if reason not in (None, "unsigned"):
+                self._fault(rid, reason, f"the access checkpoint's signature does not hold:"
+                            f" {reason}")
+                continue
+            signed += reason is None
+            if rid not in self.seen:
+                self._fault(rid, "truncated", "no chained access record at the checkpoint's"
+                            " id: records were removed")
+            elif self.seen[rid][0] != cp["head"]:
+                self._fault(rid, "head_mismatch", "the access log at the checkpoint's id"
+                            " differs from what was signed")
+            elif self.seen[rid][1] != int(cp["count"]):
+                self._fault(rid, "count_mismatch", f"the checkpoint counts {cp['count']}"
+                            f" records, the log {self.seen[rid][1]}")
+        faults = sorted(self.faults, key=lambda f: f["id"])
+        return {"ok": not faults, "records": self.count, "unchained_before": self.legacy,
+                "checkpoints": len(self.cps), "signed_checkpoints": signed, "head": self.last,
+                "first_fault": faults[0] if faults else None, "faults": faults}
+
+
+def check_access(records: Iterable[Mapping[str, Any]], checkpoints: Iterable[Mapping[str, Any]],
+                 keys: Mapping[str, Mapping[str, Any]]) -> dict:
+    checker = AccessChecker(checkpoints)
+    for r in records:
+        checker.feed(r)
+    return checker.finish(keys)
+
+
+def merge_access(report: dict, access: Mapping[str, Any]) -> dict:
+    """Add an access-log check to a chain report (its faults are by record id, apart)."""
+    report["access_log"] = dict(access)
+    if not access["ok"]:
+        report["ok"] = False
+        if report.get("status") in (None, "ok", "incomplete"):
+            report["status"] = "failed"
+    return report
+
+
 def _public_checkpoint(cp: Mapping[str, Any] | None) -> dict | None:
     if cp is None:
         return None
@@ -666,4 +784,11 @@ def describe(report: Mapping[str, Any]) -> list[str]:
     if report["shifted"]:
         lines.append(f"  ... and {report['shifted']} later positions renumbered by the same"
                      " change")
+    access = report.get("access_log")
+    if access:
+        lines.append(f"access log: {access['records']} chained records,"
+                     f" {access['signed_checkpoints']} signed heads: "
+                     + ("OK" if access["ok"] else "FAILED"))
+        for f in access["faults"]:
+            lines.append(f"  access record {f['id']}: {f['reason']}: {f['detail']}")
     return lines

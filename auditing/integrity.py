@@ -42,6 +42,7 @@ from audit_service.errors import ValidationFailed
 from projections.db import ReadModelDB
 from projections.projector import TRACKING_DDL, catch_up
 
+from .access import access_head
 from .chain import GENESIS, content_bytes, digest, link
 from .records import record_of
 from .lifecycle import ChainRecreation, recreations
@@ -69,6 +70,12 @@ TABLES = {
         " created_at TEXT NOT NULL, old_signature TEXT NOT NULL, new_signature TEXT NOT NULL,"
         " PRIMARY KEY (old_key_id, new_key_id))"),
 }
+ACCESS_CHECKPOINT_DDL = (
+    "CREATE TABLE IF NOT EXISTS integrity_access_checkpoints (checkpoint_id {big} PRIMARY KEY,"
+    " access_id {big} NOT NULL, head TEXT NOT NULL, event_count {big} NOT NULL,"
+    " created_at TEXT NOT NULL, key_id TEXT, signature TEXT)")
+ACCESS_CHECKPOINT_COLUMNS = ("checkpoint_id", "access_id", "head", "count", "created_at",
+                             "key_id", "signature")
 ROTATION_COLUMNS = ("old_key_id", "new_key_id", "old_public_key", "new_public_key",
                     "created_at", "old_signature", "new_signature")
 
@@ -94,7 +101,7 @@ def create_tables(db: ReadModelDB) -> list[str]:
     big = "INTEGER" if db.kind == "sqlite" else "BIGINT"
     with db.transaction():
         db.execute(TRACKING_DDL.format(big=big))
-        for ddl in TABLES.values():
+        for ddl in (*TABLES.values(), ACCESS_CHECKPOINT_DDL):
             db.execute(ddl.format(big=big))
         for ddl in INDEXES:
             db.execute(ddl)
@@ -177,6 +184,16 @@ def public_keys(db: ReadModelDB) -> list[dict]:
     rows = db.fetchall("SELECT key_id, algorithm, public_key, valid_from FROM integrity_keys"
                        " ORDER BY valid_from, key_id")
     return [dict(zip(("key_id", "algorithm", "public_key", "valid_from"), r)) for r in rows]
+
+
+def access_checkpoints(db: ReadModelDB) -> list[dict]:
+    """The signed heads of the access log, in creation order."""
+    if not db.table_exists("integrity_access_checkpoints"):
+        return []
+    rows = db.fetchall("SELECT checkpoint_id, access_id, head, event_count, created_at, key_id,"
+                       " signature FROM integrity_access_checkpoints ORDER BY checkpoint_id")
+    return [dict(zip(ACCESS_CHECKPOINT_COLUMNS, (int(r[0]), int(r[1]), r[2], int(r[3]),
+                                                 *r[4:]))) for r in rows]
 
 
 def rotations(db: ReadModelDB) -> list[dict]:
@@ -361,9 +378,33 @@ class IntegrityFollower:
                     cp["key_id"], cp["signature"]))
         if self.settings.witness_dir:  # before commit: no checkpoint the witness lacks
             write_checkpoint(self.settings.witness_dir, cp)
+        self._access_checkpoint(cp)
         log.info("checkpoint %s at position %s (%s)", cp["checkpoint_id"], position,
                  "signed " + signer.key_id if signer else "unsigned")
         return cp
+
+    def _access_checkpoint(self, cp: dict) -> None:
+        """Sign the access log's head with the checkpoint, when it moved since the last."""
+        db = self.db
+        if not db.table_exists("integrity_access_checkpoints"):
+            return
+        head = access_head(db)
+        if head is None:
+            return
+        last = db.fetchone("SELECT access_id FROM integrity_access_checkpoints"
+                           " ORDER BY checkpoint_id DESC LIMIT 1")
+        if last and int(last[0]) == head[0]:
+            return
+        acp = {"checkpoint_id": cp["checkpoint_id"], "access_id": head[0], "head": head[1],
+               "count": head[2], "created_at": cp["created_at"], "key_id": cp["key_id"],
+               "signature": None}
+        if self.signer is not None:
+            acp["signature"] = self.signer.sign_access(acp)
+        db.execute("INSERT INTO integrity_access_checkpoints (checkpoint_id, access_id, head,"
+                   " event_count, created_at, key_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   tuple(acp[c] for c in ACCESS_CHECKPOINT_COLUMNS))
+        if self.settings.witness_dir:
+            write_record(self.settings.witness_dir, "access_checkpoint", acp)
 
     def _register_key(self, signer: Signer, now: datetime) -> None:
         if self._key_registered == signer.key_id:

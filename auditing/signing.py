@@ -15,7 +15,7 @@ from pathlib import Path
 
 from audit_service.errors import ConfigurationError
 
-from .chain import checkpoint_payload, key_id_of, rotation_payload
+from .chain import access_checkpoint_payload, checkpoint_payload, key_id_of, rotation_payload
 
 DEFAULT_EVERY_EVENTS = 1000
 DEFAULT_EVERY_SECONDS = 60.0
@@ -58,6 +58,12 @@ class Signer:
         if checkpoint.get("key_id") != self.key_id:
             raise ValueError("the checkpoint names another key")
         return base64.b64encode(self._key.sign(checkpoint_payload(checkpoint))).decode()
+
+    def sign_access(self, checkpoint: dict) -> str:
+        """The base64 signature of an access-log checkpoint (a signed head of that log)."""
+        if checkpoint.get("key_id") != self.key_id:
+            raise ValueError("the checkpoint names another key")
+        return base64.b64encode(self._key.sign(access_checkpoint_payload(checkpoint))).decode()
 
     def rotation_to(self, new: "Signer", created_at: str) -> dict:
         """A key rotation statement naming ``new`` as this key's successor, signed by both."""

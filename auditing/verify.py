@@ -17,9 +17,10 @@ from audit_service.bootstrap import EVENT_POSITION, EVENTS_TABLE
 from projections.queries import ReadModels
 
 from .board import REAPPOINTMENT_TOPIC, check_decision, decision_of, merge_board
-from .chain import ChainChecker, trust_closure
+from .access import iter_access
+from .chain import ChainChecker, check_access, merge_access, trust_closure
 from .export import iter_chain, iter_notifications, merged
-from .integrity import chain_position, checkpoints, public_keys, rotations
+from .integrity import access_checkpoints, chain_position, checkpoints, public_keys, rotations
 from .lifecycle import recreations
 from .records import record_of
 from .witness import newest
@@ -95,4 +96,5 @@ def verify_store(app: Any, db: Any, deadline: float | None = None, *,
             (head,))[0])
     report["status"] = "failed" if not report["ok"] else "ok" if complete else "incomplete"
     report["ok"] = report["status"] == "ok"  # an unfinished check proves nothing sound
+    merge_access(report, check_access(iter_access(db), access_checkpoints(db), keys))
     return report

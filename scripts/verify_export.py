@@ -160,6 +160,8 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | list | None = N
         lines = 1
         keys: dict[str, dict] = {}
         rotations: list[dict] = []
+        access_cps: list[dict] = []
+        access = None
         recreated: list[int] = []
         cps: list[dict] = []
         checker = None
@@ -207,6 +209,12 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | list | None = N
                 keys[obj["key_id"]] = obj
             elif kind == "rotation":
                 rotations.append(obj)
+            elif kind == "access_checkpoint":
+                access_cps.append(obj)
+            elif kind == "access":
+                if access is None:
+                    access = chain.AccessChecker(access_cps)
+                access.feed(obj)
             elif kind == "checkpoint":
                 cps.append(obj)
             else:
@@ -248,6 +256,8 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | list | None = N
                                f" {position}): checkpoints made before it were thrown away")
     report["chain_recreations"] = recreated
     report["keys"] = "pinned" if trusted_keys is not None else "export"
+    access = access or chain.AccessChecker(access_cps)
+    chain.merge_access(report, access.finish(checker.keys))
     report["file_complete"] = complete
     report["manifest"] = head
     report["start"] = start

@@ -59,6 +59,7 @@ MATRIX = [
     ("GET", "/events", AUDITOR),
     ("GET", "/access-log", AUDITOR),
     ("GET", "/audit/public-key", ALL),
+    ("GET", "/audit/checkpoints", ALL),
     ("GET", "/audit/checkpoints/latest", ALL),
     ("GET", "/audit/export", AUDITOR),
     ("GET", "/audit/verify", AUDITOR),

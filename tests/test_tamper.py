@@ -352,7 +352,9 @@ def test_attack4_read_models_changed_without_the_log(store, monkeypatch):
     assert live(store, monkeypatch, "--read-models")["read_models"]["status"] == "ok"
     (officer, position), = store.db.fetchall(
         "SELECT officer_id, MIN(position) FROM officer_timeline WHERE event_type LIKE ?"
-        " GROUP BY officer_id ORDER BY COUNT(*) DESC, officer_id LIMIT 1", ("%.Decided",))
+        " AND officer_id NOT IN (SELECT officer_id FROM officer_timeline WHERE event_type"
+        " LIKE ?) GROUP BY officer_id ORDER BY COUNT(*) DESC, officer_id LIMIT 1",
+        ("%.Decided", "%.ReappointmentDecided"))
     models = ReadModels(store.db, store.app.reference)
     before = models.history(officer)
     store.db.execute("DELETE FROM officer_timeline WHERE officer_id = ? AND event_type LIKE ?",
@@ -410,3 +412,99 @@ def test_http_checkpoints_for_mirroring_and_a_bounded_read_model_sample(store, m
         assert h.get("auditor", "/audit/verify", read_models="all").status_code == 422
     finally:
         h.close()
+
+
+# --------------------------------------------------------------------------- attack 5
+
+def harness(store: Witnessed):
+    from api import create_app
+    from audit_service.config import Settings
+    from tests.api_support import ApiHarness
+    from tests.conftest import build_app
+
+    settings = Settings.from_env(store.env)
+    flask_app = create_app(settings, service=build_app(store.env))
+    return ApiHarness(flask_app, flask_app.extensions["audit_service"].service, settings)
+
+
+def access_rows(store: Store) -> list[tuple]:
+    return store.db.fetchall("SELECT id, user_id, officer_id, what, status FROM access_log"
+                             " ORDER BY id")
+
+
+def test_attack5_the_access_log_is_chained_signed_exported_and_verified(store, monkeypatch,
+                                                                       capsys):
+    from projections.projector import Projector
+
+    Projector(store.app, ReadModelDB(store.app.settings.database)).catch_up()
+    officer = store.db.fetchone("SELECT officer_id FROM officers ORDER BY officer_id")[0]
+    decision = store.db.fetchone("SELECT subject_id FROM officer_timeline WHERE event_type"
+                                 " LIKE ? ORDER BY position", ("%.Decided",))
+    h = harness(store)
+    try:
+        assert h.get("board", f"/officers/{officer}/history").status_code == 200
+        assert h.get(None, f"/officers/{officer}/history").status_code == 401
+        assert h.get("inspector", f"/officers/{officer}/eligibility",
+                     on="2026-01-05").status_code == 403
+        missing = "00000000-0000-4000-8000-000000000000"
+        assert h.get("board", f"/officers/{missing}/history").status_code == 404
+        assert h.get("auditor", "/events", limit=1).status_code == 200
+        if decision:
+            assert h.get("board", f"/decisions/{decision[0]}").status_code in (200, 404)
+        assert h.get("auditor", "/audit/export").status_code == 200
+        logged = access_rows(store)
+        whats = [(r[3], r[4]) for r in logged]
+        assert ("history", None) in whats  # the officer read, recorded by its route
+        assert (f"/api/v1/officers/{officer}/history", 401) in whats
+        assert (f"/api/v1/officers/{officer}/eligibility", 403) in whats
+        assert ("history", None) in whats and any(s == 404 for _, s in whats)
+        assert ("/api/v1/events", 200) in whats and ("/api/v1/audit/export", 200) in whats
+        assert [r[1] for r in logged if r[4] == 401] == ["-"]
+        entries = h.get("auditor", "/access-log", limit=100).get_json()["items"]
+        assert any(e["status"] == 403 for e in entries)
+    finally:
+        h.close()
+    store.follower.checkpoint_now()  # signs the access log's head with the next checkpoint
+    f = store.make_follower(store.signer)
+    from tests.test_integrity import more_history
+
+    more_history(store.app, officers=1)
+    f.catch_up()
+    f.checkpoint_now()
+    f.close()
+    signed = store.db.fetchall("SELECT access_id FROM integrity_access_checkpoints")
+    assert signed and max(int(r[0]) for r in signed) == access_rows(store)[-1][0]
+    for report in (live(store, monkeypatch, *pinned(store)),
+                   offline(store, capsys, *pinned(store))):
+        assert report["ok"] and report["access_log"]["records"] >= 7, report["access_log"]
+    ids = [r[0] for r in access_rows(store)]
+    # altered: someone's read made to look like another's
+    store.db.execute("UPDATE access_log SET user_id = 'someone-else' WHERE id = ?", (ids[1],))
+    for report in (live(store, monkeypatch, *pinned(store)),
+                   offline(store, capsys, *pinned(store))):
+        assert not report["ok"]
+        f0 = report["access_log"]["first_fault"]
+        assert (f0["id"], f0["reason"]) == (ids[1], "altered"), report["access_log"]
+    # removed: a record in the middle, then the chain recomputed over what is left; the
+    # signed head at the last record shows it
+    store.db.execute("DELETE FROM access_log WHERE id = ?", (ids[1],))
+    f0 = live(store, monkeypatch, *pinned(store))["access_log"]["first_fault"]
+    assert (f0["id"], f0["reason"]) == (ids[2], "unlinked")
+    from auditing.chain import access_link
+    from auditing.access import iter_access
+
+    prev = None
+    for record in list(iter_access(store.db)):
+        record["prev_hash"] = prev
+        prev = access_link(prev, record)
+        store.db.execute("UPDATE access_log SET prev_hash = ?, hash = ? WHERE id = ?",
+                         (record["prev_hash"], prev, record["id"]))
+    for report in (live(store, monkeypatch, *pinned(store)),
+                   offline(store, capsys, *pinned(store))):
+        f0 = report["access_log"]["first_fault"]
+        assert f0["reason"] in ("head_mismatch", "count_mismatch"), report["access_log"]
+        assert f0["id"] == min(int(r[0]) for r in signed if int(r[0]) > ids[1])
+    # truncated: the last records deleted
+    store.db.execute("DELETE FROM access_log WHERE id >= ?", (ids[-2],))
+    f0 = live(store, monkeypatch, *pinned(store))["access_log"]["faults"]
+    assert any(f["reason"] == "truncated" for f in f0)
