@@ -787,8 +787,8 @@ def describe(report: Mapping[str, Any]) -> list[str]:
     access = report.get("access_log")
     if access:
         lines.append(f"access log: {access['records']} chained records,"
-                     f" {access['signed_checkpoints']} signed heads: "
-                     + ("OK" if access["ok"] else "FAILED"))
+                     f" {access['signed_checkpoints']} signed heads, "
+                     + ("no fault" if access["ok"] else f"{len(access['faults'])} fault(s)"))
         for f in access["faults"]:
             lines.append(f"  access record {f['id']}: {f['reason']}: {f['detail']}")
     return lines

@@ -508,3 +508,26 @@ def test_attack5_the_access_log_is_chained_signed_exported_and_verified(store, m
     store.db.execute("DELETE FROM access_log WHERE id >= ?", (ids[-2],))
     f0 = live(store, monkeypatch, *pinned(store))["access_log"]["faults"]
     assert any(f["reason"] == "truncated" for f in f0)
+
+
+def test_a_saved_eligibility_answer_is_recomputed_from_the_log_up_to_its_position(store):
+    """The answer names the log position it rests on (``last_position``, inside the hash):
+    the log replayed up to there gives the same answer, whatever came after."""
+    from auditing.readcheck import replay_up_to
+    from projections.projector import Projector
+    from projections.queries import ReadModels
+    from tests.test_integrity import more_history
+
+    projector = Projector(store.app, ReadModelDB(store.app.settings.database))
+    projector.catch_up()
+    models = ReadModels(store.db, store.app.reference)
+    officer = store.db.fetchone("SELECT officer_id FROM officer_timeline WHERE event_type"
+                                " LIKE ? ORDER BY position DESC", ("%.Decided",))[0]
+    saved = models.eligibility(officer, on="2026-06-01")
+    assert saved["last_position"] and saved["last_position"] <= store.head
+    more_history(store.app)  # the log moves on
+    projector.catch_up()
+    with replay_up_to(store.app, saved["last_position"]) as scratch:
+        again = scratch.models.eligibility(officer, on="2026-06-01")
+    assert again["hash"] == saved["hash"] and again["verdict"] == saved["verdict"]
+    projector.db.close()
