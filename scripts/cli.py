@@ -92,7 +92,12 @@ def project(until_caught_up: bool, poll_interval: float, batch_size: int) -> Non
     projector.batch_size = batch_size
     follow_integrity_with(projector)  # the hash chain and its checkpoints advance in each turn
     if until_caught_up:
-        count = projector.catch_up()
+        from auditing.integrity import ChainRestartRefused
+
+        try:
+            count = projector.catch_up()
+        except ChainRestartRefused as exc:  # one line, exit 1: the operator must decide
+            raise click.ClickException(str(exc)) from None
         click.echo(f"applied {count} events; at position {min(projector.positions().values())}")
         return
 

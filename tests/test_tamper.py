@@ -197,6 +197,16 @@ def test_attack2_the_service_refuses_to_launder_the_log(store, monkeypatch, caps
     with pytest.raises(ChainRestartRefused, match="witness"):
         follower.run_once()
     follower.close()
+    # the project command says so in one line and exits 1
+    from scripts.cli import main
+
+    for k, v in store.env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("AUDIT_CHECKPOINT_WITNESS_DIR", str(store.witness))
+    done = CliRunner().invoke(main, ["project", "--until-caught-up"])
+    assert done.exit_code == 1 and "refusing to chain" in done.output, done.output
+    assert "Traceback" not in done.output
+    monkeypatch.delenv("AUDIT_CHECKPOINT_WITNESS_DIR")
     # the project command's loop logs the refusal and chains nothing
     from projections.projector import Projector
     from auditing.integrity import follow_with
