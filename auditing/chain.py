@@ -63,6 +63,14 @@ signed by both; the signed bytes are::
 ``new_signature`` (by the new key) lets a pinned new key vouch for checkpoints its
 predecessor signed. A checkpoint by any other key is a fault (reason ``unknown_key``), and
 so is a stored key record (kind ``key``) that the pinned keys do not lead to.
+
+The access log
+--------------
+
+Each access record is chained: ``hash = SHA-256(prev_hash + access_bytes(record))`` (32 zero
+bytes before the first), ``access_bytes`` being its ``ACCESS_FIELDS`` as text, each
+length-prefixed like an event's fields. Its heads are signed (``access_checkpoint_payload``,
+format ``audit-service-access-checkpoint/1``) with the chain's checkpoints.
 """
 from __future__ import annotations
 

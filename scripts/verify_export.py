@@ -13,6 +13,11 @@ file, or in the repository layout). Replay (board hashes, histories, eligibility
 with a running service) needs the audit-service package installed; without it, replay is
 skipped and the report says so.
 
+With pinned keys (``--trusted-key`` or ``AUDIT_TRUSTED_KEYS``) only they and the keys their
+rotation statements lead to may sign; with ``--trusted-checkpoint`` (a file, or a mirror of
+the service's witness directory) the export must extend the newest checkpoint held. The
+access log in the export is checked too (``access_log`` in the report).
+
 Exit status: 0 when everything checked is sound, 1 when a fault or difference is found,
 2 when the file cannot be read as an export.
 """
