@@ -541,3 +541,28 @@ def test_a_saved_eligibility_answer_is_recomputed_from_the_log_up_to_its_positio
         again = scratch.models.eligibility(officer, on="2026-06-01")
     assert again["hash"] == saved["hash"] and again["verdict"] == saved["verdict"]
     projector.db.close()
+
+
+def test_init_db_chains_an_access_log_made_before_it_was_chained(tmp_path):
+    """An older store's access log gains the chain columns; its old records are counted
+    before the chain, and what is recorded from then on is chained."""
+    from audit_service.config import Settings
+    from auditing.access import AccessLog, User, iter_access
+    from auditing.bootstrap import init_database
+    from auditing.chain import check_access
+
+    env = {"AUDIT_DATABASE_URL": f"sqlite:///{tmp_path}/old.sqlite3"}
+    settings = Settings.from_env(env)
+    db = ReadModelDB(settings.database)
+    db.execute("CREATE TABLE access_log (id INTEGER PRIMARY KEY AUTOINCREMENT, accessed_at TEXT"
+               " NOT NULL, user_id TEXT NOT NULL, role TEXT NOT NULL, officer_id TEXT NOT NULL,"
+               " what TEXT NOT NULL, as_of TEXT, query TEXT)")
+    db.execute("INSERT INTO access_log (accessed_at, user_id, role, officer_id, what) VALUES"
+               " ('2026-01-01T00:00:00+00:00', 'board-1', 'board', 'x', 'history')")
+    init_database(settings)
+    AccessLog(db).record(User("board-1", "board", "B"), "x", "standing")
+    report = check_access(iter_access(db), [], {})
+    assert report["ok"] and (report["unchained_before"], report["records"]) == (1, 1)
+    db.execute("UPDATE access_log SET what = 'eligibility' WHERE id = 2")
+    assert check_access(iter_access(db), [], {})["first_fault"]["reason"] == "altered"
+    db.close()
