@@ -16,7 +16,7 @@ from flask_smorest import Api
 from audit_service.application import AuditService
 from audit_service.config import Settings
 
-from . import errors
+from . import access_audit, errors
 from .metrics import Metrics
 from .services import Services
 
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, *, service: AuditService | None
 
     app.register_blueprint(ops.blp)
     ops.install(app)
+    access_audit.install(app)
     errors.register(app)
     from web import init_web
 

@@ -11,7 +11,7 @@ from typing import Callable
 
 from flask import g, request
 
-from audit_service.access import User
+from auditing.access import User
 from audit_service.application import Actor
 from audit_service.errors import AuditError, Forbidden
 

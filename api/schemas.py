@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from audit_service.access import TOKEN_ROLES
+from auditing.access import TOKEN_ROLES
 from audit_service.application import (APPEAL_OUTCOMES, FORMS, REAPPOINTMENT_OUTCOMES,
                                        TRANSFER_KINDS, UNIT_RATINGS)
 from audit_service.validation import (EARLIEST_DATE, EARLIEST_INSTANT, LATEST_DATE,
@@ -331,6 +331,15 @@ class VerifyQuery(Strict):
     max_seconds = fields.Float(load_default=10.0, validate=validate.Range(min=0.1, max=60),
                                metadata={"description": "stop after this long and say how"
                                          " far the check got"})
+    read_models = fields.String(load_default=None, validate=validate.OneOf(["sample"]),
+                                metadata={"description": "sample: also replay the log and"
+                                          " compare 20 random officers' answers with it"})
+
+
+class CheckpointsQuery(Strict):
+    after = fields.Integer(load_default=0, validate=POSITIONS,
+                           metadata={"description": "only checkpoints at a later position"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
 
 
 class AccessLogQuery(Strict):

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import current_app
 
-from audit_service.access import AccessLog, TokenStore
+from auditing.access import AccessLog, TokenStore
 from audit_service.application import AuditService
 from audit_service.config import Settings
 from projections.db import ReadModelDB

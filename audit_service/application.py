@@ -23,9 +23,10 @@ from .config import Settings
 from .domain.proceedings import DISCIPLINE_SYSTEMS
 from .domain import (AnnualRating, Decision, IdempotencyRecord, Index, Inspection,
                      MonthlyGrade, Officer, Proceeding, Unit, index_id)
-from .errors import AuditError, Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
+from .errors import (AuditError, ConfigurationError, Conflict, Forbidden, NotFound, RuleViolation,
+                     ValidationFailed)
 from .limitation import expired_under_regimes
-from projections.rotation import evaluate_rotation
+from .rotation import evaluate_rotation
 from .pii import national_id_hash, national_id_problem
 from .reference import ReferenceData, load_reference
 from .transcodings import DateAsISO
@@ -120,6 +121,18 @@ class Batch:
 
 
 _BATCH: ContextVar[Batch | None] = ContextVar("command_batch", default=None)
+
+
+#: Reads the eligibility answers the service gives now: ``reader(app, officer_id, on)``.
+#: Registered by the read-model layer (``projections.answers``), which sits above the domain.
+_ELIGIBILITY_READER: Callable[[Any, UUID, date], list[dict]] | None = None
+
+
+def register_eligibility_reader(reader: Callable[[Any, UUID, date], list[dict]]) -> None:
+    """How the layer that owns the read models lets the domain ask for eligibility answers
+    (the reappointment decision checks the hash it quotes against them)."""
+    global _ELIGIBILITY_READER
+    _ELIGIBILITY_READER = reader
 
 
 class AuditService(Application):
@@ -526,7 +539,7 @@ class AuditService(Application):
                         exception_reason: str | None) -> dict | None:
         """A rotation (luân chuyển) breaching the weak-ward rule is refused unless the board
         records a reasoned exception, kept in the event. Same rule as the rotation-check
-        read (projections.rotation.evaluate_rotation); ratings known now, in force on
+        read (audit_service.rotation.evaluate_rotation); ratings known now, in force on
         ``day``; the source unit is followed to its successor if it was merged away."""
         if kind != "rotation":
             return None
@@ -550,23 +563,17 @@ class AuditService(Application):
 
     #: Computes the eligibility answers the service gives now for (officer_id, on): a list of
     #: result dicts (each with ``hash`` and ``verdict``). The API sets one that waits for its
-    #: read models; without one, the read models are brought up to date here.
+    #: read models; otherwise the reader the read-model layer registered is used
+    #: (``register_eligibility_reader``): the domain knows nothing of the read models.
     eligibility_answers: Callable[[UUID, date], list[dict]] | None = None
 
     def _answers_now(self, officer_id: UUID, on: date) -> list[dict]:
         if self.eligibility_answers is not None:
             return self.eligibility_answers(officer_id, on)
-        from projections.projector import Projector
-        from projections.queries import ReadModels
-
-        projector = Projector(self)
-        try:
-            projector.catch_up()
-            models = ReadModels(projector.db, self.reference)
-            return [models.eligibility(str(officer_id), on=on, leadership=lead, post=post)
-                    for lead in (True, False) for post in ("same", "higher")]
-        finally:
-            projector.db.close()
+        if _ELIGIBILITY_READER is None:
+            raise ConfigurationError("no eligibility reader is registered (import projections)",
+                                     code="eligibility_unavailable")
+        return _ELIGIBILITY_READER(self, officer_id, on)
 
     def _check_eligibility_quoted(self, officer: Officer, day: date, outcome: str,
                                   ehash: str | None, override: str | None) -> str | None:

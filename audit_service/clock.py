@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Mapping
+from typing import Any, Mapping
 
 from .errors import ConfigurationError
 
@@ -19,6 +19,20 @@ VIETNAM = timezone(timedelta(hours=7), "ICT")
 
 def today_in_vietnam() -> date:
     return datetime.now(VIETNAM).date()
+
+
+def parse_date(value: Any) -> date | None:
+    """A world date from an ISO string (date or datetime), a date, a datetime, or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value)
+    if "T" in text or " " in text.strip():
+        return datetime.fromisoformat(text).date()
+    return date.fromisoformat(text)
 
 
 def local_date(moment: datetime) -> date:

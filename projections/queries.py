@@ -19,7 +19,7 @@ from . import quarantine
 from .db import ReadModelDB
 from .eligibility import evaluate
 from .readmodels import iso_ts, search_key
-from .rotation import check_rotation, evaluate_rotation
+from audit_service.rotation import check_rotation, evaluate_rotation
 from .timeline import add_months, entry_status_changes, fold, jsonable
 from .worklists import Worklists
 

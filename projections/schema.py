@@ -4,13 +4,12 @@ from __future__ import annotations
 from audit_service.config import Settings
 
 from .db import ReadModelDB
-from .integrity import create_tables as create_integrity_tables
 from .projector import create_tables
 
 
 def create_all(settings: Settings) -> list[str]:
     db = ReadModelDB(settings.database)
     try:
-        return create_tables(db) + create_integrity_tables(db)
+        return create_tables(db)
     finally:
         db.close()

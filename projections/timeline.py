@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 from uuid import UUID
 
+from audit_service.clock import parse_date  # noqa: F401 - the rows' dates, re-exported
 from audit_service.limitation import add_years
 
 __all__ = [
@@ -39,20 +40,6 @@ OVERTURNED = "overturned"
 
 
 # --------------------------------------------------------------------------- small helpers
-
-def parse_date(value: Any) -> date | None:
-    """A world date from an ISO string (date or datetime), a date, a datetime, or None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = str(value)
-    if "T" in text or " " in text.strip():
-        return datetime.fromisoformat(text).date()
-    return date.fromisoformat(text)
-
 
 def parse_instant(value: Any) -> datetime | None:
     """A recorded time: ISO string or datetime; a naive value is taken as UTC."""

@@ -21,7 +21,8 @@ import uuid
 from pathlib import Path
 
 from audit_service.application import Actor
-from audit_service.bootstrap import build_service, init_database
+from audit_service.bootstrap import build_service
+from auditing.bootstrap import init_database
 from audit_service.config import Settings
 from projections.db import ReadModelDB
 

@@ -17,9 +17,9 @@ import tempfile
 import time
 from datetime import date
 
-from audit_service.accounts import Accounts
+from auditing.accounts import Accounts
 from audit_service.application import Actor, AuditService
-from audit_service.bootstrap import init_database
+from auditing.bootstrap import init_database
 from audit_service.config import Settings
 from projections.db import ReadModelDB
 from projections.projector import Projector

@@ -39,7 +39,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from audit_service.application import AuditService
-from audit_service.bootstrap import init_database
+from auditing.bootstrap import init_database
 from audit_service.config import Settings
 from audit_service.domain import (AnnualRating, Decision, Index, Inspection, MonthlyGrade,
                                   Officer, Proceeding, Unit)

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # --------------------------------------------------------------------------- child steps
 
 def _child(step: str, run_url: str, path: str) -> dict:
-    from audit_service.audit.export import export_stream
+    from auditing.export import export_stream
     from projections.db import ReadModelDB
 
     started = time.perf_counter()
@@ -71,7 +71,7 @@ def _child(step: str, run_url: str, path: str) -> dict:
         report = verify_export.check_export(path) if code else None
         result = {"exit": code, "faults": report["faults"][:3] if report else []}
     elif step == "verify_store":
-        from audit_service.audit.verify import verify_store
+        from auditing.verify import verify_store
 
         app = build_app(run_url)
         db = ReadModelDB(app.settings.database)
@@ -101,10 +101,10 @@ def run_child(step: str, run_url: str, path: Path) -> dict:
 # --------------------------------------------------------------------------- one size
 
 def run_size(url: str, events: int, folder: Path, keep: bool) -> dict:
-    from audit_service.audit.signing import AuditSettings, Signer
-    from audit_service.bootstrap import init_database
+    from auditing.signing import AuditSettings, Signer
+    from auditing.bootstrap import init_database
     from audit_service.config import Settings
-    from projections.integrity import IntegrityFollower
+    from auditing.integrity import IntegrityFollower
 
     run_url, schema = fresh_store(url, events)
     try:

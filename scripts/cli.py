@@ -35,7 +35,7 @@ def main() -> None:
 @main.command("init-db")
 def init_db() -> None:
     """Create the event store and read-model tables (idempotent; safe to run concurrently)."""
-    from audit_service.bootstrap import init_database
+    from auditing.bootstrap import init_database
     from audit_service.config import Settings
 
     settings = Settings.from_env()
@@ -111,7 +111,12 @@ def project(until_caught_up: bool, poll_interval: float, batch_size: int) -> Non
     projector.batch_size = batch_size
     follow_integrity_with(projector)  # the hash chain and its checkpoints advance in each turn
     if until_caught_up:
-        count = projector.catch_up()
+        from auditing.integrity import ChainRestartRefused
+
+        try:
+            count = projector.catch_up()
+        except ChainRestartRefused as exc:  # one line, exit 1: the operator must decide
+            raise click.ClickException(str(exc)) from None
         click.echo(f"applied {count} events; at position {min(projector.positions().values())}")
         return
 
@@ -246,7 +251,7 @@ STORELESS = {"init-db", "keys", "serve"}
 def _check_store_first(group: click.Group) -> None:
     import functools
 
-    from audit_service.bootstrap import check_initialised
+    from auditing.bootstrap import check_initialised
 
     for name, command in group.commands.items():
         if name in STORELESS and group is main:

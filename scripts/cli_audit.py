@@ -2,7 +2,8 @@
 
 Registered on the main group by ``scripts/cli.py``. Configuration comes from the
 environment: AUDIT_DATABASE_URL, AUDIT_CIPHER_KEY, AUDIT_SIGNING_KEY_FILE or
-AUDIT_SIGNING_KEY, AUDIT_CHECKPOINT_EVERY_EVENTS, AUDIT_CHECKPOINT_EVERY_SECONDS.
+AUDIT_SIGNING_KEY, AUDIT_CHECKPOINT_EVERY_EVENTS, AUDIT_CHECKPOINT_EVERY_SECONDS,
+AUDIT_CHECKPOINT_WITNESS_DIR, AUDIT_TRUSTED_KEYS.
 """
 from __future__ import annotations
 
@@ -29,14 +30,14 @@ def _open():
 
 
 def _follower(app, db):
-    from projections.integrity import IntegrityFollower
+    from auditing.integrity import IntegrityFollower
 
     return IntegrityFollower(app, db)
 
 
 def follow_integrity_with(projector):
     """Advance the integrity chain in every turn of the projector's loop (``project``)."""
-    from projections.integrity import follow_with
+    from auditing.integrity import follow_with
 
     return follow_with(projector)
 
@@ -52,7 +53,7 @@ def keys_generate(out: str | None) -> None:
     Prints the key id and the public key, which auditors should keep. Without --out the
     private key (base64) is printed on stdout: keep it out of the database and of logs.
     """
-    from audit_service.audit.signing import Signer, write_key_file
+    from auditing.signing import Signer, write_key_file
 
     signer = Signer.generate()
     if out:
@@ -71,7 +72,7 @@ def keys_generate(out: str | None) -> None:
 @click.command("public")
 def keys_public() -> None:
     """Print the configured signing key's public record (JSON), to give to auditors."""
-    from audit_service.audit.signing import load_signer
+    from auditing.signing import load_signer
 
     signer = load_signer()
     if signer is None:
@@ -79,6 +80,78 @@ def keys_public() -> None:
                                    " AUDIT_SIGNING_KEY)")
     click.echo(json.dumps({"key_id": signer.key_id, "algorithm": "ed25519",
                            "public_key": signer.public_b64}))
+
+
+@click.command("rotate")
+@click.option("--to", "to", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The new private key's file (from: audit-service keys generate --out).")
+def keys_rotate(to: str) -> None:
+    """Name a new signing key as the configured one's successor, signed by both keys.
+
+    The statement is stored (and written to the witness, and carried by exports), so that an
+    auditor who pinned the old public key reaches the new one. Then point
+    AUDIT_SIGNING_KEY_FILE at the new key and restart the projector.
+    """
+    from auditing.integrity import iso, store_rotation, utc_now
+    from auditing.signing import AuditSettings, parse_key
+
+    settings = AuditSettings.from_env()
+    if settings.signer is None:
+        raise click.ClickException("no signing key configured (AUDIT_SIGNING_KEY_FILE or"
+                                   " AUDIT_SIGNING_KEY): the old key must sign the rotation")
+    from auditing.bootstrap import check_initialised
+
+    check_initialised()  # "keys" commands need no store; this one stores the statement
+    new = parse_key(Path(to).read_bytes(), to)
+    if new.key_id == settings.signer.key_id:
+        raise click.BadParameter("this is the configured key already", param_hint="--to")
+    statement = settings.signer.rotation_to(new, iso(utc_now()))
+    app, db = _open()
+    try:
+        store_rotation(db, statement, settings.witness_dir)
+    finally:
+        db.close()
+        app.close()
+    click.echo(json.dumps(statement, indent=2))
+    click.echo(f"now set AUDIT_SIGNING_KEY_FILE={to} and restart the projector", err=True)
+
+
+# --------------------------------------------------------------------------- chain
+
+@click.group("chain")
+def chain_group() -> None:
+    """The integrity chain itself."""
+
+
+@chain_group.command("recreate")
+@click.option("--reason", required=True, help="Why: recorded in the log, shown by every"
+              " later verification.")
+@click.option("--actor", default="operator", show_default=True,
+              help="Who asks (recorded with the reason).")
+def chain_recreate(reason: str, actor: str) -> None:
+    """Throw the chain and its checkpoints away and chain the log again from genesis.
+
+    The follower never does this by itself. This records an ChainRecreation.Recreated event
+    first, so every later verification reports it; checkpoints already in the witness or in
+    an auditor's mirror keep showing the old chain (a changed history shows as forked).
+    """
+    from audit_service.errors import ValidationFailed
+    from auditing.integrity import recreate_chain
+    from auditing.signing import AuditSettings
+
+    settings = AuditSettings.from_env()
+    app, db = _open()
+    try:
+        record = recreate_chain(app, db, reason, actor_id=actor,
+                                witness_dir=settings.witness_dir)
+    except ValidationFailed as exc:
+        raise click.BadParameter(str(exc), param_hint="--reason") from None
+    finally:
+        db.close()
+        app.close()
+    click.echo(json.dumps(record, indent=2, ensure_ascii=False))
+    click.echo("the chain is empty: run audit-service project (or checkpoint) to chain the"
+               " log again", err=True)
 
 
 # --------------------------------------------------------------------------- checkpoint
@@ -128,7 +201,7 @@ def export(out: str, from_position: int | None, to_position: int | None,
 
     from tqdm import tqdm
 
-    from audit_service.audit.export import export_stream
+    from auditing.export import export_stream
 
     app, db = _open()
     try:
@@ -136,7 +209,7 @@ def export(out: str, from_position: int | None, to_position: int | None,
             follower = _follower(app, db)
             follower.catch_up()
             follower.checkpoint_now()
-        from projections.integrity import chain_position
+        from auditing.integrity import chain_position
 
         last = to_position if to_position is not None else chain_position(db)
         total = max(0, last - (from_position or 1) + 1)
@@ -165,28 +238,53 @@ def export(out: str, from_position: int | None, to_position: int | None,
 
 @click.command("verify")
 @click.option("--trusted-checkpoint", "trusted", type=CheckpointFile(),
-              help="A checkpoint you already hold (JSON): the log must still contain it.")
+              help="A checkpoint you already hold (JSON), or a directory of them (a mirror of"
+              " the witness: the newest is used): the log must extend it.")
+@click.option("--trusted-key", "trusted_key", multiple=True, metavar="FILE|BASE64",
+              help="A public key you trust (repeatable; also AUDIT_TRUSTED_KEYS). Only it, the"
+              " service's own signing key, and keys they rotated to may sign checkpoints.")
 @click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop after this long and report how far verification got.")
 @click.option("--require-signatures", is_flag=True, help="Count unsigned checkpoints as faults.")
+@click.option("--read-models", is_flag=True,
+              help="Also replay the log into a scratch store and compare the read models with"
+              " it: every table, or with --officer/--sample those officers' answers.")
+@click.option("--officer", "officers", multiple=True, type=click.UUID,
+              help="With --read-models: compare this officer's history, standing and"
+              " eligibility (repeatable).")
+@click.option("--sample", type=click.IntRange(min=1), default=None,
+              help="With --read-models: compare this many officers chosen at random.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify(trusted: dict | None, max_seconds: float | None,
-           require_signatures: bool, as_json: bool) -> None:
+def verify(trusted: dict | list | None, trusted_key: tuple[str, ...],
+           max_seconds: float | None, require_signatures: bool, read_models: bool,
+           officers: tuple, sample: int | None, as_json: bool) -> None:
     """Check the live log against the hash chain, the checkpoints and the board's hashes.
 
     Exit status 0 when sound, 1 when a fault is found (the first bad position and its kind
     are printed), 3 when --max-seconds ran out first ("incomplete: checked N of M events").
     """
-    from audit_service.audit.board import describe_board
-    from audit_service.audit.chain import describe
-    from audit_service.audit.signing import load_signer
-    from audit_service.audit.verify import verify_store
+    from auditing.board import describe_board
+    from auditing.chain import describe
+    from audit_service.errors import ConfigurationError
+    from auditing.readcheck import check_read_models, merge_read_models
+    from auditing.signing import load_signer, pinned_keys
+    from auditing.verify import verify_store
 
+    if (officers or sample) and not read_models:
+        raise click.UsageError("--officer and --sample go with --read-models")
+    try:
+        keys = pinned_keys(trusted_key)
+    except ConfigurationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--trusted-key") from None
     app, db = _open()
     try:
         deadline = time.monotonic() + max_seconds if max_seconds else None
-        report = verify_store(app, db, deadline, trusted_checkpoint=trusted,
+        report = verify_store(app, db, deadline, trusted_checkpoint=trusted, trusted_keys=keys,
                               require_signatures=require_signatures)
+        if read_models:
+            merge_read_models(report, check_read_models(
+                app, db, officers=[str(o) for o in officers], sample=sample,
+                deadline=deadline))
     finally:
         db.close()
         app.close()
@@ -198,6 +296,11 @@ def verify(trusted: dict | None, max_seconds: float | None,
     else:
         for line in describe(report) + describe_board(report):
             click.echo(line)
+        if "read_models" in report:
+            rm = report["read_models"]
+            click.echo(f"read models at position {rm['position']} against the log replayed:"
+                       f" {rm['status']}" + (f"; first difference: {rm['first_difference']}"
+                                              if rm.get("first_difference") else ""))
     sys.exit({"ok": 0, "incomplete": 3}.get(report["status"], 1))
 
 
@@ -215,7 +318,7 @@ def verify(trusted: dict | None, max_seconds: float | None,
 def replay(officer_id, as_of: str, on, from_events: bool) -> None:
     """Print an officer's history and eligibility exactly as the service answered at a time."""
     officer_id = str(officer_id)
-    from audit_service.audit.replay import answer_at, replay_live
+    from auditing.replay import answer_at, replay_live
     from projections.queries import ReadModels
 
     app, db = _open()
@@ -236,5 +339,6 @@ def register(main: click.Group, keys: click.Group) -> None:
     """Add the auditor commands to the ``audit-service`` group and its ``keys`` group."""
     keys.add_command(keys_generate)
     keys.add_command(keys_public)
-    for command in (checkpoint, export, verify, replay):
+    keys.add_command(keys_rotate)
+    for command in (checkpoint, export, verify, replay, chain_group):
         main.add_command(command)

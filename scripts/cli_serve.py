@@ -19,7 +19,7 @@ import click
                    " it runs as its own `audit-service project` service).")
 def serve(bind: str, workers: int | None, projector: bool | None) -> None:
     """Run the HTTP API under gunicorn on the configured database (loads no data)."""
-    from audit_service.bootstrap import check_initialised
+    from auditing.bootstrap import check_initialised
     from audit_service.config import Settings
     from audit_service.errors import ConfigurationError
 
@@ -54,7 +54,7 @@ def tokens() -> None:
 
 
 def _store():
-    from audit_service.access import TokenStore
+    from auditing.access import TokenStore
     from audit_service.config import Settings, check_reachable
     from projections.db import ReadModelDB
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import click
@@ -69,14 +70,25 @@ class _CheckpointSchema(Schema):
 
 
 class CheckpointFile(click.ParamType):
-    """A JSON file holding one checkpoint; returns it as a dict (without an export's "type")."""
+    """A JSON file holding one checkpoint (a dict, without an export's "type"), or a
+    directory of them (a mirror of the witness: a list)."""
 
     name = "checkpoint"
 
-    def convert(self, value: Any, param, ctx) -> dict:
-        if isinstance(value, dict):
+    def convert(self, value: Any, param, ctx) -> dict | list:
+        if isinstance(value, (dict, list)):
             return value
-        path = click.Path(exists=True, dir_okay=False).convert(value, param, ctx)
+        path = click.Path(exists=True, dir_okay=True).convert(value, param, ctx)
+        if Path(path).is_dir():  # a mirror of the witness: every checkpoint it holds
+            from auditing.witness import read_checkpoints
+
+            try:
+                found = read_checkpoints(path)
+            except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:
+                self.fail(f"{path!r} holds a file that is not a checkpoint ({exc})", param, ctx)
+            if not found:
+                self.fail(f"{path!r} holds no checkpoint", param, ctx)
+            return found
         try:
             with open(path, "rb") as f:
                 data = json.loads(f.read())

@@ -8,7 +8,7 @@ import click
 
 
 def _accounts():
-    from audit_service.accounts import Accounts
+    from auditing.accounts import Accounts
     from audit_service.config import Settings, check_reachable
     from projections.db import ReadModelDB
 

@@ -226,7 +226,7 @@ def run_load(database_url: str, seconds: float = 60, clients: int = 8,
              kill_worker_at: float | None = None, kill_projector_at: float | None = None,
              restart_postgres_at: float | None = None, postgres_down_for: float = 4.0,
              log_dir: str | None = None) -> dict:
-    from audit_service.bootstrap import init_database
+    from auditing.bootstrap import init_database
     from audit_service.config import Settings
     from projections.db import ReadModelDB
     from projections.projector import PROJECTIONS, Projector

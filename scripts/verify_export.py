@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
 """Verify an audit-service export offline: signatures, the hash chain, and (optionally) replay.
 
-    python verify_export.py EXPORT.ndjson [--trusted-checkpoint FILE] [--trusted-key FILE]
+    python verify_export.py EXPORT.ndjson [--trusted-checkpoint FILE|DIR]
+                            [--trusted-key FILE|BASE64 ...]
                             [--require-signatures] [--save-checkpoint FILE] [--json]
                             [--no-replay] [--officer ID ...] [--on YYYY-MM-DD]
                             [--compare-url URL --token TOKEN]
 
 The chain and signature check needs only Python 3.11+ and the ``cryptography`` package, and
-this file with ``audit_service/audit/chain.py`` (found in the installed package, next to this
+this file with ``auditing/chain.py`` (found in the installed package, next to this
 file, or in the repository layout). Replay (board hashes, histories, eligibility, comparison
 with a running service) needs the audit-service package installed; without it, replay is
 skipped and the report says so.
+
+With pinned keys (``--trusted-key`` or ``AUDIT_TRUSTED_KEYS``) only they and the keys their
+rotation statements lead to may sign; with ``--trusted-checkpoint`` (a file, or a mirror of
+the service's witness directory) the export must extend the newest checkpoint held. The
+access log in the export is checked too (``access_log`` in the report).
 
 Exit status: 0 when everything checked is sound, 1 when a fault or difference is found,
 2 when the file cannot be read as an export.
@@ -34,21 +40,21 @@ SUPPORTED_VERSIONS = (1,)
 
 
 def load_chain_module():
-    """``audit_service.audit.chain``: from the installed package, or as a plain file."""
+    """``auditing.chain``: from the installed package, or as a plain file."""
     try:
-        from audit_service.audit import chain  # noqa: PLC0415
+        from auditing import chain  # noqa: PLC0415
         return chain
     except ImportError:
         pass
     here = Path(__file__).resolve().parent
-    for candidate in (here / "chain.py", here.parent / "audit_service" / "audit" / "chain.py"):
+    for candidate in (here / "chain.py", here.parent / "auditing" / "chain.py"):
         if candidate.is_file():
             spec = importlib.util.spec_from_file_location("audit_chain", candidate)
             module = importlib.util.module_from_spec(spec)
             sys.modules["audit_chain"] = module
             spec.loader.exec_module(module)
             return module
-    raise SystemExit("verify_export: cannot find chain.py (audit_service/audit/chain.py);"
+    raise SystemExit("verify_export: cannot find chain.py (auditing/chain.py);"
                      " put it next to this script")
 
 
@@ -61,9 +67,19 @@ class ExportError(Exception):
 
 # --------------------------------------------------------------------------- chain check
 
+RECREATED_TOPIC = "auditing.lifecycle:ChainRecreation.Recreated"
+
+
 def read_keys_file(path: str) -> dict[str, dict]:
-    """Trusted public keys: JSON key records (one per line, or a list) or bare base64 keys."""
+    """Trusted public keys: a file of JSON key records (one per line, or a list) or bare
+    base64 keys, or one base64 key given as it is."""
     keys: dict[str, dict] = {}
+    if not Path(path).is_file():
+        raw = base64.b64decode(path, validate=True)
+        if len(raw) != 32:
+            raise ValueError(f"{path[:60]!r} is neither a file nor a 32-byte public key")
+        key_id = chain.key_id_of(raw)
+        return {key_id: {"key_id": key_id, "public_key": path, "valid_from": None}}
     text = Path(path).read_text().strip()
     items: list[Any]
     try:
@@ -85,7 +101,40 @@ def read_keys_file(path: str) -> dict[str, dict]:
     return keys
 
 
-def check_export(path: str | Path, *, trusted_checkpoint: dict | None = None,
+def read_checkpoints(path: str) -> list[dict]:
+    """Checkpoints an auditor holds: a JSON file (one, a list, or an API answer with
+    ``checkpoints``) or a directory of such files (a mirror of the witness)."""
+    p = Path(path)
+    out: list[dict] = []
+
+    def collect(value: Any) -> None:
+        if isinstance(value, list):
+            for v in value:
+                collect(v)
+        elif isinstance(value, dict):
+            if isinstance(value.get("checkpoints"), list):
+                collect(value["checkpoints"])
+            elif value.get("type", "checkpoint") == "checkpoint" and "head" in value:
+                out.append({k: v for k, v in value.items() if k != "type"})
+
+    for f in (sorted(p.glob("*.json")) if p.is_dir() else [p]):
+        collect(json.loads(f.read_text(encoding="utf-8")))
+    return out
+
+
+def newest_checkpoint(cps: list[dict], keys: dict | None) -> dict | None:
+    """The held checkpoint covering most of the log (with pinned keys: signed by them)."""
+    best = None
+    for cp in cps:
+        if keys is not None and chain.verify_signature(cp, keys) is not None:
+            continue
+        if best is None or (int(cp["position"]), cp["created_at"]) > \
+                (int(best["position"]), best["created_at"]):
+            best = cp
+    return best
+
+
+def check_export(path: str | Path, *, trusted_checkpoint: dict | list | None = None,
                  trusted_keys: dict[str, dict] | None = None,
                  require_signatures: bool = False) -> dict:
     """Check an export's signatures and chain; the report of ``chain.ChainChecker``.
@@ -115,6 +164,10 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | None = None,
         digest.update(first)
         lines = 1
         keys: dict[str, dict] = {}
+        rotations: list[dict] = []
+        access_cps: list[dict] = []
+        access = None
+        recreated: list[int] = []
         cps: list[dict] = []
         checker = None
         end = None
@@ -130,8 +183,8 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | None = None,
             kind = obj["type"]
             if kind == "event":
                 if checker is None:
-                    checker = _checker(head, keys, cps, trusted_checkpoint, trusted_keys,
-                                       require_signatures)
+                    checker = _checker(head, keys, rotations, cps, trusted_checkpoint,
+                                       trusted_keys, require_signatures)
                 c = obj["chain"]
                 recorded_at = obj["recorded_at"]
                 checker.feed(obj["position"],
@@ -143,10 +196,12 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | None = None,
                     latest = recorded_at
                 if obj["topic"] == "audit_service.domain.officers:Officer.ReappointmentDecided":
                     decisions.append(obj["position"])
+                elif obj["topic"] == RECREATED_TOPIC:
+                    recreated.append(obj["position"])
             elif kind == "chain":
                 if checker is None:
-                    checker = _checker(head, keys, cps, trusted_checkpoint, trusted_keys,
-                                       require_signatures)
+                    checker = _checker(head, keys, rotations, cps, trusted_checkpoint,
+                                       trusted_keys, require_signatures)
                 c = obj["chain"]
                 checker.feed(obj["position"], None, (c["seq"], c["prev"], c["digest"], c["hash"]))
                 chain_lines += 1
@@ -157,6 +212,14 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | None = None,
                 raise ExportError(f"a {kind!r} line after the events (line {lines + 1})")
             elif kind == "key":
                 keys[obj["key_id"]] = obj
+            elif kind == "rotation":
+                rotations.append(obj)
+            elif kind == "access_checkpoint":
+                access_cps.append(obj)
+            elif kind == "access":
+                if access is None:
+                    access = chain.AccessChecker(access_cps)
+                access.feed(obj)
             elif kind == "checkpoint":
                 cps.append(obj)
             else:
@@ -164,7 +227,7 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | None = None,
             digest.update(raw)
             lines += 1
         if checker is None:
-            checker = _checker(head, keys, cps, trusted_checkpoint, trusted_keys,
+            checker = _checker(head, keys, rotations, cps, trusted_checkpoint, trusted_keys,
                                require_signatures)
     file_faults = []
     if end is None:
@@ -193,6 +256,13 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | None = None,
     if trusted_keys is None:
         report["notes"].append("public keys were taken from the export itself; pin them with"
                                " --trusted-key to verify authorship independently")
+    for position in recreated:
+        report["notes"].append(f"the chain was re-created (ChainRecreation.Recreated at position"
+                               f" {position}): checkpoints made before it were thrown away")
+    report["chain_recreations"] = recreated
+    report["keys"] = "pinned" if trusted_keys is not None else "export"
+    access = access or chain.AccessChecker(access_cps)
+    chain.merge_access(report, access.finish(checker.keys))
     report["file_complete"] = complete
     report["manifest"] = head
     report["start"] = start
@@ -201,11 +271,16 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | None = None,
     return report
 
 
-def _checker(head: dict, keys: dict, cps: list, trusted: dict | None,
+def _checker(head: dict, keys: dict, rotations: list, cps: list, trusted: dict | list | None,
              trusted_keys: dict | None, require_signatures: bool):
     start = head["start"]
+    if trusted_keys is not None:  # pinned: they and the keys they rotated to, nothing else
+        trusted_keys = chain.trust_closure(trusted_keys, rotations)
+    if isinstance(trusted, list):
+        trusted = newest_checkpoint(trusted, trusted_keys)
     return chain.ChainChecker(
         checkpoints=cps, keys=trusted_keys if trusted_keys is not None else keys,
+        stored_keys=list(keys.values()) if trusted_keys is not None else None,
         start_position=start["position"], start_hash=bytes.fromhex(start["hash"]),
         start_count=start["count"], chain_head=head.get("chain_position"), trusted=trusted,
         require_signatures=require_signatures)
@@ -216,7 +291,7 @@ def _checker(head: dict, keys: dict, cps: list, trusted: dict | None,
 def replay_available() -> str | None:
     """None when replay can run here, else the reason it cannot."""
     try:
-        import audit_service.audit.replay  # noqa: F401, PLC0415
+        import auditing.replay  # noqa: F401, PLC0415
         import projections.queries  # noqa: F401, PLC0415
     except ImportError as exc:
         return f"replay needs the audit-service package installed ({exc})"
@@ -319,8 +394,8 @@ def run_replay(args: argparse.Namespace, report: dict, echo=print) -> dict:
     """Board hashes, requested officers, and the comparison with a running service."""
     import os  # noqa: PLC0415
 
-    from audit_service.audit.board import check_decision, describe_board, merge_board  # noqa
-    from audit_service.audit.replay import replay_export  # noqa: PLC0415
+    from auditing.board import check_decision, describe_board, merge_board  # noqa
+    from auditing.replay import replay_export  # noqa: PLC0415
     from audit_service.clock import local_date  # noqa: PLC0415
     from datetime import datetime  # noqa: PLC0415
 
@@ -368,12 +443,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Verify an audit-service export: signatures, hash chain, board hashes.")
     parser.add_argument("export", help="the export file (.ndjson, or gzip-compressed)")
-    parser.add_argument("--trusted-checkpoint", metavar="FILE",
-                        help="a checkpoint you already hold (JSON); the export must contain"
-                             " the same history up to it")
-    parser.add_argument("--trusted-key", metavar="FILE", action="append",
-                        help="public keys you trust (base64 or JSON records); only these"
-                             " may sign checkpoints")
+    parser.add_argument("--trusted-checkpoint", metavar="FILE|DIR",
+                        help="a checkpoint you already hold (JSON), or a directory of them"
+                             " (a mirror of the witness: the newest is used); the export must"
+                             " extend it")
+    parser.add_argument("--trusted-key", metavar="FILE|BASE64", action="append",
+                        help="public keys you trust (a file of base64 or JSON records, or one"
+                             " base64 key; also AUDIT_TRUSTED_KEYS); only these, and keys"
+                             " they rotated to, may sign checkpoints")
     parser.add_argument("--require-signatures", action="store_true",
                         help="count an unsigned checkpoint as a fault")
     parser.add_argument("--save-checkpoint", metavar="FILE",
@@ -393,15 +470,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     echo = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if args.json else print
-    trusted = json.loads(Path(args.trusted_checkpoint).read_text()) \
-        if args.trusted_checkpoint else None
-    if trusted is not None:
-        trusted.pop("type", None)
-    keys = None
-    if args.trusted_key:
-        keys = {}
-        for path in args.trusted_key:
-            keys.update(read_keys_file(path))
+    import os  # noqa: PLC0415
+
+    try:
+        trusted = read_checkpoints(args.trusted_checkpoint) if args.trusted_checkpoint else None
+        if trusted is not None and not trusted:
+            raise ValueError(f"{args.trusted_checkpoint} holds no checkpoint")
+        specs = (os.environ.get("AUDIT_TRUSTED_KEYS") or "").replace(",", " ").split()
+        specs += args.trusted_key or []
+        keys = None
+        if specs:
+            keys = {}
+            for spec in specs:
+                keys.update(read_keys_file(spec))
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"verify_export: {exc}", file=sys.stderr)
+        return 2
+    if trusted is not None and len(trusted) == 1:
+        trusted = trusted[0]
     try:
         report = check_export(args.export, trusted_checkpoint=trusted, trusted_keys=keys,
                               require_signatures=args.require_signatures)

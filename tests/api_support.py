@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from audit_service.access import TokenStore
+from auditing.access import TokenStore
 from audit_service.application import AuditService
 from audit_service.config import Settings
 from projections.db import ReadModelDB
@@ -58,7 +58,7 @@ class ApiHarness:
         integrity chain)."""
         Projector(self.service).catch_up()
         try:
-            from projections.integrity import IntegrityFollower
+            from auditing.integrity import IntegrityFollower
         except ImportError:
             return
         follower = IntegrityFollower(self.service)

@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 
 from audit_service.application import Actor, AuditService
-from audit_service.bootstrap import init_database
+from auditing.bootstrap import init_database
 from audit_service.config import Settings
 
 PG_URL = os.environ.get("AUDIT_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test")

@@ -194,7 +194,7 @@ def test_authentication_and_revocation(h):
     assert h.get(None, "/units").status_code == 401
     r = h.client.get("/api/v1/units", headers={"Authorization": "Bearer ast_forged"})
     assert (r.status_code, r.get_json()["code"]) == (401, "unauthenticated")
-    from audit_service.access import TokenStore
+    from auditing.access import TokenStore
 
     TokenStore(h.db).revoke(h.users["admin"])
     assert h.get("admin", "/units").status_code == 401

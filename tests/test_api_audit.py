@@ -77,7 +77,7 @@ def test_verify_over_http_is_bounded_and_says_how_far_it_got(h):
 def test_verify_over_http_that_runs_out_of_time_says_incomplete_not_ok(h, monkeypatch):
     import time as real_time
 
-    from audit_service.audit import verify as verify_module
+    from auditing import verify as verify_module
 
     build_city(h)
 

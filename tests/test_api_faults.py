@@ -20,7 +20,7 @@ def _harness(env: dict) -> ApiHarness:
 
 
 def test_a_full_disk_is_a_503_and_nothing_half_written(tmp_path):
-    from audit_service.bootstrap import init_database
+    from auditing.bootstrap import init_database
 
     env = {"AUDIT_DATABASE_URL": f"sqlite:///{tmp_path}/audit.sqlite3"}
     init_database(Settings.from_env(env))
@@ -51,7 +51,7 @@ def test_a_full_disk_is_a_503_and_nothing_half_written(tmp_path):
 
 @pytest.mark.postgres
 def test_a_read_only_database_refuses_writes_clearly_and_still_serves_reads(pg_env):
-    from audit_service.bootstrap import init_database
+    from auditing.bootstrap import init_database
 
     store_env = pg_env
     init_database(Settings.from_env(store_env))

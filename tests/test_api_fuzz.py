@@ -24,7 +24,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi import unregister_string_format
 
 from api import create_app
-from audit_service.bootstrap import init_database
+from auditing.bootstrap import init_database
 from audit_service.config import Settings
 from tests.api_support import ApiHarness, build_city
 from tests.conftest import build_app

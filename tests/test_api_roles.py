@@ -6,7 +6,7 @@ import re
 import pytest
 
 from api import create_app
-from audit_service.access import TokenStore
+from auditing.access import TokenStore
 from audit_service.config import Settings
 from tests.api_support import ROLES, ApiHarness, build_city, ref
 from tests.conftest import build_app
@@ -59,6 +59,7 @@ MATRIX = [
     ("GET", "/events", AUDITOR),
     ("GET", "/access-log", AUDITOR),
     ("GET", "/audit/public-key", ALL),
+    ("GET", "/audit/checkpoints", ALL),
     ("GET", "/audit/checkpoints/latest", ALL),
     ("GET", "/audit/export", AUDITOR),
     ("GET", "/audit/verify", AUDITOR),

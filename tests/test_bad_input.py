@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from api import create_app
-from audit_service.access import TokenStore
-from audit_service.bootstrap import init_database
+from auditing.access import TokenStore
+from auditing.bootstrap import init_database
 from audit_service.config import Settings
 from audit_service.errors import ValidationFailed
 from projections.db import ReadModelDB

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from audit_service.bootstrap import init_database
+from auditing.bootstrap import init_database
 from audit_service.config import Settings
 from scripts.cli import main
 

@@ -24,6 +24,7 @@ ARGS = {
     "users set-password": ["someone", "--role", "board"],
     "users disable": ["someone"],
     "keys generate": [],
+    "chain recreate": ["--reason", "a test"],
 }
 
 

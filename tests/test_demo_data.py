@@ -14,7 +14,7 @@ from uuid import UUID
 import pytest
 
 from audit_service.application import AuditService
-from audit_service.bootstrap import init_database
+from auditing.bootstrap import init_database
 from audit_service.config import Settings
 from scripts.demo_data import generate
 from tests.conftest import FIXED_TODAY, build_app, drop_pg_schema, make_pg_schema
@@ -298,9 +298,9 @@ def test_default_demo_city_loads_as_make_run_does(tmp_path):
 def test_the_demo_boards_quote_the_eligibility_they_saw(store_env):
     """Each demo reappointment decision carries the hash of the eligibility answered just
     before it; an auditor's verification recomputes and matches every one."""
-    from audit_service.audit.verify import verify_store
+    from auditing.verify import verify_store
     from projections.db import ReadModelDB
-    from projections.integrity import IntegrityFollower
+    from auditing.integrity import IntegrityFollower
 
     app = build_app(store_env)
     db = ReadModelDB(app.settings.database)

@@ -20,15 +20,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from audit_service.audit import chain
-from audit_service.audit.export import export_stream
-from audit_service.audit.replay import answer_at, replay_live
-from audit_service.audit.signing import AuditSettings, Signer, load_signer, parse_key
-from audit_service.audit.verify import verify_store
+from auditing import chain
+from auditing.export import export_stream
+from auditing.replay import answer_at, replay_live
+from auditing.signing import AuditSettings, Signer, load_signer, parse_key
+from auditing.verify import verify_store
 from audit_service.errors import ConfigurationError
 from projections.db import ReadModelDB
-from projections.integrity import (IntegrityFollower, chain_position, checkpoints,
-                                   public_keys)
+from auditing.integrity import (IntegrityFollower, chain_position, checkpoints,
+                                public_keys, recreate_chain)
 from projections.projector import Projector
 from projections.queries import ReadModels
 from scripts import verify_export
@@ -182,10 +182,9 @@ def test_chain_is_exactly_once_resumable_and_records_gaps(store_env, signer):
                              " integrity_chain ORDER BY position")
         assert len(rows) == s.head == chain_position(s.db)
         assert [int(r[1]) for r in rows] == list(range(1, s.head + 1))
-        # The same log chained again, in small batches, with a crash in the middle of one.
-        s.db.execute("DELETE FROM integrity_chain")
-        s.db.execute("DELETE FROM integrity_checkpoints")
-        s.db.execute("UPDATE projection_positions SET position = 0 WHERE name = 'integrity'")
+        # The same log chained again (an explicit re-creation, on the record), in small
+        # batches, with a crash in the middle of one.
+        recreate_chain(s.app, s.db, "chain again in small batches", actor_id="test")
         f = s.make_follower(signer, batch_size=37)
         f.run_once()
         original = f.db.executemany
@@ -202,10 +201,15 @@ def test_chain_is_exactly_once_resumable_and_records_gaps(store_env, signer):
         f.catch_up()
         again = s.db.fetchall("SELECT position, seq, prev_position, digest, hash FROM"
                               " integrity_chain ORDER BY position")
-        assert [tuple(map(str, r)) for r in again] == [tuple(map(str, r)) for r in rows]
+        # the same chain, then the re-creation's own event
+        assert [tuple(map(str, r)) for r in again[:-1]] == [tuple(map(str, r)) for r in rows]
+        assert len(again) == len(rows) + 1 == s.head
         counts = [cp["count"] for cp in checkpoints(s.db)]
         assert counts == list(range(EVERY, s.head + 1, EVERY))
-        assert s.verify()["ok"]
+        report = s.verify()
+        assert report["ok"]
+        assert [r["position"] for r in report["chain_recreations"]] == [s.head]
+        assert any("re-created" in note for note in report["notes"])
     finally:
         s.close()
 
@@ -417,8 +421,8 @@ def test_checkpoint_signed_by_an_unknown_key(store):
 
 def test_rewritten_chain_is_caught_by_the_signed_checkpoint(store):
     """Alter an event and recompute the chain table from there: only signatures catch it."""
-    from audit_service.audit.records import record_of
-    from projections.integrity import chain_before
+    from auditing.records import record_of
+    from auditing.integrity import chain_before
 
     p = store.head // 2 + 3
     state = bytearray(store.state(p))
@@ -802,7 +806,7 @@ def test_verifier_compares_replay_with_a_running_service(store_env, signer, tmp_
 def test_encrypted_store_chain_and_export(tmp_path, cipher_key, signer):
     env = {"AUDIT_DATABASE_URL": f"sqlite:///{tmp_path}/enc.sqlite3",
            "AUDIT_CIPHER_KEY": cipher_key}
-    from audit_service.bootstrap import init_database
+    from auditing.bootstrap import init_database
     from audit_service.config import Settings
 
     init_database(Settings.from_env(env))
@@ -812,7 +816,7 @@ def test_encrypted_store_chain_and_export(tmp_path, cipher_key, signer):
         s.follower.catch_up()
         n = s.app.recorder.select_notifications(start=1, limit=1)[0]
         assert not bytes(n.state).startswith(b"{")  # ciphertext
-        from audit_service.audit.records import record_of
+        from auditing.records import record_of
 
         assert record_of(n, s.app.mapper)[4].endswith("+00:00")  # timestamp read after decrypting
         assert s.verify()["ok"]

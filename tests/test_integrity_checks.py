@@ -22,12 +22,12 @@ import pytest
 from click.testing import CliRunner
 
 from api import create_app
-from audit_service.audit import chain
-from audit_service.audit.records import record_of
-from audit_service.audit.signing import Signer
-from audit_service.bootstrap import init_database
+from auditing import chain
+from auditing.records import record_of
+from auditing.signing import Signer
+from auditing.bootstrap import init_database
 from audit_service.config import Settings
-from projections.integrity import checkpoints
+from auditing.integrity import checkpoints
 from tests.api_support import ApiHarness
 from tests.conftest import build_app
 from projections.projector import Projector
@@ -206,7 +206,7 @@ def test_trusted_checkpoint_check(store, monkeypatch, tmp_path):
     held["signature"] = store.signer.sign(held)
     path = tmp_path / "held.json"
     path.write_text(json.dumps(held))
-    assert_found_everywhere(store, monkeypatch, (held["position"], chain.CHECKPOINT,
+    assert_found_everywhere(store, monkeypatch, (held["position"], chain.FORKED,
                                                  "trusted_mismatch"),
                             "--trusted-checkpoint", str(path), http=False)
 
@@ -250,7 +250,7 @@ def crypto_only_python(tmp_path_factory) -> Path:
     names = {p["name"].lower() for p in json.loads(listed.stdout)}
     assert "audit-service" not in names and "eventsourcing" not in names
     shutil.copy(ROOT / "scripts" / "verify_export.py", root / "verify_export.py")
-    shutil.copy(ROOT / "audit_service" / "audit" / "chain.py", root / "chain.py")
+    shutil.copy(ROOT / "auditing" / "chain.py", root / "chain.py")
     return python
 
 

@@ -64,7 +64,7 @@ def test_the_wheel_holds_every_package_and_the_reference_data(installed):
     names = set(zipfile.ZipFile(wheel).namelist())
     tomls = sorted(p.name for p in (ROOT / "audit_service" / "reference").glob("*.toml"))
     assert tomls and all(f"audit_service/reference/{t}" in names for t in tomls)
-    for package in ("audit_service", "audit_service/audit", "audit_service/domain",
+    for package in ("audit_service", "auditing", "audit_service/domain",
                     "projections", "api", "api/routes", "scripts", "scripts/bench"):
         assert f"{package}/__init__.py" in names, package
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))

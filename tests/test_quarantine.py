@@ -15,12 +15,12 @@ from click.testing import CliRunner
 from eventsourcing.persistence import StoredEvent
 
 from api import create_app
-from audit_service.audit.signing import AuditSettings, Signer
+from auditing.signing import AuditSettings, Signer
 from audit_service.config import Settings
 from audit_service.domain.officers import Officer as DomainOfficer
 from projections import quarantine
 from projections.eligibility import result_hash
-from projections.integrity import IntegrityFollower, chain_position, follow_with, latest_checkpoint
+from auditing.integrity import IntegrityFollower, chain_position, follow_with, latest_checkpoint
 from projections.projector import Projector
 from projections.readmodels import snapshot
 from scripts.cli import main as cli
@@ -318,7 +318,7 @@ def test_a_rebuild_sets_aside_an_unknown_event_and_keeps_the_quarantine_consiste
 
 
 def test_init_db_adds_the_quarantine_table_to_an_older_store(store_env):
-    from audit_service.bootstrap import init_database
+    from auditing.bootstrap import init_database
     from projections.db import ReadModelDB
 
     settings = Settings.from_env(store_env)

@@ -10,7 +10,7 @@ import pytest
 
 from audit_service.errors import RuleViolation
 from audit_service.reference import load_reference
-from projections.rotation import evaluate_rotation, rating_in_force
+from audit_service.rotation import evaluate_rotation, rating_in_force
 from tests.conftest import ADMIN, build_app, event_count
 from tests.world import build_world, ref
 

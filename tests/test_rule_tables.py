@@ -235,7 +235,7 @@ def test_limitation_restart_follows_the_reference_flag(store_env, tmp_path):
 
 def test_limitation_without_restart_refuses_the_same_decision(tmp_path):
     env = {"AUDIT_DATABASE_URL": f"sqlite:///{tmp_path}/audit.sqlite3"}
-    from audit_service.bootstrap import init_database
+    from auditing.bootstrap import init_database
     from audit_service.config import Settings
 
     init_database(Settings.from_env(env))

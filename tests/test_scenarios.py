@@ -19,7 +19,7 @@ from audit_service.errors import NotFound
 from audit_service.limitation import expired_under_regimes
 from audit_service.reference import load_reference
 from projections.eligibility import evaluate
-from projections.rotation import evaluate_rotation
+from audit_service.rotation import evaluate_rotation
 from tests.api_support import ApiHarness, build_city, ref
 from tests.conftest import build_app
 

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from audit_service.bootstrap import init_database
+from auditing.bootstrap import init_database
 from audit_service.config import Settings
 from audit_service.domain import AnnualRating, MonthlyGrade
 from audit_service.errors import RuleViolation

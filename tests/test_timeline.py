@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from audit_service.reference import load_reference
-from projections.rotation import check_rotation
+from audit_service.rotation import check_rotation
 from projections.summaries import SUMMARIZED_EVENT_TYPES, summarize
 from projections.timeline import add_months, entry_status_changes, entry_statuses, fold
 

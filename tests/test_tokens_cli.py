@@ -5,7 +5,7 @@ import json
 
 from click.testing import CliRunner
 
-from audit_service.access import TokenStore, token_hash
+from auditing.access import TokenStore, token_hash
 from audit_service.config import Settings
 from projections.db import ReadModelDB
 from scripts.cli import main

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from api import create_app
-from audit_service.access import AccessLog, TokenStore
-from audit_service.bootstrap import init_database
+from auditing.access import AccessLog, TokenStore
+from auditing.bootstrap import init_database
 from audit_service.config import Settings
 from projections.db import ReadModelDB
 from projections.projector import Projector

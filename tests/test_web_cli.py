@@ -5,7 +5,7 @@ import os
 import re
 import subprocess
 
-from audit_service.accounts import Accounts
+from auditing.accounts import Accounts
 from audit_service.config import Settings
 from projections.db import ReadModelDB
 from scripts.load_test import CLI

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from audit_service.accounts import Accounts
+from auditing.accounts import Accounts
 from audit_service.application import Actor, AuditService
 from projections.db import ReadModelDB
 from projections.projector import Projector

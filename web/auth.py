@@ -13,8 +13,8 @@ from typing import Callable
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
-from audit_service.access import TokenStore, User, token_hash
-from audit_service.accounts import Accounts, SignInThrottle
+from auditing.access import TokenStore, User, token_hash
+from auditing.accounts import Accounts, SignInThrottle
 
 from .sessions import services
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Flask, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 
-from audit_service.accounts import Accounts
+from auditing.accounts import Accounts
 
 SESSIONLESS = ("/api/", "/healthz", "/readyz", "/metrics", "/openapi.json")
 

@@ -6,11 +6,12 @@ import json
 
 from flask import Response
 
-from audit_service.audit.records import record_of
+from auditing.records import record_of
 from projections.readmodels import event_data, iso_ts
 
 from ..auth import READERS
-from ..schemas import AccessLogQuery, EventsQuery, ExportQuery, Listing, VerifyQuery
+from ..schemas import (AccessLogQuery, CheckpointsQuery, EventsQuery, ExportQuery, Listing,
+                       VerifyQuery)
 from ..services import services
 from . import blueprint, read
 
@@ -59,16 +60,27 @@ def access_log(officer_id=None, user_id=None, after=None, limit=100):
       summary="The public keys that sign checkpoints (Ed25519), oldest first")
 def public_key():
     """Obtain them out of band too: an export carries its keys, but trust the ones you hold."""
-    from projections.integrity import public_keys
+    from auditing.integrity import public_keys
 
     keys = public_keys(services().db)
     return {"items": keys, "current": keys[-1] if keys else None, "next": None}
 
 
+@read(blp, "/audit/checkpoints", READERS, query=CheckpointsQuery,
+      summary="Checkpoints after a position, oldest first, for auditors to mirror")
+def list_checkpoints(after=0, limit=100):
+    """Keep them outside the service: ``verify --trusted-checkpoint DIR`` uses the newest."""
+    from auditing.integrity import checkpoints_after
+
+    found = checkpoints_after(services().db, after, limit)
+    return {"checkpoints": found, "next_after": found[-1]["position"] if found else after,
+            "has_more": len(found) == limit}
+
+
 @read(blp, "/audit/checkpoints/latest", READERS,
       summary="The latest checkpoint (position, chain head, count, time, signature)")
 def latest_checkpoint():
-    from projections.integrity import latest_checkpoint as latest
+    from auditing.integrity import latest_checkpoint as latest
 
     found = latest(services().db)
     if found is None:
@@ -82,7 +94,7 @@ def latest_checkpoint():
       summary="The export bundle (NDJSON: manifest, keys, checkpoints, events with their"
       " chain entries), streamed; verify it with scripts/verify_export.py")
 def export(from_position=None, to_position=None):
-    from audit_service.audit.export import export_stream
+    from auditing.export import export_stream
     from projections.db import ReadModelDB
 
     s = services()
@@ -104,10 +116,17 @@ def export(from_position=None, to_position=None):
 @read(blp, "/audit/verify", AUDITOR, query=VerifyQuery,
       summary="Check the live log against the hash chain, the checkpoints and the board"
       " hashes, bounded in time; says how far it got")
-def verify(max_seconds=10.0):
+def verify(max_seconds=10.0, read_models=None):
     import time
 
-    from audit_service.audit.verify import verify_store
+    from auditing.readcheck import check_read_models, merge_read_models
+    from auditing.signing import pinned_keys
+    from auditing.verify import verify_store
 
     s = services()
-    return verify_store(s.service, s.db, deadline=time.monotonic() + max_seconds)
+    deadline = time.monotonic() + max_seconds
+    report = verify_store(s.service, s.db, deadline=deadline, trusted_keys=pinned_keys())
+    if read_models == "sample":
+        merge_read_models(report, check_read_models(s.service, s.db, sample=20,
+                                                    deadline=deadline))
+    return report

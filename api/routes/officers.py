@@ -1,6 +1,7 @@
 """Officers: registration, transfers, appointments, reappointment; history and verdicts."""
 from __future__ import annotations
 
+from flask import g
 
 from ..auth import READERS, current_user
 from ..commands import ID, link, run
@@ -68,6 +69,7 @@ def _audited_read(officer_id: str, what: str, as_of, min_position, query: str | 
     s.wait_for(min_position)
     s.access_log.record(current_user(), officer_id, what,
                         as_of.isoformat() if as_of else None, query)
+    g.access_logged = True
     return s
 
 

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from flask import Response, render_template, request
 
-from audit_service.audit.browse import browse_events
-from projections.integrity import chain_position, latest_checkpoint, public_keys
+from auditing.browse import browse_events
+from auditing.integrity import chain_position, latest_checkpoint, public_keys
 
 from ..auth import page
 from ..sessions import services
@@ -50,7 +50,7 @@ def audit():
     s = services()
     report = None
     if request.args.get("verify"):
-        from audit_service.audit.verify import verify_store
+        from auditing.verify import verify_store
 
         seconds = min(max(float(request.args.get("seconds", "5") or 5), 0.5), 30)
         report = verify_store(s.service, s.db, deadline=time.monotonic() + seconds)
@@ -91,7 +91,7 @@ def audit_events():
 @blp.route("/audit/export.ndjson")
 @page(*AUDITOR)
 def audit_export():
-    from audit_service.audit.export import export_stream
+    from auditing.export import export_stream
     from projections.db import ReadModelDB
 
     s = services()

@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 
 from flask import Response, abort, render_template, request, url_for
 
-from projections.integrity import latest_checkpoint
+from auditing.integrity import latest_checkpoint
 
 from ..auth import BOARD_AUDITOR, page, signed_in_user
 from ..forms import decision_ref, field, number, perform

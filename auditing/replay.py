@@ -18,7 +18,17 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 from uuid import UUID
 
+from audit_service.application import AuditService
+from audit_service.clock import local_date
+from audit_service.config import Settings, parse_database_url
+from projections.db import ReadModelDB
+from projections.projector import Projector
+from projections.queries import ReadModels, as_of_text
+
+from .board import REAPPOINTMENT_TOPIC, decision_of
+from .bootstrap import init_database
 from .chain import normalize_timestamp, open_export
+from .records import record_of
 
 INSERT = ("INSERT OR IGNORE INTO stored_events (rowid, originator_id, originator_version, topic,"
           " state) VALUES (?, ?, ?, ?, ?)")
@@ -28,11 +38,6 @@ class ReplayStore:
     """A throw-away store holding replayed events and the read models built from them."""
 
     def __init__(self, cipher_key: str | None = None, folder: str | Path | None = None):
-        from audit_service.application import AuditService
-        from audit_service.bootstrap import init_database
-        from audit_service.config import Settings, parse_database_url
-        from projections.db import ReadModelDB
-
         self._own_folder = folder is None
         self.folder = Path(folder or tempfile.mkdtemp(prefix="audit-replay-"))
         path = self.folder / "replay.sqlite3"
@@ -67,9 +72,6 @@ class ReplayStore:
 
     def build(self) -> Any:
         """Project the replayed events; returns the ``ReadModels`` over them."""
-        from projections.projector import Projector
-        from projections.queries import ReadModels
-
         self._flush()
         Projector(self.app, self.db, batch_size=1000).catch_up()
         self._models = ReadModels(self.db, self.app.reference)
@@ -85,8 +87,6 @@ class ReplayStore:
 
     def decisions(self) -> list[dict]:
         """The reappointment decisions that quote an eligibility hash."""
-        from .board import REAPPOINTMENT_TOPIC, decision_of
-
         out = []
         recorder = self.app.recorder
         start = None
@@ -141,10 +141,6 @@ def replay_export(path: str | Path, cipher_key: str | None = None) -> ReplayStor
 
 def replay_live(app: Any, as_of: datetime | str, batch_size: int = 2000) -> ReplayStore:
     """A replay store holding the live log's events recorded at or before ``as_of``."""
-    from projections.queries import as_of_text
-
-    from .records import record_of
-
     bound = as_of_text(as_of)
     store = ReplayStore(cipher_key=app.settings.cipher_key)
     try:
@@ -171,9 +167,6 @@ def replay_live(app: Any, as_of: datetime | str, batch_size: int = 2000) -> Repl
 def answer_at(models: Any, officer_id: str, as_of: datetime | str,
               on: date | str | None = None) -> dict:
     """History and eligibility of an officer as the service answered at ``as_of``."""
-    from audit_service.clock import local_date
-    from projections.queries import as_of_text
-
     bound = as_of_text(as_of)
     day = on or local_date(datetime.fromisoformat(bound))
     return {"officer_id": str(officer_id), "as_of": bound,

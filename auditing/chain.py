@@ -47,6 +47,30 @@ made, and the Ed25519 key that signed it (``null`` when unsigned). The signed by
                sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 A key id is the first 32 hex digits of SHA-256 of the raw 32-byte Ed25519 public key.
+
+Trust
+-----
+
+A verifier trusts only the public keys its user pins (``--trusted-key``) and the keys those
+lead to through key rotations. A rotation statement names the old and the new key and is
+signed by both; the signed bytes are::
+
+    json.dumps({"format": "audit-service-key-rotation/1", "old_key_id": ..., "old_public_key":
+                ..., "new_key_id": ..., "new_public_key": ..., "created_at": ...},
+               sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+``old_signature`` (by the old key) lets a pinned old key lead to the new one;
+``new_signature`` (by the new key) lets a pinned new key vouch for checkpoints its
+predecessor signed. A checkpoint by any other key is a fault (reason ``unknown_key``), and
+so is a stored key record (kind ``key``) that the pinned keys do not lead to.
+
+The access log
+--------------
+
+Each access record is chained: ``hash = SHA-256(prev_hash + access_bytes(record))`` (32 zero
+bytes before the first), ``access_bytes`` being its ``ACCESS_FIELDS`` as text, each
+length-prefixed like an event's fields. Its heads are signed (``access_checkpoint_payload``,
+format ``audit-service-access-checkpoint/1``) with the chain's checkpoints.
 """
 from __future__ import annotations
 
@@ -69,11 +93,14 @@ INSERTED = "inserted"      # the log has an event here that the chain never had
 REORDERED = "reordered"    # the event chained here sits at another position
 TRUNCATED = "truncated"    # the log ends before events the chain or a trusted checkpoint holds
 SHIFTED = "shifted"        # follows an insertion or removal that renumbered later rows
+FORKED = "forked"          # the chain at a trusted checkpoint's position is another history
 CHAIN = "chain"            # the chain entry does not follow from its predecessor
 CHECKPOINT = "checkpoint"  # a checkpoint is unsigned where required, forged, or disagrees
 BOARD = "board_hash"       # a reappointment quotes an eligibility hash that does not recompute
-FAULT_KINDS = (ALTERED, MISSING, INSERTED, REORDERED, TRUNCATED, SHIFTED, CHAIN, CHECKPOINT,
-               BOARD)
+KEY = "key"                # a stored public key that the pinned keys do not lead to
+FAULT_KINDS = (ALTERED, MISSING, INSERTED, REORDERED, TRUNCATED, SHIFTED, FORKED, CHAIN,
+               CHECKPOINT, BOARD, KEY)
+ROTATION_FORMAT = "audit-service-key-rotation/1"
 
 MAX_FAULTS_LISTED = 200
 MAX_PENDING = 10_000
@@ -168,6 +195,65 @@ def key_id_of(public_raw: bytes) -> str:
     return hashlib.sha256(public_raw).hexdigest()[:32]
 
 
+def rotation_payload(statement: Mapping[str, Any]) -> bytes:
+    """The bytes both signatures of a key rotation statement cover."""
+    body = {"format": ROTATION_FORMAT, "created_at": statement["created_at"],
+            **{k: statement[k] for k in ("old_key_id", "old_public_key", "new_key_id",
+                                         "new_public_key")}}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=True).encode("ascii")
+
+
+def _signature_holds(public_b64: str, key_id: str, signature: Any, payload: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        raw = base64.b64decode(public_b64)
+        if key_id_of(raw) != key_id:
+            return False
+        Ed25519PublicKey.from_public_bytes(raw).verify(base64.b64decode(signature), payload)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+def trust_closure(pinned: Mapping[str, Mapping[str, Any]],
+                  rotations: Iterable[Mapping[str, Any]]) -> dict[str, dict]:
+    """The pinned keys and every key a valid rotation statement links them to, both ways.
+
+    ``pinned`` maps key id to ``{"public_key", "valid_from"}``; a key reached through a
+    rotation is valid from the statement's ``created_at``.
+    """
+    trusted = {k: dict(v) for k, v in pinned.items()}
+    valid = []
+    for st in rotations:
+        try:
+            payload = rotation_payload(st)
+        except (KeyError, TypeError):
+            continue
+        old_ok = _signature_holds(st["old_public_key"], st["old_key_id"],
+                                  st.get("old_signature"), payload)
+        new_ok = _signature_holds(st["new_public_key"], st["new_key_id"],
+                                  st.get("new_signature"), payload)
+        if old_ok and new_ok:
+            valid.append(st)
+    grown = True
+    while grown:
+        grown = False
+        for st in valid:
+            old, new = st["old_key_id"], st["new_key_id"]
+            if old in trusted and new not in trusted:
+                trusted[new] = {"key_id": new, "public_key": st["new_public_key"],
+                                "valid_from": st["created_at"], "via": f"rotation from {old}"}
+                grown = True
+            elif new in trusted and old not in trusted:
+                trusted[old] = {"key_id": old, "public_key": st["old_public_key"],
+                                "valid_from": None, "via": f"rotation to {new}"}
+                grown = True
+    return trusted
+
+
 def verify_signature(cp: Mapping[str, Any], keys: Mapping[str, Mapping[str, Any]]) -> str | None:
     """Why a checkpoint's signature does not hold (a short reason), or None if it holds.
 
@@ -228,7 +314,11 @@ class ChainChecker:
                  keys: Mapping[str, Mapping[str, Any]] | None = None,
                  start_position: int = 0, start_hash: bytes = GENESIS, start_count: int = 0,
                  chain_head: int | None = None, trusted: Mapping[str, Any] | None = None,
-                 require_signatures: bool = False):
+                 require_signatures: bool = False,
+                 stored_keys: Iterable[Mapping[str, Any]] | None = None):
+        """``keys``: the keys whose signatures count. With ``stored_keys`` (the key records
+        of the store or export being checked) the keys were pinned by the user: a stored
+        record they do not lead to is a fault."""
         self.keys = dict(keys or {})
         self.last_chain_position = start_position
         self.last_hash = start_hash
@@ -274,6 +364,14 @@ class ChainChecker:
                                 f"checkpoint {cp.get('checkpoint_id', '')} signature does not"
                                 f" hold: {reason}", reason=reason)
             self.checkpoints.setdefault(int(cp["position"]), []).append(cp)
+        for record in stored_keys or ():  # after the checkpoints: theirs is the first fault
+            known = self.keys.get(record.get("key_id"))
+            if known is None or known.get("public_key") != record.get("public_key"):
+                signed = [p for p, cps in self.checkpoints.items()
+                          if any(c.get("key_id") == record.get("key_id") for c in cps)]
+                self._fault(min(signed, default=0), KEY, f"the stored public key"
+                            f" {record.get('key_id')} is not one of the trusted keys (nor"
+                            " reached from them by a rotation)", reason="unknown_key")
         if self.trusted is not None:
             reason = verify_signature(self.trusted, self.keys)
             if reason in ("unsigned", "unknown_key"):
@@ -404,8 +502,8 @@ class ChainChecker:
         if self.trusted and int(self.trusted["position"]) == position:
             self._trusted_seen = True
             if hash_hex != self.trusted["head"] or self.count != int(self.trusted["count"]):
-                self._fault(position, CHECKPOINT, "the chain at the trusted checkpoint's"
-                            " position differs from the trusted checkpoint",
+                self._fault(position, FORKED, "the chain at the trusted checkpoint's"
+                            " position differs from the trusted checkpoint: another history",
                             reason="trusted_mismatch")
 
     def _trusted_unseen(self, range_end: int | None, log_head: int | None) -> None:
@@ -418,9 +516,17 @@ class ChainChecker:
         if t_pos <= self.last_chain_position:
             self._fault(t_pos, MISSING, "the trusted checkpoint's position is not in the chain")
             return
-        if range_end is not None and range_end < t_pos and (log_head or 0) >= t_pos:
+        chain_end = self.chain_head if self.chain_head is not None else self.last_chain_position
+        if range_end is not None and range_end < t_pos and (log_head or 0) >= t_pos and \
+                chain_end >= t_pos:
             self.notes.append(f"the trusted checkpoint at {t_pos} lies beyond this range;"
                               " not checked")
+            return
+        if max(log_head or 0, self.last_event_position or 0) >= t_pos and chain_end < t_pos:
+            self._fault(chain_end + 1, TRUNCATED,
+                        f"the chain ends at {chain_end} though the log goes on; the trusted"
+                        f" checkpoint holds {self.trusted['count']} chained events up to"
+                        f" {t_pos}: the chain was cut")
             return
         after = max(self.last_chain_position, self.last_event_position or 0)
         self._fault(after + 1, TRUNCATED,
@@ -441,6 +547,23 @@ class ChainChecker:
             if self.last_valid is None or int(cp["position"]) >= int(self.last_valid["position"]):
                 self.last_valid = cp
 
+    def _check_coverage(self, log_head: int | None) -> None:
+        """Signed coverage never shrinks below what the auditor holds, and with
+        ``require_signatures`` some signed checkpoint must exist at all."""
+        covered = int(self.last_valid["position"]) if self.last_valid else 0
+        trusted = self.trusted
+        if trusted and trusted.get("signature") and self._trusted_seen and \
+                covered < int(trusted["position"]):
+            self._fault(int(trusted["position"]), CHECKPOINT, "signed coverage shrank: the"
+                        f" store's checkpoints are signed up to {covered or 'nothing'}, the"
+                        f" trusted checkpoint up to {trusted['position']}",
+                        reason="coverage_shrunk")
+        if self.require_signatures and not self.signed_checkpoints and \
+                (self.chained or self.events or (log_head or 0) > self.start_position):
+            self._fault(self.first_position or self.start_position + 1, CHECKPOINT, "no signed checkpoint at all:"
+                        " nothing ties this chain to a signing key",
+                        reason="no_signed_checkpoint")
+
     # -- result ----------------------------------------------------------------
     def finish(self, *, complete: bool = True, range_end: int | None = None,
                log_head: int | None = None) -> dict:
@@ -459,6 +582,7 @@ class ChainChecker:
                                     " position", reason="not_in_chain")
             if self.trusted and not self._trusted_seen:
                 self._trusted_unseen(range_end, log_head)
+            self._check_coverage(log_head)
         void = [f for f in self.faults if f.get("_void")]
         self.fault_count -= len(void)
         faults = sorted((f for f in self.faults if not f.get("_void")),
@@ -506,6 +630,124 @@ class ChainChecker:
         return report
 
 
+# --------------------------------------------------------------------------- the access log
+
+ACCESS_FORMAT = "audit-service-access-checkpoint/1"
+ACCESS = "access_log"      # the access log's chain or its signed heads do not hold
+ACCESS_FIELDS = ("id", "accessed_at", "user_id", "role", "officer_id", "what", "as_of",
+                 "query", "status")
+
+
+def access_bytes(record: Mapping[str, Any]) -> bytes:
+    """Canonical bytes of an access-log record: its fields in ``ACCESS_FIELDS`` order, each
+    as text (``None`` as the empty string), length-prefixed like an event's."""
+    return b"".join(field(("" if record.get(k) is None else str(record[k])).encode("utf-8"))
+                    for k in ACCESS_FIELDS)
+
+
+def access_link(prev_hex: str | None, record: Mapping[str, Any]) -> str:
+    """``SHA-256(previous record's hash + access_bytes(record))`` as hex; the first record
+    follows 32 zero bytes."""
+    prev = bytes.fromhex(prev_hex) if prev_hex else GENESIS
+    return hashlib.sha256(prev + access_bytes(record)).hexdigest()
+
+
+def access_checkpoint_payload(cp: Mapping[str, Any]) -> bytes:
+    body = {"format": ACCESS_FORMAT, "access_id": int(cp["access_id"]), "head": cp["head"],
+            "count": int(cp["count"]), "created_at": cp["created_at"], "key_id": cp["key_id"]}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=True).encode("ascii")
+
+
+class AccessChecker:
+    """Checks the access log's chain (records fed in id order, with ``prev_hash`` and
+    ``hash``) and its signed heads. Faults carry the record ``id``: ``altered`` (the record
+    is not the one hashed), ``unlinked`` (it does not follow the record before it: one was
+    removed or slipped in), ``unchained`` (a record without a hash after chained ones), and
+    for a signed head ``head_mismatch`` / ``count_mismatch`` / ``truncated`` (no record at
+    its id any more) or its signature's reason."""
+
+    def __init__(self, checkpoints: Iterable[Mapping[str, Any]]):
+        self.cps = [dict(c) for c in checkpoints]
+        self.wanted = {int(c["access_id"]) for c in self.cps}
+        self.seen: dict[int, tuple[str, int]] = {}
+        self.faults: list[dict] = []
+        self.last: str | None = None
+        self.count = self.legacy = 0
+
+    def _fault(self, record_id: int, reason: str, detail: str) -> None:
+        if len(self.faults) < MAX_FAULTS_LISTED:
+            self.faults.append({"id": record_id, "kind": ACCESS, "reason": reason,
+                                "detail": detail})
+
+    def feed(self, r: Mapping[str, Any]) -> None:
+        rid = int(r["id"])
+        if not r.get("hash"):
+            if self.count:
+                self._fault(rid, "unchained", "a record without a hash after chained records")
+            else:
+                self.legacy += 1
+            return
+        self.count += 1
+        if (r.get("prev_hash") or None) != self.last:
+            self._fault(rid, "unlinked", "the record does not follow the one before it (a"
+                        " record was removed or slipped in)")
+        elif access_link(r.get("prev_hash"), r) != r["hash"]:
+            self._fault(rid, "altered", "the record differs from the one hashed")
+        self.last = r["hash"]
+        if rid in self.wanted:
+            self.seen[rid] = (r["hash"], self.count)
+
+    def finish(self, keys: Mapping[str, Mapping[str, Any]]) -> dict:
+        signed = 0
+        for cp in self.cps:
+            rid = int(cp["access_id"])
+            reason = None
+            if not cp.get("signature") or not cp.get("key_id"):
+                reason = "unsigned"
+            elif cp["key_id"] not in keys:
+                reason = "unknown_key"
+            elif not _signature_holds(keys[cp["key_id"]]["public_key"], cp["key_id"],
+                                      cp["signature"], access_checkpoint_payload(cp)):
+                reason = "bad_signature"
+            if reason not in (None, "unsigned"):
+                self._fault(rid, reason, f"the access checkpoint's signature does not hold:"
+                            f" {reason}")
+                continue
+            signed += reason is None
+            if rid not in self.seen:
+                self._fault(rid, "truncated", "no chained access record at the checkpoint's"
+                            " id: records were removed")
+            elif self.seen[rid][0] != cp["head"]:
+                self._fault(rid, "head_mismatch", "the access log at the checkpoint's id"
+                            " differs from what was signed")
+            elif self.seen[rid][1] != int(cp["count"]):
+                self._fault(rid, "count_mismatch", f"the checkpoint counts {cp['count']}"
+                            f" records, the log {self.seen[rid][1]}")
+        faults = sorted(self.faults, key=lambda f: f["id"])
+        return {"ok": not faults, "records": self.count, "unchained_before": self.legacy,
+                "checkpoints": len(self.cps), "signed_checkpoints": signed, "head": self.last,
+                "first_fault": faults[0] if faults else None, "faults": faults}
+
+
+def check_access(records: Iterable[Mapping[str, Any]], checkpoints: Iterable[Mapping[str, Any]],
+                 keys: Mapping[str, Mapping[str, Any]]) -> dict:
+    checker = AccessChecker(checkpoints)
+    for r in records:
+        checker.feed(r)
+    return checker.finish(keys)
+
+
+def merge_access(report: dict, access: Mapping[str, Any]) -> dict:
+    """Add an access-log check to a chain report (its faults are by record id, apart)."""
+    report["access_log"] = dict(access)
+    if not access["ok"]:
+        report["ok"] = False
+        if report.get("status") in (None, "ok", "incomplete"):
+            report["status"] = "failed"
+    return report
+
+
 def _public_checkpoint(cp: Mapping[str, Any] | None) -> dict | None:
     if cp is None:
         return None
@@ -550,4 +792,11 @@ def describe(report: Mapping[str, Any]) -> list[str]:
     if report["shifted"]:
         lines.append(f"  ... and {report['shifted']} later positions renumbered by the same"
                      " change")
+    access = report.get("access_log")
+    if access:
+        lines.append(f"access log: {access['records']} chained records,"
+                     f" {access['signed_checkpoints']} signed heads, "
+                     + ("no fault" if access["ok"] else f"{len(access['faults'])} fault(s)"))
+        for f in access["faults"]:
+            lines.append(f"  access record {f['id']}: {f['reason']}: {f['detail']}")
     return lines

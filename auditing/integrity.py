@@ -4,7 +4,7 @@ It follows the log like the read-model projector, with the same exactly-once tra
 batch of chain rows commits in one transaction with its position in ``projection_positions``
 (name ``integrity``). It reads raw notifications (no decoding; the state is decrypted only to
 read its timestamp when the store is encrypted). The canonical bytes and the hash are defined
-in ``audit_service.audit.chain``.
+in ``auditing.chain``.
 
 Tables:
 
@@ -16,13 +16,21 @@ Tables:
   ``created_at``, ``key_id`` and ``signature`` (both NULL when no signing key is configured).
 - ``integrity_keys``: every public key that ever signed a checkpoint (``key_id``,
   ``algorithm``, ``public_key`` base64 raw, ``valid_from``).
+- ``integrity_key_rotations``: signed statements naming each key's successor (see
+  ``chain.trust_closure``), so that a verifier pinned to an old key reaches the new one.
 
 The tracked position's row (``projection_positions``, name ``integrity``) is made by the
 follower's first run.
 
 A checkpoint is made after every ``every_events`` chained events, and at the end of a batch
 (or an idle poll) when ``every_seconds`` have passed since the last one and events were
-chained since. The chain is never rebuilt: rebuilding would launder a tampered log.
+chained since. With ``AUDIT_CHECKPOINT_WITNESS_DIR`` each checkpoint is also written there
+(``witness``), outside the database.
+
+The chain never starts again by itself: the follower refuses to chain from genesis while
+the store shows a chain existed (chain rows, checkpoints, stored keys) or to chain from below
+its last checkpoint (in the database or in the witness). Re-creating the chain is explicit
+(``recreate_chain``) and recorded in the log as an event that every verification lists.
 """
 from __future__ import annotations
 
@@ -30,12 +38,16 @@ import logging
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from audit_service.audit.chain import GENESIS, content_bytes, digest, link
-from audit_service.audit.records import record_of
-from audit_service.audit.signing import AuditSettings, Signer
+from audit_service.errors import ValidationFailed
+from projections.db import ReadModelDB
+from projections.projector import TRACKING_DDL, catch_up
 
-from .db import ReadModelDB
-from .projector import TRACKING_DDL, catch_up
+from .access import access_head
+from .chain import GENESIS, content_bytes, digest, link
+from .records import record_of
+from .lifecycle import ChainRecreation, recreations
+from .signing import AuditSettings, Signer
+from .witness import read_records, write_checkpoint, write_record
 
 log = logging.getLogger("audit_service.integrity")
 
@@ -52,7 +64,24 @@ TABLES = {
     "integrity_keys": (
         "CREATE TABLE IF NOT EXISTS integrity_keys (key_id TEXT PRIMARY KEY,"
         " algorithm TEXT NOT NULL, public_key TEXT NOT NULL, valid_from TEXT NOT NULL)"),
+    "integrity_key_rotations": (
+        "CREATE TABLE IF NOT EXISTS integrity_key_rotations (old_key_id TEXT NOT NULL,"
+        " new_key_id TEXT NOT NULL, old_public_key TEXT NOT NULL, new_public_key TEXT NOT NULL,"
+        " created_at TEXT NOT NULL, old_signature TEXT NOT NULL, new_signature TEXT NOT NULL,"
+        " PRIMARY KEY (old_key_id, new_key_id))"),
 }
+ACCESS_CHECKPOINT_DDL = (
+    "CREATE TABLE IF NOT EXISTS integrity_access_checkpoints (checkpoint_id {big} PRIMARY KEY,"
+    " access_id {big} NOT NULL, head TEXT NOT NULL, event_count {big} NOT NULL,"
+    " created_at TEXT NOT NULL, key_id TEXT, signature TEXT)")
+ACCESS_CHECKPOINT_COLUMNS = ("checkpoint_id", "access_id", "head", "count", "created_at",
+                             "key_id", "signature")
+ROTATION_COLUMNS = ("old_key_id", "new_key_id", "old_public_key", "new_public_key",
+                    "created_at", "old_signature", "new_signature")
+
+
+class ChainRestartRefused(RuntimeError):
+    """The follower will not chain from genesis, or from below a checkpoint, by itself."""
 INDEXES = ["CREATE INDEX IF NOT EXISTS ix_integrity_checkpoints_position"
            " ON integrity_checkpoints (position)"]
 CHECKPOINT_COLUMNS = ("checkpoint_id", "position", "head", "count", "created_at", "key_id",
@@ -72,7 +101,7 @@ def create_tables(db: ReadModelDB) -> list[str]:
     big = "INTEGER" if db.kind == "sqlite" else "BIGINT"
     with db.transaction():
         db.execute(TRACKING_DDL.format(big=big))
-        for ddl in TABLES.values():
+        for ddl in (*TABLES.values(), ACCESS_CHECKPOINT_DDL):
             db.execute(ddl.format(big=big))
         for ddl in INDEXES:
             db.execute(ddl)
@@ -123,6 +152,15 @@ def checkpoints(db: ReadModelDB, lo: int | None = None, hi: int | None = None) -
     return out
 
 
+def checkpoints_after(db: ReadModelDB, after: int, limit: int) -> list[dict]:
+    """Up to ``limit`` checkpoints at a position after ``after``, by position."""
+    rows = db.fetchall("SELECT checkpoint_id, position, head, event_count, created_at, key_id,"
+                       " signature FROM integrity_checkpoints WHERE position > ?"
+                       " ORDER BY position, checkpoint_id LIMIT ?", (after, limit))
+    return [dict(zip(CHECKPOINT_COLUMNS, (int(r[0]), int(r[1]), r[2], int(r[3]), *r[4:])))
+            for r in rows]
+
+
 def latest_checkpoint(db: ReadModelDB, signed_only: bool = False) -> dict | None:
     sql = ("SELECT checkpoint_id FROM integrity_checkpoints"
            + (" WHERE signature IS NOT NULL" if signed_only else "")
@@ -146,6 +184,36 @@ def public_keys(db: ReadModelDB) -> list[dict]:
     rows = db.fetchall("SELECT key_id, algorithm, public_key, valid_from FROM integrity_keys"
                        " ORDER BY valid_from, key_id")
     return [dict(zip(("key_id", "algorithm", "public_key", "valid_from"), r)) for r in rows]
+
+
+def access_checkpoints(db: ReadModelDB) -> list[dict]:
+    """The signed heads of the access log, in creation order."""
+    if not db.table_exists("integrity_access_checkpoints"):
+        return []
+    rows = db.fetchall("SELECT checkpoint_id, access_id, head, event_count, created_at, key_id,"
+                       " signature FROM integrity_access_checkpoints ORDER BY checkpoint_id")
+    return [dict(zip(ACCESS_CHECKPOINT_COLUMNS, (int(r[0]), int(r[1]), r[2], int(r[3]),
+                                                 *r[4:]))) for r in rows]
+
+
+def rotations(db: ReadModelDB) -> list[dict]:
+    """Every key rotation statement, oldest first (none in a store whose tables predate
+    rotations: ``init-db`` adds the table)."""
+    if not db.table_exists("integrity_key_rotations"):
+        return []
+    rows = db.fetchall(f"SELECT {', '.join(ROTATION_COLUMNS)} FROM integrity_key_rotations"
+                       " ORDER BY created_at")
+    return [dict(zip(ROTATION_COLUMNS, r)) for r in rows]
+
+
+def store_rotation(db: ReadModelDB, statement: dict, witness_dir: str | None = None) -> None:
+    with db.transaction():
+        db.execute(f"INSERT INTO integrity_key_rotations ({', '.join(ROTATION_COLUMNS)})"
+                   f" VALUES ({', '.join('?' * len(ROTATION_COLUMNS))})"
+                   " ON CONFLICT (old_key_id, new_key_id) DO NOTHING",
+                   tuple(statement[c] for c in ROTATION_COLUMNS))
+        if witness_dir:
+            write_record(witness_dir, "rotation", statement)
 
 
 def chain_entry(db: ReadModelDB, position: int) -> tuple[int, int, str, str] | None:
@@ -179,6 +247,7 @@ class IntegrityFollower:
         self.clock = clock
         self._started = clock()
         self._key_registered: str | None = None
+        self._guarded = False
 
     @property
     def signer(self) -> Signer | None:
@@ -200,6 +269,8 @@ class IntegrityFollower:
         db = self.db
         with db.transaction():
             position = _locked_position(db)
+            if not self._guarded or position == 0:
+                self._refuse_restart(position)
             if position:
                 entry = chain_entry(db, position)
                 if entry is None:
@@ -238,7 +309,50 @@ class IntegrityFollower:
             if rows:
                 db.execute("UPDATE projection_positions SET position = ?, updated_at = ?"
                            " WHERE name = ?", (position, iso(now), NAME))
+        self._guarded = True
         return len(notifications)
+
+    def _refuse_restart(self, position: int) -> None:
+        """Raise ChainRestartRefused unless chaining from ``position`` continues the chain
+        the store (and the witness) shows, or follows an explicit re-creation."""
+        db = self.db
+        row = db.fetchone("SELECT MAX(position) FROM integrity_checkpoints")
+        if row and row[0] is not None and int(row[0]) > position:
+            raise ChainRestartRefused(
+                f"the integrity chain's tracked position {position} is below its last"
+                f" checkpoint at {row[0]}: the chain is not rebuilt by itself (audit-service"
+                " chain recreate --reason ... does it, on the record)")
+        if position == 0 and self.app.recorder.max_notification_id():
+            if db.fetchone("SELECT 1 FROM integrity_chain LIMIT 1"):
+                raise ChainRestartRefused("the integrity chain has entries but its tracked"
+                                          " position is 0: refusing to chain over them")
+            if db.fetchone("SELECT 1 FROM integrity_keys LIMIT 1") and not recreations(self.app):
+                raise ChainRestartRefused(
+                    "checkpoints were signed in this store (integrity_keys) but the chain is"
+                    " gone: refusing to chain the log again from genesis by itself; if that"
+                    " is intended, run: audit-service chain recreate --reason ...")
+        witnessed = self._witnessed_position()
+        if witnessed is not None and witnessed > position:
+            raise ChainRestartRefused(
+                f"the witness ({self.settings.witness_dir}) holds a checkpoint at {witnessed},"
+                f" beyond the chain's tracked position {position}: refusing to chain again"
+                " (audit-service chain recreate --reason ... does it, on the record)")
+
+    def _witnessed_position(self) -> int | None:
+        """The highest position the witness holds a checkpoint for, made after its latest
+        recorded re-creation of the chain."""
+        folder = self.settings.witness_dir
+        if not folder:
+            return None
+        try:
+            records = read_records(folder)
+        except FileNotFoundError:
+            return None
+        since = max((r["created_at"] for r in records if r.get("type") == "recreation"),
+                    default="")
+        positions = [int(r["position"]) for r in records
+                     if r.get("type") == "checkpoint" and r["created_at"] > since]
+        return max(positions, default=None)
 
     def _last_checkpoint(self) -> tuple[int, datetime | None]:
         row = self.db.fetchone("SELECT event_count, created_at FROM integrity_checkpoints"
@@ -262,9 +376,35 @@ class IntegrityFollower:
                    " event_count, created_at, key_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
                    (cp["checkpoint_id"], position, head, count, cp["created_at"],
                     cp["key_id"], cp["signature"]))
+        if self.settings.witness_dir:  # before commit: no checkpoint the witness lacks
+            write_checkpoint(self.settings.witness_dir, cp)
+        self._access_checkpoint(cp)
         log.info("checkpoint %s at position %s (%s)", cp["checkpoint_id"], position,
                  "signed " + signer.key_id if signer else "unsigned")
         return cp
+
+    def _access_checkpoint(self, cp: dict) -> None:
+        """Sign the access log's head with the checkpoint, when it moved since the last."""
+        db = self.db
+        if not db.table_exists("integrity_access_checkpoints"):
+            return
+        head = access_head(db)
+        if head is None:
+            return
+        last = db.fetchone("SELECT access_id FROM integrity_access_checkpoints"
+                           " ORDER BY checkpoint_id DESC LIMIT 1")
+        if last and int(last[0]) == head[0]:
+            return
+        acp = {"checkpoint_id": cp["checkpoint_id"], "access_id": head[0], "head": head[1],
+               "count": head[2], "created_at": cp["created_at"], "key_id": cp["key_id"],
+               "signature": None}
+        if self.signer is not None:
+            acp["signature"] = self.signer.sign_access(acp)
+        db.execute("INSERT INTO integrity_access_checkpoints (checkpoint_id, access_id, head,"
+                   " event_count, created_at, key_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   tuple(acp[c] for c in ACCESS_CHECKPOINT_COLUMNS))
+        if self.settings.witness_dir:
+            write_record(self.settings.witness_dir, "access_checkpoint", acp)
 
     def _register_key(self, signer: Signer, now: datetime) -> None:
         if self._key_registered == signer.key_id:
@@ -303,6 +443,44 @@ class IntegrityFollower:
 
     def close(self) -> None:
         self.db.close()
+
+
+def recreate_chain(app: Any, db: ReadModelDB, reason: str, *, actor_id: str,
+                   witness_dir: str | None = None,
+                   clock: Callable[[], datetime] = utc_now) -> dict:
+    """Throw the chain and its checkpoints away so that the follower chains the log again
+    from genesis, after recording why in the log (``ChainRecreation.Recreated``).
+
+    The event comes first: if anything after it fails, the log still says it was asked.
+    The old checkpoints stay in the witness, where they keep showing what was there.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("a reason is required to re-create the chain",
+                               code="reason_required")
+    if len(reason) > 1000:
+        raise ValidationFailed("the reason is longer than 1000 characters",
+                               code="reason_too_long")
+    position = chain_position(db)
+    entry = chain_entry(db, position) if position else None
+    recreation = ChainRecreation(reason=reason, previous_position=position,
+                                 previous_head=entry[3] if entry else None,
+                                 previous_count=entry[0] if entry else 0, actor_id=actor_id,
+                                 actor_role="admin")
+    recordings = app.save(recreation)
+    event_position = recordings[-1].notification.id
+    record = {"position": event_position, "reason": reason, "previous_position": position,
+              "previous_head": entry[3] if entry else None, "created_at": iso(clock())}
+    with db.transaction():
+        _locked_position(db)
+        db.execute("DELETE FROM integrity_chain")
+        db.execute("DELETE FROM integrity_checkpoints")
+        db.execute("UPDATE projection_positions SET position = 0, updated_at = ? WHERE name = ?",
+                   (record["created_at"], NAME))
+        if witness_dir:
+            write_record(witness_dir, "recreation", record)
+    log.warning("integrity chain re-created (event at %s): %s", event_position, reason)
+    return record
 
 
 def follow_with(projector: Any, follower: IntegrityFollower | None = None) -> IntegrityFollower:

@@ -13,31 +13,47 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping
 
+from audit_service.bootstrap import EVENT_POSITION, EVENTS_TABLE
+from projections.queries import ReadModels
+
 from .board import REAPPOINTMENT_TOPIC, check_decision, decision_of, merge_board
-from .chain import ChainChecker
+from .access import iter_access
+from .chain import ChainChecker, check_access, merge_access, trust_closure
 from .export import iter_chain, iter_notifications, merged
+from .integrity import access_checkpoints, chain_position, checkpoints, public_keys, rotations
+from .lifecycle import recreations
 from .records import record_of
+from .witness import newest
 
 
 def verify_store(app: Any, db: Any, deadline: float | None = None, *,
-                 trusted_checkpoint: Mapping[str, Any] | None = None,
+                 trusted_checkpoint: Mapping[str, Any] | list | None = None,
                  trusted_keys: Mapping[str, Mapping[str, Any]] | None = None,
                  require_signatures: bool = False, check_board: bool = True,
                  batch_size: int = 2000) -> dict:
-    """A report dict (see ``chain.ChainChecker.finish``) plus ``board`` and ``signing_key``.
+    """A report dict (see ``chain.ChainChecker.finish``) plus ``board``, ``keys``,
+    ``chain_recreations`` and ``access_log`` (``chain.check_access``).
 
-    ``trusted_keys`` (key id -> ``{"public_key", "valid_from"}``) replaces the keys stored in
-    the database; ``trusted_checkpoint`` is a checkpoint the auditor already holds.
+    ``trusted_keys`` (key id -> ``{"public_key", "valid_from"}``): the keys the auditor pins;
+    they, and the keys the stored rotation statements lead them to, are the only ones whose
+    signatures count, and a stored key record outside them is a fault. Without them the keys
+    stored in the database are used (and the report says so). ``trusted_checkpoint`` is a
+    checkpoint the auditor already holds.
     """
-    from projections.integrity import chain_position, checkpoints, public_keys
-
     started = time.monotonic()
-    keys = dict(trusted_keys) if trusted_keys is not None else \
-        {k["key_id"]: k for k in public_keys(db)}
+    stored = public_keys(db)
+    if trusted_keys is not None:
+        keys = trust_closure(trusted_keys, rotations(db))
+    else:
+        keys = {k["key_id"]: k for k in stored}
     head = app.recorder.max_notification_id() or 0
+    if isinstance(trusted_checkpoint, list):  # a mirror: the newest one it holds
+        trusted_checkpoint = newest(trusted_checkpoint,
+                                    keys if trusted_keys is not None else None)
     checker = ChainChecker(checkpoints=checkpoints(db), keys=keys,
                            chain_head=chain_position(db), trusted=trusted_checkpoint,
-                           require_signatures=require_signatures)
+                           require_signatures=require_signatures,
+                           stored_keys=stored if trusted_keys is not None else None)
     mapper = app.mapper
     decisions = []
     complete = True
@@ -62,18 +78,27 @@ def verify_store(app: Any, db: Any, deadline: float | None = None, *,
     report["seconds"] = round(time.monotonic() - started, 3)
     if not keys and not trusted_keys:
         report["notes"].append("no public keys are stored: no checkpoint was ever signed")
+    report["keys"] = "pinned" if trusted_keys is not None else "database"
+    if trusted_keys is None:
+        report["notes"].append("public keys were taken from the database being verified; pin"
+                               " them (--trusted-key, AUDIT_TRUSTED_KEYS) to verify authorship")
+    report["chain_recreations"] = recreations(app)
+    for r in report["chain_recreations"]:
+        report["notes"].append(f"the chain was re-created by {r['actor_id']} at position"
+                               f" {r['position']} ({r['recorded_at']}): {r['reason']}; the"
+                               f" chain before it ended at {r['previous_position']}")
     if check_board:
-        from projections.queries import ReadModels
-
         models = ReadModels(db, app.reference)
         merge_board(report, [check_decision(models, d) for d in decisions])
     if not complete:
-        from audit_service.bootstrap import EVENT_POSITION, EVENTS_TABLE
-
         kind = db.kind
         report["log_events"] = int(db.fetchone(
             f"SELECT COUNT(*) FROM {EVENTS_TABLE[kind]} WHERE {EVENT_POSITION[kind]} <= ?",
             (head,))[0])
     report["status"] = "failed" if not report["ok"] else "ok" if complete else "incomplete"
     report["ok"] = report["status"] == "ok"  # an unfinished check proves nothing sound
+    if complete:  # the access log after the events: a check out of time leaves it out
+        merge_access(report, check_access(iter_access(db), access_checkpoints(db), keys))
+    else:
+        report["notes"].append("the access log was not checked (out of time)")
     return report

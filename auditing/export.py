@@ -4,6 +4,13 @@ Lines, in this order (each a JSON object with a ``type``)::
 
     {"type": "manifest", "format": "audit-service-export", "format_version": 1, ...}
     {"type": "key", "key_id": ..., "algorithm": "ed25519", "public_key": ..., "valid_from": ...}
+    {"type": "rotation", "old_key_id": ..., "new_key_id": ..., "old_public_key": ...,
+     "new_public_key": ..., "created_at": ..., "old_signature": ..., "new_signature": ...}
+    {"type": "access_checkpoint", "checkpoint_id": ..., "access_id": ..., "head": ...,
+     "count": ..., "created_at": ..., "key_id": ..., "signature": ...}
+    {"type": "access", "id": ..., "accessed_at": ..., "user_id": ..., "role": ...,
+     "officer_id": ..., "what": ..., "as_of": ..., "query": ..., "status": ...,
+     "prev_hash": ..., "hash": ...}             # the whole access log, chained
     {"type": "checkpoint", "checkpoint_id": ..., "position": ..., "head": ..., "count": ...,
      "created_at": ..., "key_id": ..., "signature": ...}
     {"type": "event", "position": ..., "originator_id": ..., "originator_version": ...,
@@ -24,7 +31,10 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
+from .access import iter_access
 from .chain import CANONICAL_VERSION, GENESIS
+from .integrity import (access_checkpoints, chain_before, chain_position, checkpoints,
+                        public_keys, rotations)
 from .records import record_of
 
 FORMAT = "audit-service-export"
@@ -88,7 +98,6 @@ def merged(notifications: Iterator[Any], chain: Iterator[tuple]) -> Iterator[tup
 
 
 def manifest(app: Any, db: Any, from_position: int | None, to_position: int | None) -> dict:
-    from projections.integrity import chain_before, chain_position
 
     chained = chain_position(db)
     if from_position is not None:
@@ -118,7 +127,6 @@ def export_stream(app: Any, db: Any, *, from_position: int | None = None,
     ``to_position`` defaults to the chain's position (events not chained yet cannot be
     verified); ``progress(n)`` is called with the number of events written per chunk.
     """
-    from projections.integrity import chain_position, checkpoints, public_keys
 
     if to_position is None:
         to_position = chain_position(db)
@@ -135,9 +143,19 @@ def export_stream(app: Any, db: Any, *, from_position: int | None = None,
 
     first = [_dumps(head)]
     first += [_dumps({"type": "key", **k}) for k in public_keys(db)]
+    first += [_dumps({"type": "rotation", **r}) for r in rotations(db)]
     first += [_dumps({"type": "checkpoint", **cp}) for cp in
               checkpoints(db, lo=head["start"]["position"], hi=to_position)]
+    first += [_dumps({"type": "access_checkpoint", **a}) for a in access_checkpoints(db)]
     yield emit(first)
+    chunk: list[bytes] = []
+    for record in iter_access(db, batch_size):
+        chunk.append(_dumps({"type": "access", **record}))
+        if len(chunk) >= batch_size:
+            yield emit(chunk)
+            chunk = []
+    if chunk:
+        yield emit(chunk)
     mapper = app.mapper
     chunk: list[bytes] = []
     in_chunk = 0

@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Mapping
 
-from .timeline import parse_date
+from .clock import parse_date
+
+
 
 __all__ = ["check_rotation", "evaluate_rotation", "rating_in_force", "RULE_ID", "WEAK"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from audit_service.errors import ConfigurationError
 
-from .chain import checkpoint_payload, key_id_of
+from .chain import access_checkpoint_payload, checkpoint_payload, key_id_of, rotation_payload
 
 DEFAULT_EVERY_EVENTS = 1000
 DEFAULT_EVERY_SECONDS = 60.0
@@ -58,6 +58,22 @@ class Signer:
         if checkpoint.get("key_id") != self.key_id:
             raise ValueError("the checkpoint names another key")
         return base64.b64encode(self._key.sign(checkpoint_payload(checkpoint))).decode()
+
+    def sign_access(self, checkpoint: dict) -> str:
+        """The base64 signature of an access-log checkpoint (a signed head of that log)."""
+        if checkpoint.get("key_id") != self.key_id:
+            raise ValueError("the checkpoint names another key")
+        return base64.b64encode(self._key.sign(access_checkpoint_payload(checkpoint))).decode()
+
+    def rotation_to(self, new: "Signer", created_at: str) -> dict:
+        """A key rotation statement naming ``new`` as this key's successor, signed by both."""
+        statement = {"old_key_id": self.key_id, "old_public_key": self.public_b64,
+                     "new_key_id": new.key_id, "new_public_key": new.public_b64,
+                     "created_at": created_at}
+        payload = rotation_payload(statement)
+        statement["old_signature"] = base64.b64encode(self._key.sign(payload)).decode()
+        statement["new_signature"] = base64.b64encode(new._key.sign(payload)).decode()
+        return statement
 
     def public_record(self, valid_from: str) -> dict:
         return {"key_id": self.key_id, "algorithm": "ed25519", "public_key": self.public_b64,
@@ -108,6 +124,71 @@ def load_signer(environ: dict | None = None) -> Signer | None:
     return None
 
 
+def _public_records(text: str, source: str) -> list[dict]:
+    """Key records in a trusted-key file: JSON (one record, a list, or one per line) or
+    bare base64 public keys, one per line."""
+    import json
+
+    text = text.strip()
+    try:
+        parsed = json.loads(text)
+        items = parsed if isinstance(parsed, list) else [parsed]
+    except ValueError:
+        items = [json.loads(line) if line.startswith("{") else line
+                 for line in (raw.strip() for raw in text.splitlines()) if line]
+    return [item if isinstance(item, dict) else {"public_key": item} for item in items]
+
+
+def parse_trusted_keys(specs: "list[str] | tuple[str, ...]",
+                       source: str = "--trusted-key") -> dict[str, dict]:
+    """Pinned public keys, by key id, from FILE or BASE64 items (a raw 32-byte key each)."""
+    keys: dict[str, dict] = {}
+    for spec in specs:
+        spec = spec.strip()
+        if not spec:
+            continue
+        path = Path(spec)
+        try:
+            records = (_public_records(path.read_text(encoding="utf-8"), f"{source} {spec}")
+                       if path.is_file() else [{"public_key": spec}])
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"{source} {spec!r}: {exc}", code="bad_trusted_key") from None
+        for record in records:
+            try:
+                raw = base64.b64decode(str(record.get("public_key", "")), validate=True)
+            except (binascii.Error, ValueError):
+                raw = b""
+            if len(raw) != 32:
+                raise ConfigurationError(f"{source} {spec[:60]!r} is neither a readable file nor"
+                                         " the base64 of a 32-byte Ed25519 public key",
+                                         code="bad_trusted_key")
+            key_id = key_id_of(raw)
+            keys[key_id] = {"key_id": key_id, "public_key": base64.b64encode(raw).decode(),
+                            "valid_from": record.get("valid_from")}
+    return keys
+
+
+def trusted_keys_from_env(environ: dict | None = None) -> dict[str, dict]:
+    """``AUDIT_TRUSTED_KEYS``: FILE or BASE64 items separated by commas or spaces."""
+    environ = os.environ if environ is None else environ
+    text = environ.get("AUDIT_TRUSTED_KEYS") or ""
+    return parse_trusted_keys(text.replace(",", " ").split(), "AUDIT_TRUSTED_KEYS")
+
+
+def pinned_keys(specs: "list[str] | tuple[str, ...]" = (),
+                environ: dict | None = None) -> dict[str, dict] | None:
+    """The keys a verification trusts, all from outside the database: ``specs``
+    (``--trusted-key``), ``AUDIT_TRUSTED_KEYS`` and this service's own signing key. None when
+    there are none (the verification then falls back to the stored keys, and says so)."""
+    keys = trusted_keys_from_env(environ)
+    keys.update(parse_trusted_keys(list(specs)))
+    signer = load_signer(environ)
+    if signer is not None:
+        keys.setdefault(signer.key_id, {"key_id": signer.key_id,
+                                        "public_key": signer.public_b64, "valid_from": None})
+    return keys or None
+
+
 def write_key_file(path: str | Path, signer: Signer) -> None:
     """Write the base64 seed to a new file readable by its owner only."""
     path = Path(path)
@@ -123,6 +204,7 @@ class AuditSettings:
     every_events: int = DEFAULT_EVERY_EVENTS
     every_seconds: float = DEFAULT_EVERY_SECONDS
     signer: Signer | None = None
+    witness_dir: str | None = None  # where each checkpoint is also written (outside the DB)
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "AuditSettings":
@@ -131,7 +213,9 @@ class AuditSettings:
                                           DEFAULT_EVERY_EVENTS, int),
                    every_seconds=_positive(environ, "AUDIT_CHECKPOINT_EVERY_SECONDS",
                                            DEFAULT_EVERY_SECONDS, float),
-                   signer=load_signer(environ))
+                   signer=load_signer(environ),
+                   witness_dir=(environ.get("AUDIT_CHECKPOINT_WITNESS_DIR") or "").strip()
+                   or None)
 
 
 def _positive(environ: dict, name: str, default, kind):

@@ -20,7 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from projections.db import ReadModelDB
 
 from .access import TOKEN_ROLES, User
-from .errors import NotFound, ValidationFailed
+from audit_service.errors import NotFound, ValidationFailed
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS web_users (user_name TEXT PRIMARY KEY, password_hash TEXT"

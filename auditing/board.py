@@ -18,6 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from audit_service.errors import NotFound
+
+from projections.eligibility import evaluate
+from projections.readmodels import iso_ts
+
 from .chain import BOARD
 
 REAPPOINTMENT_TOPIC = "audit_service.domain.officers:Officer.ReappointmentDecided"
@@ -28,8 +33,6 @@ def decision_of(event: Any, position: int) -> dict | None:
     quoted = getattr(event, "eligibility_hash", None)
     if not quoted:
         return None
-    from projections.readmodels import iso_ts
-
     decided_on = event.decided_on
     return {"position": position, "officer_id": str(event.originator_id),
             "decided_on": decided_on.isoformat() if hasattr(decided_on, "isoformat")
@@ -39,8 +42,6 @@ def decision_of(event: Any, position: int) -> dict | None:
 
 def check_decision(read_models: Any, decision: dict) -> dict:
     """Recompute the eligibility a decision quotes; ``{"status": "match" | "mismatch" | …}``."""
-    from projections.eligibility import evaluate
-
     officer = decision["officer_id"]
     position = decision["position"]
     result = {**decision, "status": "mismatch", "matched": None, "recomputed": {}}
@@ -51,21 +52,26 @@ def check_decision(read_models: Any, decision: dict) -> dict:
         return result
     before = [r for r in rows if r["position"] < position]
     for leadership in (True, False):
-        label = "" if leadership else ", not a leadership post"
-        candidates = {
-            f"before_decision{label}": lambda: evaluate(
-                read_models.reference, before, decision["decided_on"], None,
-                leadership=leadership)["hash"],
-            f"as_of_recorded{label}": lambda: read_models.eligibility(
-                officer, on=decision["decided_on"], as_of=decision["recorded_at"],
-                leadership=leadership)["hash"],
-        }
-        for name, compute in candidates.items():
-            value = compute()
-            result["recomputed"][name] = value
-            if value == decision["eligibility_hash"]:
-                result.update(status="match", matched=name)
-                return result
+        for post in ("same", "higher"):
+            label = ("" if leadership else ", not a leadership post") + (
+                "" if post == "same" else ", higher post")
+            candidates = {
+                f"before_decision{label}": lambda: evaluate(
+                    read_models.reference, before, decision["decided_on"], None,
+                    leadership=leadership, post=post)["hash"],
+                f"as_of_recorded{label}": lambda: read_models.eligibility(
+                    officer, on=decision["decided_on"], as_of=decision["recorded_at"],
+                    leadership=leadership, post=post)["hash"],
+            }
+            for name, compute in candidates.items():
+                try:
+                    value = compute()
+                except NotFound:  # the record holds no officer to judge: nothing reproduces
+                    value = None
+                result["recomputed"][name] = value
+                if value == decision["eligibility_hash"]:
+                    result.update(status="match", matched=name)
+                    return result
     return result
 
 

@@ -2,20 +2,24 @@
 
 Tokens are operational state, not facts about officials, so they live in plain tables
 beside the event store; the access log is append-only and answers an auditor's question
-"who looked at this officer's record, and when".
+"who looked at this officer's record, and when". Each access record is chained like the
+events (``prev_hash``, ``hash``: see ``chain.access_link``), its head is signed with every
+checkpoint, and it goes into the export, so a record removed or changed later shows.
 """
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from audit_service.errors import NotFound, ValidationFailed
+from audit_service.validation import field_text_problem
 from projections.db import ReadModelDB
 
-from .errors import NotFound, ValidationFailed
-from .validation import field_text_problem
+from .chain import ACCESS_FIELDS, access_link
 
 TOKEN_ROLES = ("inspector", "board", "auditor", "admin")
 TOKEN_PREFIX = "ast_"
@@ -29,6 +33,9 @@ DDL = (
     " as_of TEXT, query TEXT)",
     "CREATE INDEX IF NOT EXISTS access_log_officer ON access_log (officer_id, id)",
 )
+# columns added to access logs made before the log was chained
+CHAIN_COLUMNS = {"status": "INTEGER", "prev_hash": "TEXT", "hash": "TEXT"}
+ACCESS_LOCK_KEY = 0x41434345  # "ACCE": serialises access-log writers on PostgreSQL
 
 
 def _now() -> str:
@@ -46,7 +53,45 @@ def create_tables(db: ReadModelDB) -> list[str]:
     with db.transaction():
         for ddl in DDL:
             db.execute(ddl.format(serial=serial))
+        have = _columns(db, "access_log")
+        for column, kind in CHAIN_COLUMNS.items():
+            if column not in have:
+                db.execute(f"ALTER TABLE access_log ADD COLUMN {column} {kind}")
     return ["api tokens", "access log"]
+
+
+def _columns(db: ReadModelDB, table: str) -> set[str]:
+    if db.kind == "sqlite":
+        return {r[1] for r in db.fetchall(f"PRAGMA table_info({table})")}
+    return {r[0] for r in db.fetchall("SELECT column_name FROM information_schema.columns"
+                                      " WHERE table_schema = current_schema()"
+                                      " AND table_name = ?", (table,))}
+
+
+def access_head(db: ReadModelDB) -> tuple[int, str, int] | None:
+    """(id, hash, number of chained records) of the last chained access record."""
+    row = db.fetchone("SELECT id, hash FROM access_log WHERE hash IS NOT NULL"
+                      " ORDER BY id DESC LIMIT 1")
+    if not row:
+        return None
+    count = db.fetchone("SELECT COUNT(*) FROM access_log WHERE hash IS NOT NULL")[0]
+    return int(row[0]), row[1], int(count)
+
+
+def iter_access(db: ReadModelDB, batch_size: int = 2000):
+    """Every access record (with ``prev_hash`` and ``hash``) in id order, in batches."""
+    columns = (*ACCESS_FIELDS, "prev_hash", "hash")
+    after = -1
+    while True:
+        rows = db.fetchall(f"SELECT {', '.join(columns)} FROM access_log WHERE id > ?"
+                           " ORDER BY id LIMIT ?", (after, batch_size))
+        for r in rows:
+            record = dict(zip(columns, r))
+            record["id"] = int(record["id"])
+            yield record
+        if len(rows) < batch_size:
+            return
+        after = int(rows[-1][0])
 
 
 @dataclass(frozen=True)
@@ -108,20 +153,56 @@ class TokenStore:
                                 (_now(), user_id))
 
 
+# Reads the access log keeps besides the officer reads the routes record themselves: any read
+# refused (no valid token, a role not allowed, nothing there), and reads of decisions,
+# proceedings, the raw events, exports and rotation checks.
+LOGGED_READ = re.compile(r"^/api/v1/(decisions/|proceedings/|events$|audit/export$"
+                         r"|officers/[^/]+/rotation-check$)")
+DENIED = (401, 403, 404)
+OFFICER_IN_PATH = re.compile(r"^/api/v1/officers/([0-9a-fA-F-]{36})(/|$)")
+
+
+def logged_read(method: str, path: str, status: int, recorded: bool) -> bool:
+    """Whether a finished request is an access the log must hold (``recorded``: the route
+    already logged it, before answering)."""
+    if method != "GET" or not path.startswith("/api/v1/") or recorded:
+        return False
+    return status in DENIED or bool(LOGGED_READ.match(path))
+
+
+def officer_in(path: str) -> str | None:
+    found = OFFICER_IN_PATH.match(path)
+    return found.group(1).lower() if found else None
+
+
 class AccessLog:
     def __init__(self, db: ReadModelDB):
         self.db = db
 
-    def record(self, user: User, officer_id: str, what: str, as_of: str | None = None,
-               query: str | None = None) -> None:
-        with self.db.transaction():
-            self.db.execute("INSERT INTO access_log (accessed_at, user_id, role, officer_id, what,"
-                            " as_of, query) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            (_now(), user.user_id, user.role, str(officer_id), what, as_of, query))
+    def record(self, user: User | None, officer_id: str | None, what: str,
+               as_of: str | None = None, query: str | None = None,
+               status: int | None = None) -> None:
+        """Append a chained record (``user`` None: no valid token; ``status``: the HTTP
+        status when the read was refused)."""
+        db = self.db
+        with db.transaction():
+            if db.kind == "postgresql":  # one writer at a time extends the chain
+                db.execute("SELECT pg_advisory_xact_lock(?)", (ACCESS_LOCK_KEY,))
+            last = db.fetchone("SELECT id, hash FROM access_log ORDER BY id DESC LIMIT 1")
+            record = {"id": int(last[0]) + 1 if last else 1, "accessed_at": _now(),
+                      "user_id": user.user_id if user else "-",
+                      "role": user.role if user else "-",
+                      "officer_id": str(officer_id) if officer_id else "", "what": what,
+                      "as_of": as_of, "query": query, "status": status}
+            prev = last[1] if last else None
+            record["prev_hash"], record["hash"] = prev, access_link(prev, record)
+            columns = (*ACCESS_FIELDS, "prev_hash", "hash")
+            db.execute(f"INSERT INTO access_log ({', '.join(columns)}) VALUES"
+                       f" ({', '.join('?' * len(columns))})", tuple(record[c] for c in columns))
 
     def entries(self, officer_id: str | None = None, user_id: str | None = None,
                 after: int | None = None, limit: int = 100) -> dict[str, Any]:
-        sql = ("SELECT id, accessed_at, user_id, role, officer_id, what, as_of, query"
+        sql = ("SELECT id, accessed_at, user_id, role, officer_id, what, as_of, query, status"
                " FROM access_log WHERE 1 = 1")
         params: list[Any] = []
         for column, value in (("officer_id", officer_id), ("user_id", user_id)):
@@ -132,6 +213,7 @@ class AccessLog:
             sql += " AND id > ?"
             params.append(int(after))
         rows = self.db.fetchall(sql + " ORDER BY id LIMIT ?", [*params, limit + 1])
-        keys = ("id", "accessed_at", "user_id", "role", "officer_id", "what", "as_of", "query")
+        keys = ("id", "accessed_at", "user_id", "role", "officer_id", "what", "as_of", "query",
+                "status")
         items = [dict(zip(keys, r)) for r in rows[:limit]]
         return {"items": items, "next": str(items[-1]["id"]) if len(rows) > limit else None}
