@@ -14,6 +14,8 @@ from .config import Settings, check_reachable, not_initialised
 INIT_LOCK_KEY = 0x41554449  # "AUDI": advisory lock id serialising init-db on PostgreSQL
 # eventsourcing's default table for this application's log, per store kind
 EVENTS_TABLE = {"sqlite": "stored_events", "postgresql": "auditservice_events"}
+# Aggregate snapshots (a loading shortcut; every load reads this table first).
+SNAPSHOTS_TABLE = {"sqlite": "stored_snapshots", "postgresql": "auditservice_snapshots"}
 EVENT_POSITION = {"sqlite": "rowid", "postgresql": "notification_id"}  # its position column
 # One table of each part init-db sets up: the log, the read models, the access tables.
 INITIALISED_TABLES = ("projection_positions", "api_tokens")
@@ -77,7 +79,8 @@ def check_initialised(settings: Settings | None = None) -> None:
 
     db = ReadModelDB(settings.database)
     try:
-        tables = (EVENTS_TABLE[settings.database.kind], *INITIALISED_TABLES)
+        tables = (EVENTS_TABLE[settings.database.kind], SNAPSHOTS_TABLE[settings.database.kind],
+                  *INITIALISED_TABLES)
         missing = [t for t in tables if not db.table_exists(t)]
     finally:
         db.close()
