@@ -16,7 +16,8 @@ from datetime import date
 from typing import Any, Callable, Iterator
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
+from eventsourcing.application import (AggregateNotFoundError, Application, ProcessingEvent,
+                                       project_aggregate)
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from .clock import local_date, today_in_vietnam
@@ -308,11 +309,19 @@ class AuditService(Application):
         """Save every aggregate of the batch in one transaction; returns the positions."""
         if not batch.aggregates:
             return []
+        # What ``save()`` does, minus its per-object runtime-protocol checks (a tenth of a
+        # bulk import's time): every object here is one of our aggregates.
+        processing = ProcessingEvent()
+        for aggregate in batch.aggregates.values():
+            processing.events.extend(aggregate.collect_events())
+            processing.aggregates[aggregate.id] = aggregate
         try:
-            recordings = self.save(*batch.aggregates.values())
+            recordings = self._record(processing)
         except IntegrityError:
             raise Conflict("another writer changed records of this batch first; re-run it",
                            code="stale_write") from None
+        self._take_snapshots(processing)
+        self._notify(recordings)
         return [r.notification.id for r in recordings]
 
     def existing_ids(self, ids: list[UUID]) -> set[UUID]:
