@@ -204,3 +204,20 @@ def test_two_instances_on_one_store_see_each_others_writes(store_env):
     finally:
         first.close()
         second.close()
+
+
+def test_an_officer_appointed_many_times_keeps_its_leadership_periods(app):
+    w = build_world(app)
+    for n in range(55):
+        app.appoint_officer(BOARD, w.leader, position="Phó Chủ tịch UBND phường",
+                            term_start=f"{1990 + n % 30}-03-01", decision_ref=ref(f"A{n}", "2021-02-20"))
+    assert _events_read(app, w.leader) < INTERVAL
+    plain = NoSnapshots(app.settings, today=app.today)
+    try:
+        slow = plain.get_officer(w.leader)
+    finally:
+        plain.close()
+    fast = app.get_officer(w.leader)
+    assert fast.leadership == slow.leadership and len(fast.leadership) == 56
+    assert fast.leadership[-1][1] is None and fast.term == slow.term
+    assert fast.led_on(slow.leadership[3][0]) is True

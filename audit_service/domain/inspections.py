@@ -40,7 +40,7 @@ class Findings(PackedMapping):
 class Inspection(AuditAggregate):
     @classmethod
     def pack_state(cls, state: dict) -> None:
-        state["findings"] = state["findings"].pack()
+        state["findings"] = state["findings"].freeze()
 
     @classmethod
     def unpack_state(cls, state: dict) -> None:

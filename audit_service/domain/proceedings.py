@@ -116,7 +116,7 @@ class Decision(AuditAggregate):
 
     @classmethod
     def pack_state(cls, state: dict) -> None:
-        state["appeals"] = state["appeals"].pack()
+        state["appeals"] = state["appeals"].freeze()
 
     @classmethod
     def unpack_state(cls, state: dict) -> None:
