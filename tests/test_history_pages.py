@@ -101,3 +101,45 @@ def test_the_openapi_document_describes_pages(long_history):
     assert {"after", "limit", "kind", "as_of"} <= names
     body = json.dumps(spec["components"]["schemas"]["History"])
     assert "next_after" in body
+
+
+def test_the_offline_verifier_follows_history_pages(monkeypatch):
+    """verify_export --compare-url reads every page of a long history, not just the first."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    from scripts import verify_export
+
+    served = [{"position": p, "event_type": "MonthlyGrade.Recorded"} for p in range(1, 8)]
+    asked = []
+
+    class Pages(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            q = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+            asked.append(q)
+            after, limit = int(q.get("after", 0)), int(q["limit"])
+            page = [e for e in served if e["position"] > after][:limit]
+            more = page and page[-1]["position"] < served[-1]["position"]
+            data = json.dumps({"entries": page, "next_after": page[-1]["position"] if more
+                               else None}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Pages)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(verify_export, "HISTORY_PAGE", 3)
+        status, body = verify_export.fetch_history(
+            f"http://127.0.0.1:{server.server_port}", "o-1", "2026-01-01T00:00:00Z", None)
+    finally:
+        server.shutdown()
+    assert status == 200
+    assert [e["position"] for e in body["entries"]] == list(range(1, 8))
+    assert [q.get("after") for q in asked] == [None, "3", "6"]
