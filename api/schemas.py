@@ -280,6 +280,17 @@ class AsOf(Strict):
                                             " this log position (read-your-writes)"})
 
 
+class HistoryQuery(AsOf):
+    after = fields.Integer(load_default=None, validate=POSITIONS, metadata={
+        "description": "only entries after this log position (the `next_after` of a page)"})
+    limit = fields.Integer(load_default=500, validate=validate.Range(1, 5000),
+                           metadata={"description": "at most this many entries"})
+    kind = fields.List(Text(validate=validate.Length(max=100)), load_default=None,
+                       validate=validate.Length(max=20), metadata={
+                           "description": "only entries of these kinds (repeatable): an event"
+                           " type (`MonthlyGrade.Recorded`) or its record (`MonthlyGrade`)"})
+
+
 class EligibilityQuery(AsOf):
     on = day(load_default=None, metadata={"description": "evaluation date (default the"
                                           " service's today in Vietnam: AUDIT_TODAY when set)"})
@@ -412,6 +423,8 @@ def read_warnings():
 class History(Schema):
     officer_id = fields.String()
     as_of = fields.String(allow_none=True)
+    next_after = fields.Integer(allow_none=True, metadata={
+        "description": "pass as `after` for the next page; null on the last page"})
     entries = fields.List(fields.Nested(HistoryEntry))
     warnings = read_warnings()
 

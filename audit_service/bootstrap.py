@@ -15,6 +15,8 @@ from .config import Settings
 INIT_LOCK_KEY = 0x41554449  # "AUDI": advisory lock id serialising init-db on PostgreSQL
 # eventsourcing's default table for this application's log, per store kind
 EVENTS_TABLE = {"sqlite": "stored_events", "postgresql": "auditservice_events"}
+# Aggregate snapshots (a loading shortcut; every load reads this table first).
+SNAPSHOTS_TABLE = {"sqlite": "stored_snapshots", "postgresql": "auditservice_snapshots"}
 EVENT_POSITION = {"sqlite": "rowid", "postgresql": "notification_id"}  # its position column
 
 

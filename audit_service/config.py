@@ -157,6 +157,8 @@ class Settings:
                 # connection, so a pre-ping would only add a round trip to every statement.
                 POSTGRES_PRE_PING=db.options.get("pre_ping", "n"),
                 POSTGRES_LOCK_TIMEOUT="10",
+                # Large batches (imports) are written with COPY under the same table lock.
+                APPLICATION_RECORDER_TOPIC="audit_service.recorders:CopyingApplicationRecorder",
             )
             if db.schema:
                 env["POSTGRES_SCHEMA"] = db.schema

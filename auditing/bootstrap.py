@@ -6,7 +6,7 @@ The one module that knows every layer's tables, so it sits at the top with the a
 from __future__ import annotations
 
 from audit_service.application import AuditService
-from audit_service.bootstrap import EVENTS_TABLE, init_lock
+from audit_service.bootstrap import EVENTS_TABLE, SNAPSHOTS_TABLE, init_lock
 from audit_service.config import Settings, check_reachable, not_initialised
 from projections.db import ReadModelDB
 from projections.schema import create_all as create_projection_tables
@@ -49,7 +49,8 @@ def check_initialised(settings: Settings | None = None) -> None:
         return
     db = ReadModelDB(settings.database)
     try:
-        tables = (EVENTS_TABLE[settings.database.kind], *INITIALISED_TABLES)
+        tables = (EVENTS_TABLE[settings.database.kind], SNAPSHOTS_TABLE[settings.database.kind],
+                  *INITIALISED_TABLES)
         missing = [t for t in tables if not db.table_exists(t)]
     finally:
         db.close()

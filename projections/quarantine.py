@@ -177,7 +177,10 @@ def warnings_for(db: ReadModelDB, officer_id: str, subject_ids: Iterable[str],
     """The ``warnings`` of an officer read (from ``projection``'s tables): one
     ``quarantined_events`` warning listing the positions of the quarantined events that may
     concern the officer, or none."""
-    found = concerning(unresolved(db, projection), officer_id, subject_ids)
+    aside = unresolved(db, projection)
+    if not aside:  # the usual case: ``subject_ids`` (maybe a generator) is never read
+        return []
+    found = concerning(aside, officer_id, subject_ids)
     if not found:
         return []
     positions = sorted({r["position"] for r in found})

@@ -42,6 +42,26 @@ def as_of_text(as_of: datetime | str | None) -> str | None:
     return iso_ts(as_of)
 
 
+class RawJSON(str):
+    """JSON text as stored in a read model, to be placed in an answer without re-encoding."""
+
+    def __reduce__(self):  # a plain value to anything that copies or pickles it
+        return (json.loads, (str(self),))
+
+
+def history_json(result: dict) -> str:
+    """``ReadModels.history`` as JSON text: each entry's stored ``data`` spliced in as it is,
+    the rest encoded once per entry, never field by field."""
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    parts = []
+    for entry in result["entries"]:
+        head = dumps({k: v for k, v in entry.items() if k != "data"})
+        data = entry["data"]
+        parts.append(f'{head[:-1]},"data":{data if isinstance(data, RawJSON) else dumps(data)}}}')
+    top = dumps({k: v for k, v in result.items() if k != "entries"})
+    return f'{top[:-1]},"entries":[{",".join(parts)}]}}'
+
+
 class ReadModels:
     def __init__(self, db: ReadModelDB, reference: Any,
                  today: Callable[[], date] | None = None):
@@ -68,6 +88,7 @@ class ReadModels:
         for r in rows:
             row = dict(zip(TIMELINE_COLUMNS, r))
             row["position"] = int(row["position"])
+            row["data_text"] = row["data"]  # the stored JSON, answered as it is (history)
             row["data"] = json.loads(row["data"])
             out.append(row)
         if not out:
@@ -89,19 +110,40 @@ class ReadModels:
         use) quarantined that may concern the officer (``quarantine.concerning``: naming the
         officer or an aggregate on their timeline, or not decodable at all). Never part of
         an eligibility verdict's hash."""
-        subjects = set()
-        for row in rows:
-            subjects.add(row["subject_id"])
-            subjects.update(v for k, v in row["data"].items()
+        def subjects():  # read only when something is quarantined
+            for row in rows:
+                yield row["subject_id"]
+                yield from (v for k, v in row["data"].items()
                             if k.endswith("_id") and isinstance(v, str))
-        return quarantine.warnings_for(self.db, officer_id, subjects, "officer_timeline")
+
+        return quarantine.warnings_for(self.db, officer_id, subjects(), "officer_timeline")
 
     def history(self, officer_id: str, as_of: datetime | str | None = None,
+                after: int | None = None, limit: int | None = None,
+                kinds: list[str] | None = None, raw_data: bool = False,
                 rows: list[dict] | None = None) -> dict:
+        """The officer's entries in log order: those after position ``after``, of the given
+        kinds (an event type such as ``MonthlyGrade.Recorded``, or its aggregate such as
+        ``MonthlyGrade``), at most ``limit``; ``next_after`` is the cursor of the next page.
+
+        Statuses and warnings are worked out over the whole timeline (a correction on a
+        later page still marks an entry on this one). With ``raw_data`` each entry's ``data``
+        is the stored JSON text (``RawJSON``), which ``history_json`` splices in unparsed.
+        """
         rows = self.timeline_rows(officer_id, as_of) if rows is None else rows
         changes = entry_status_changes(rows)
+        wanted = set(kinds or ())
         entries = []
+        next_after = None
         for row in rows:
+            if after is not None and row["position"] <= after:
+                continue
+            if wanted and row["event_type"] not in wanted \
+                    and row["event_type"].split(".", 1)[0] not in wanted:
+                continue
+            if limit is not None and len(entries) == limit:
+                next_after = entries[-1]["position"]
+                break
             change = changes.get(row["position"], {"status": "active"})
             entries.append({
                 "position": row["position"], "event_type": row["event_type"],
@@ -109,9 +151,11 @@ class ReadModels:
                 "actor": {"id": row["actor_id"], "role": row["actor_role"]},
                 "summary_vi": row["summary_vi"], "summary_en": row["summary_en"],
                 "status": change["status"], "status_changed_by": change.get("changed_by"),
-                "subject_id": row["subject_id"], "data": row["data"],
+                "subject_id": row["subject_id"],
+                "data": RawJSON(row["data_text"]) if raw_data else row["data"],
             })
-        return {"officer_id": str(officer_id), "as_of": as_of_text(as_of), "entries": entries,
+        return {"officer_id": str(officer_id), "as_of": as_of_text(as_of),
+                "next_after": next_after, "entries": entries,
                 "warnings": self.warnings(officer_id, rows)}
 
     def standing(self, officer_id: str, as_of: datetime | str | None = None,
@@ -136,10 +180,10 @@ class ReadModels:
                        "opened_on": p.opened_on.isoformat() if p.opened_on else None,
                        "deferred_until": p.deferred_until.isoformat() if p.deferred_until else None}
                       for p in state.proceedings.values() if p.status in ("open", "deferred")]
-        # only the parts shown (the whole state's ``as_dict`` would copy every grade too)
-        body = {"left_on": jsonable(state.left_on),
-                "term": jsonable(asdict(state.term)) if state.term else None,
-                "decisions": jsonable({k: asdict(d) for k, d in state.decisions.items()})}
+        # Only the parts answered, not the whole folded state (grades and all).
+        body = jsonable({"left_on": state.left_on,
+                         "term": asdict(state.term) if state.term else None,
+                         "decisions": {k: asdict(v) for k, v in state.decisions.items()}})
         return {
             "officer_id": str(officer_id), "as_of": as_of_text(as_of), "on": day.isoformat(),
             "personnel_code": state.personnel_code, "full_name": state.full_name,

@@ -353,6 +353,25 @@ def compare_history(ours: dict, theirs: dict, to_position: int | None) -> list[s
     return out
 
 
+HISTORY_PAGE = 5000  # entries asked for per request (the service's largest page)
+
+
+def fetch_history(base: str, officer: str, as_of: str, token: str | None) -> tuple[int, Any]:
+    """The service's whole history of an officer, following its pages (``next_after``);
+    a service that does not page answers everything at once."""
+    entries: list = []
+    query: dict = {"as_of": as_of, "limit": HISTORY_PAGE}
+    while True:
+        q = urllib.parse.urlencode(query)
+        status, body = fetch_json(f"{base}/api/v1/officers/{officer}/history?{q}", token)
+        if status != 200 or not isinstance(body, dict):
+            return status, body
+        entries += body.get("entries") or []
+        if body.get("next_after") is None:
+            return status, {**body, "entries": entries}
+        query["after"] = body["next_after"]
+
+
 def compare_with_service(store: Any, officers: list[str], base_url: str, token: str | None,
                          as_of: str, on: str, to_position: int | None,
                          echo=print) -> int:
@@ -368,8 +387,7 @@ def compare_with_service(store: Any, officers: list[str], base_url: str, token: 
             echo(f"officer {officer}: not in the export ({exc})")
             total += 1
             continue
-        q = urllib.parse.urlencode({"as_of": as_of})
-        status, body = fetch_json(f"{base}/api/v1/officers/{officer}/history?{q}", token)
+        status, body = fetch_history(base, officer, as_of, token)
         if status != 200:
             found.append(f"history: the service answered HTTP {status}")
         else:

@@ -1,13 +1,15 @@
 """Officers: registration, transfers, appointments, reappointment; history and verdicts."""
 from __future__ import annotations
 
-from flask import g
+from flask import current_app, g
+
+from projections.queries import history_json
 
 from ..auth import READERS, current_user
 from ..commands import ID, link, run
 from ..schemas import (AppointmentCreate, AsOf, Eligibility, EligibilityQuery, History,
-                       LeavingCreate, Listing, OfficerCreate, OfficerQuery, ReappointmentCreate,
-                       RotationQuery, Standing, TransferCreate)
+                       HistoryQuery, LeavingCreate, Listing, OfficerCreate, OfficerQuery,
+                       ReappointmentCreate, RotationQuery, Standing, TransferCreate)
 from ..services import services
 from . import aggregate_json, blueprint, read, write
 
@@ -73,11 +75,13 @@ def _audited_read(officer_id: str, what: str, as_of, min_position, query: str | 
     return s
 
 
-@read(blp, "/officers/<officer_id>/history", BOARD_AUDITOR, query=AsOf, schema=History,
-      summary="Everything on record about an officer, superseded entries marked")
-def history(officer_id, as_of=None, min_position=None):
+@read(blp, "/officers/<officer_id>/history", BOARD_AUDITOR, query=HistoryQuery, schema=History,
+      summary="Everything on record about an officer, superseded entries marked (paged)")
+def history(officer_id, as_of=None, min_position=None, after=None, limit=500, kind=None):
     s = _audited_read(officer_id, "history", as_of, min_position)
-    return s.readmodels.history(officer_id, as_of=as_of)
+    result = s.readmodels.history(officer_id, as_of=as_of, after=after, limit=limit, kinds=kind,
+                                  raw_data=True)
+    return current_app.response_class(history_json(result), mimetype="application/json")
 
 
 @read(blp, "/officers/<officer_id>/standing", BOARD_AUDITOR, query=AsOf, schema=Standing,

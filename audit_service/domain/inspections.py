@@ -11,10 +11,41 @@ from eventsourcing.domain import event
 
 from ..clock import local_date
 from ..errors import NotFound, RuleViolation
-from .base import AuditAggregate
+from .base import AuditAggregate, PackedMapping
+
+
+_FIELDS = ("officer_id", "conduct_code", "description", "observed_at", "evidence_sha256", "status")
+
+
+def _pack_finding(f: dict) -> list:
+    return [None if f["officer_id"] is None else str(f["officer_id"]), f["conduct_code"],
+            f["description"], f["observed_at"].isoformat(), list(f["evidence_sha256"]),
+            f["status"]]
+
+
+def _unpack_finding(row: list) -> dict:
+    f = dict(zip(_FIELDS, row))
+    f["officer_id"] = None if f["officer_id"] is None else UUID(f["officer_id"])
+    f["observed_at"] = datetime.fromisoformat(f["observed_at"])
+    return f
+
+
+class Findings(PackedMapping):
+    """An inspection's findings by id (see ``PackedMapping``)."""
+
+    pack_entry = staticmethod(_pack_finding)
+    unpack_entry = staticmethod(_unpack_finding)
 
 
 class Inspection(AuditAggregate):
+    @classmethod
+    def pack_state(cls, state: dict) -> None:
+        state["findings"] = state["findings"].freeze()
+
+    @classmethod
+    def unpack_state(cls, state: dict) -> None:
+        state["findings"] = Findings(state["findings"])
+
     @event("Opened")
     def __init__(self, unit_id: UUID, team: list, basis_ref: str | None, announced: bool,
                  started_on: date, actor_id: str, actor_role: str):
@@ -24,7 +55,7 @@ class Inspection(AuditAggregate):
         self.announced = announced
         self.started_on = started_on
         self.closed_on: date | None = None
-        self.findings: dict[UUID, dict] = {}
+        self.findings = Findings()
 
     def _check_open(self, what: str) -> None:
         if self.closed_on is not None:
@@ -82,9 +113,11 @@ class Inspection(AuditAggregate):
     def _finding_corrected(self, finding_id: UUID, reason: str, officer_id: UUID | None,
                            conduct_code: str, description: str, observed_at: datetime,
                            evidence_sha256: list, actor_id: str, actor_role: str) -> None:
-        self.findings[finding_id].update(
-            officer_id=officer_id, conduct_code=conduct_code, description=description,
-            observed_at=observed_at, evidence_sha256=list(evidence_sha256), status="active")
+        # Replaced whole (the event carries every field): no need to read it back.
+        self.findings[finding_id] = {
+            "officer_id": officer_id, "conduct_code": conduct_code, "description": description,
+            "observed_at": observed_at, "evidence_sha256": list(evidence_sha256),
+            "status": "active"}
 
     def withdraw_finding(self, finding_id: UUID, reason: str, actor_id: str,
                          actor_role: str) -> None:
@@ -97,7 +130,7 @@ class Inspection(AuditAggregate):
     @event("FindingWithdrawn")
     def _finding_withdrawn(self, finding_id: UUID, reason: str, actor_id: str,
                            actor_role: str) -> None:
-        self.findings[finding_id]["status"] = "withdrawn"
+        self.findings[finding_id] = {**self.findings[finding_id], "status": "withdrawn"}
 
     def close(self, closed_on: date, conclusion_ref: str | None, actor_id: str,
               actor_role: str) -> None:

@@ -26,6 +26,21 @@ class Officer(AuditAggregate):
         self.term: dict | None = None  # current leadership term
         self.leadership: list[list] = []  # [start, end or None] of each time in a leading post
 
+    @classmethod
+    def pack_state(cls, state: dict) -> None:
+        # One text, not a list of tagged dates: an officer appointed many times still loads
+        # its snapshot in about the same time.
+        state["leadership"] = ";".join(
+            f"{start.isoformat()}/{end.isoformat() if end else ''}"
+            for start, end in state["leadership"])
+
+    @classmethod
+    def unpack_state(cls, state: dict) -> None:
+        text = state["leadership"]
+        state["leadership"] = [
+            [date.fromisoformat(start), date.fromisoformat(end) if end else None]
+            for start, end in (part.split("/") for part in text.split(";"))] if text else []
+
     def _check_in_service(self) -> None:
         if self.left_on is not None:
             raise RuleViolation(f"officer {self.personnel_code} left service on {self.left_on}",

@@ -12,7 +12,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from ..errors import NotFound, RuleViolation
-from .base import AuditAggregate
+from .base import AuditAggregate, PackedMapping
 
 
 class Proceeding(AuditAggregate):
@@ -107,6 +107,18 @@ class Proceeding(AuditAggregate):
 DISCIPLINE_SYSTEMS = ("state", "party")
 
 
+class Appeals(PackedMapping):
+    """A decision's appeals by id: when each was lodged and its outcome (None while pending)."""
+
+    @staticmethod
+    def pack_entry(value: dict) -> list:
+        return [value["lodged_on"].isoformat(), value["outcome"]]
+
+    @staticmethod
+    def unpack_entry(value: list) -> dict:
+        return {"lodged_on": date.fromisoformat(value[0]), "outcome": value[1]}
+
+
 class Decision(AuditAggregate):
     """A discipline decision (quyết định kỷ luật), its appeals and any annulment."""
 
@@ -144,8 +156,24 @@ class Decision(AuditAggregate):
         self.decision_ref = decision_ref
         self.effective_from = effective_from
         self.corruption_related = corruption_related
-        self.appeals: dict[UUID, dict] = {}
+        self.appeals = Appeals()
         self.status = "in_force"
+
+    @classmethod
+    def pack_state(cls, state: dict) -> None:
+        state["appeals"] = state["appeals"].freeze()
+
+    @classmethod
+    def unpack_state(cls, state: dict) -> None:
+        state["appeals"] = Appeals(state["appeals"])
+
+    def _appeal(self, appeal_id: UUID) -> dict | None:
+        """An appeal's entry; the pending one is kept apart so that resolving it never
+        has to decode the others."""
+        pending = self.__dict__.get("_pending_appeal")
+        if pending is not None and pending[0] == appeal_id:
+            return {"lodged_on": pending[1], "outcome": None}
+        return self.appeals.get(appeal_id)
 
     def _check_in_force(self) -> None:
         if self.status != "in_force":
@@ -154,7 +182,7 @@ class Decision(AuditAggregate):
     def lodge_appeal(self, appeal_id: UUID, lodged_on: date, grounds: str, actor_id: str,
                      actor_role: str) -> None:
         self._check_in_force()
-        if any(a["outcome"] is None for a in self.appeals.values()):
+        if self.__dict__.get("_pending_appeal") is not None:
             raise RuleViolation("an appeal on this decision is still pending",
                                 code="appeal_pending")
         if lodged_on < self.decision_ref_signed_on:
@@ -170,15 +198,17 @@ class Decision(AuditAggregate):
     def _appeal_lodged(self, appeal_id: UUID, lodged_on: date, grounds: str, actor_id: str,
                        actor_role: str) -> None:
         self.appeals[appeal_id] = {"lodged_on": lodged_on, "outcome": None}
+        self._pending_appeal = [appeal_id, lodged_on]
 
     def resolve_appeal(self, appeal_id: UUID, outcome: str, new_form: str | None,
                        resolved_on: date, decision_ref: dict | None, actor_id: str,
                        actor_role: str) -> None:
-        if appeal_id not in self.appeals:
+        appeal = self._appeal(appeal_id)
+        if appeal is None:
             raise NotFound(f"no appeal {appeal_id} on decision {self.id}", code="appeal_not_found")
-        if self.appeals[appeal_id]["outcome"] is not None:
+        if appeal["outcome"] is not None:
             raise RuleViolation("the appeal is already resolved", code="appeal_resolved")
-        if resolved_on < self.appeals[appeal_id]["lodged_on"]:
+        if resolved_on < appeal["lodged_on"]:
             raise RuleViolation("an appeal cannot be resolved before it was lodged",
                                 code="resolution_before_appeal")
         self._appeal_resolved(appeal_id=appeal_id, outcome=outcome, new_form=new_form,
@@ -189,7 +219,10 @@ class Decision(AuditAggregate):
     def _appeal_resolved(self, appeal_id: UUID, outcome: str, new_form: str | None,
                          previous_form: str, resolved_on: date, decision_ref: dict | None,
                          actor_id: str, actor_role: str) -> None:
-        self.appeals[appeal_id]["outcome"] = outcome
+        # Replaced, not updated in place: the entry need not be read back from a snapshot.
+        self.appeals[appeal_id] = {"lodged_on": self._appeal(appeal_id)["lodged_on"],
+                                   "outcome": outcome}
+        self._pending_appeal = None
         if outcome == "overturned":
             self.status = "overturned"
         elif outcome == "form_changed" and new_form:

@@ -23,6 +23,14 @@ class Unit(AuditAggregate):
         self.merged_on: date | None = None
         self.ratings: dict[int, str] = {}
 
+    @classmethod
+    def pack_state(cls, state: dict) -> None:
+        state["ratings"] = {str(year): rating for year, rating in state["ratings"].items()}
+
+    @classmethod
+    def unpack_state(cls, state: dict) -> None:
+        state["ratings"] = {int(year): rating for year, rating in state["ratings"].items()}
+
     @event("Renamed")
     def rename(self, new_name: str, effective_on: date, decision_ref: dict | None,
                actor_id: str, actor_role: str) -> None:

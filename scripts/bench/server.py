@@ -99,7 +99,7 @@ class Server:
             try:
                 if requests.get(self.base + "/healthz", timeout=1).ok:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a busy machine is slow
                 time.sleep(0.2)
         else:
             self.stop()
