@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from audit_service.bootstrap import build_service, init_database
+from audit_service.bootstrap import build_service
+from auditing.bootstrap import init_database
 from audit_service.config import Settings
 from scripts.demo_data import TET, generate
 
