@@ -67,8 +67,9 @@ def git_state() -> dict:
         out = subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT)
         return out.stdout.rstrip("\n")
 
+    # documents (docs/, *.md) do not change what is measured
     dirty = [line[3:] for line in run("status", "--porcelain", "--untracked-files=no").splitlines()
-             if not line.endswith(".md")]  # documents do not change what is measured
+             if not (line.endswith(".md") or line[3:].startswith("docs/"))]
     return {"commit": run("rev-parse", "--short", "HEAD"), "modified_files": dirty}
 
 
