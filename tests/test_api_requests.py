@@ -4,6 +4,8 @@ from __future__ import annotations
 import pytest
 
 from api import create_app
+from api.auth import actor, current_user
+from audit_service.access import TokenStore
 from audit_service.config import Settings
 from tests.api_support import ApiHarness, build_city
 from tests.conftest import build_app
@@ -112,3 +114,32 @@ def test_the_bearer_scheme_name_is_case_insensitive(h):
         r = h.client.get("/api/v1/units",
                          headers={"Authorization": f"{scheme} {h.tokens['admin']}"})
         assert r.status_code == 200, scheme
+
+
+def test_a_missing_or_unknown_token_is_refused_with_a_message_saying_which(h):
+    missing = h.client.get("/api/v1/units")
+    assert (missing.status_code, missing.get_json()["code"]) == (401, "unauthenticated")
+    assert missing.get_json()["detail"] == "send Authorization: Bearer <token>"
+    unknown = h.client.get("/api/v1/units", headers={"Authorization": "Bearer not-a-token"})
+    assert (unknown.status_code, unknown.get_json()["code"]) == (401, "unauthenticated")
+    assert unknown.get_json()["detail"] == "the token is unknown or revoked"
+
+
+def test_spaces_around_the_token_are_tolerated(h):
+    # RFC 9110 section 11.4 allows only one space, but clients that pad the token are common;
+    # the token itself never holds a space
+    r = h.client.get("/api/v1/units", headers={"Authorization": f"Bearer  {h.tokens['admin']} "})
+    assert r.status_code == 200
+
+
+def test_a_request_authenticates_once_so_its_user_is_fixed_for_the_whole_request(h):
+    """Revoking a token while a request runs does not change who that request acts as."""
+    with h.flask_app.test_request_context(
+            "/api/v1/units", headers={"Authorization": f"Bearer {h.tokens['board']}"}):
+        first = current_user()
+        assert (first.user_id, first.role) == (h.users["board"], "board")
+        TokenStore(h.db).revoke(h.users["board"])
+        assert current_user() == first
+        assert actor().user_id == h.users["board"]
+    revoked = h.get("board", "/units")
+    assert revoked.status_code == 401
