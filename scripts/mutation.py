@@ -57,15 +57,15 @@ MODULES = (
            ("tests/test_integrity.py", "tests/test_integrity_checks.py", "-k",
             "not offline and not round_trip and not running_service")),
     Module("verify", "audit_service/audit/verify.py",
-           ("tests/test_integrity_checks.py", "-k", "not offline")),
+           ("tests/test_verify_store.py", "tests/test_integrity_checks.py", "-k", "not offline")),
     Module("offline-verifier", "scripts/verify_export.py",
            ("tests/test_integrity.py", "-k", "export or tamper or checkpoint")),
     Module("idempotency", "api/commands.py",
            ("tests/test_api_requests.py", "tests/test_api.py", "-k",
-            "idempot or retried or refused or another_path or concurrent")),
+            "idempot or retried or refused or another_path or concurrent or key or answer")),
     Module("auth", "api/auth.py", ("tests/test_api_requests.py", "tests/test_api_roles.py")),
     Module("access", "audit_service/access.py",
-           ("tests/test_api_roles.py", "tests/test_tokens_cli.py")),
+           ("tests/test_access.py", "tests/test_api_roles.py", "tests/test_tokens_cli.py")),
     Module("import", "audit_service/importing.py", ("tests/test_import.py",)),
 )
 
