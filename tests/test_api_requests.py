@@ -143,3 +143,57 @@ def test_a_request_authenticates_once_so_its_user_is_fixed_for_the_whole_request
         assert actor().user_id == h.users["board"]
     revoked = h.get("board", "/units")
     assert revoked.status_code == 401
+
+
+# --------------------------------------------------------------------------- the key and the answer
+
+def test_the_key_is_trimmed_and_the_body_compared_whatever_its_key_order(h):
+    w = build_city(h)
+    body = {"personnel_code": "HN-000901", "full_name": "Lê Thị Hoa", "category": "cong_chuc",
+            "unit_id": w["ward"], "position": "Chuyên viên"}
+    first = h.post("admin", "/officers", body, **{KEY: "reg-9"})
+    count = h.event_count()
+    reordered = dict(reversed(list(body.items())))
+    again = h.post("admin", "/officers", reordered, **{KEY: "  reg-9 "})
+    same_answer(first, again)
+    assert h.event_count() == count
+
+
+@pytest.mark.parametrize("key, problem", [
+    ("k" * 201, "1 to 200 characters"),
+    ("   ", "1 to 200 characters"),
+    ("a\x07b", "must not contain U+0007 (a control character), found at character 2"),
+])
+def test_a_bad_key_is_refused_naming_the_header_and_appends_nothing(h, key, problem):
+    w = build_city(h)
+    count = h.event_count()
+    r = h.post("board", "/evaluations/annual",
+               {"officer_id": w["officer"], "year": 2025, "rating": "HTNV"}, **{KEY: key})
+    assert (r.status_code, r.get_json()["code"]) == (422, "validation_failed")
+    assert r.get_json()["errors"] == {"Idempotency-Key": problem}
+    assert h.event_count() == count
+
+
+def test_a_key_of_200_characters_is_accepted(h):
+    w = build_city(h)
+    r = h.post("board", "/evaluations/annual",
+               {"officer_id": w["officer"], "year": 2025, "rating": "HTNV"}, **{KEY: "k" * 200})
+    assert r.status_code == 201 and r.get_json()["replayed"] is False
+
+
+def test_the_answer_names_the_positions_written_and_links_the_new_resource(h):
+    w = build_city(h)
+    ins = h.post("inspector", "/inspections", {"unit_id": w["ward"], "started_on": "2024-03-01"})
+    head = h.event_count()
+    assert ins.get_json()["position"] == head and ins.get_json()["positions"] == [head]
+    assert ins.headers["Location"] == f"/api/v1/inspections/{ins.get_json()['id']}"
+    assert "Idempotent-Replayed" not in ins.headers
+    finding = h.post("inspector", f"/inspections/{ins.get_json()['id']}/findings", {
+        "officer_id": w["officer"], "conduct_code": "qd522-late", "description": "Muộn",
+        "observed_at": "2024-03-01T08:45:00+07:00"}, **{KEY: "f-1"})
+    f = finding.get_json()
+    assert f["inspection_id"] == ins.get_json()["id"] and f["replayed"] is False
+    assert finding.headers["Location"] == \
+        f"/api/v1/inspections/{ins.get_json()['id']}/findings/{f['id']}"
+    assert h.get("inspector", f"/inspections/{f['inspection_id']}/findings/{f['id']}") \
+        .status_code == 200
