@@ -170,6 +170,7 @@ def test_a_bad_key_is_refused_naming_the_header_and_appends_nothing(h, key, prob
     r = h.post("board", "/evaluations/annual",
                {"officer_id": w["officer"], "year": 2025, "rating": "HTNV"}, **{KEY: key})
     assert (r.status_code, r.get_json()["code"]) == (422, "validation_failed")
+    assert r.get_json()["detail"] == "invalid Idempotency-Key"
     assert r.get_json()["errors"] == {"Idempotency-Key": problem}
     assert h.event_count() == count
 
@@ -197,3 +198,18 @@ def test_the_answer_names_the_positions_written_and_links_the_new_resource(h):
         f"/api/v1/inspections/{ins.get_json()['id']}/findings/{f['id']}"
     assert h.get("inspector", f"/inspections/{f['inspection_id']}/findings/{f['id']}") \
         .status_code == 200
+
+
+def test_the_fingerprint_stored_with_a_key_is_pinned(h):
+    """Stored idempotency records keep the request's fingerprint; if its form changed between
+    versions, a client retrying across an upgrade would be refused as reusing its key. So the
+    form is fixed: method, path and the body as compact JSON with sorted keys and the text
+    as it is (not \\u-escaped), one per line."""
+    from api.commands import request_fingerprint
+
+    with h.flask_app.test_request_context("/api/v1/officers", method="POST",
+                                          json={"full_name": "Lê Thị Hoa", "category": "x",
+                                                "n": [1, {"b": 2, "a": None}]}):
+        assert request_fingerprint() == (
+            'POST\n/api/v1/officers\n{"category":"x","full_name":"Lê Thị Hoa",'
+            '"n":[1,{"a":null,"b":2}]}').encode()
