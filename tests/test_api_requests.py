@@ -213,3 +213,10 @@ def test_the_fingerprint_stored_with_a_key_is_pinned(h):
         assert request_fingerprint() == (
             'POST\n/api/v1/officers\n{"category":"x","full_name":"Lê Thị Hoa",'
             '"n":[1,{"a":null,"b":2}]}').encode()
+
+
+def test_the_answer_links_a_rating_to_the_officers_standing(h):
+    w = build_city(h)
+    r = h.post("board", "/evaluations/annual",
+               {"officer_id": w["officer"], "year": 2025, "rating": "HTNV"}, **{KEY: "r-1"})
+    assert r.headers["Location"] == f"/api/v1/officers/{w['officer']}/standing"
