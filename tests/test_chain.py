@@ -483,3 +483,260 @@ def test_describe_says_when_it_stopped_early_what_is_unchained_and_what_shifted(
     shifted = chain.describe(check(moved, entries, chain_head=N))
     assert f"  ... and {N - 3} later positions renumbered by the same change" in shifted
     assert any(line.startswith("  fault at 3: inserted: ") for line in shifted)
+
+
+# --------------------------------------------------------------------------- every field of a fault
+
+LINK = "the chain entry's hash does not follow from the previous entry (the chain table was changed)"
+DIFFERS = "the event here differs from the one chained here"
+
+
+def _hash(log, e):
+    s, p, d, _ = e[3]
+    e[3] = (s, p, d, "ab" * 32)
+
+
+def _not_hex(log, e):
+    s, p, d, _ = e[N]
+    e[N] = (s, p, d, "zz" * 32)
+
+
+def _skip(log, e):
+    s, _, d, h = e[4]
+    e[4] = (s, 2, d, h)
+
+
+def _shift_up(log, e):
+    moved = {p: log[p] for p in (1, 2)}
+    moved[3] = event(99, "forged")
+    moved.update({p + 1: log[p] for p in range(3, N + 1)})
+    log.clear()
+    log.update(moved)
+
+
+def _shift_down(log, e):
+    moved = {p: log[p] for p in (1, 2)}
+    moved.update({p - 1: log[p] for p in range(4, N + 1)})
+    log.clear()
+    log.update(moved)
+
+
+def _swap(log, e):
+    log[3], log[6] = log[6], log[3]
+
+
+FULL = [
+    ("altered", lambda log, e: log.update({3: event(3, "x")}), {},
+     [{"position": 3, "kind": ALTERED, "detail": DIFFERS}]),
+    ("hash rewritten", _hash, {},
+     [{"position": 3, "kind": CHAIN, "detail": LINK}, {"position": 4, "kind": CHAIN, "detail": LINK}]),
+    ("hash not hex", _not_hex, {},
+     [{"position": N, "kind": CHAIN, "detail": LINK},
+      {"position": N, "kind": CHAIN, "detail": "the chain entry's hash is not hex"}]),
+    ("an event the chain never had", lambda log, e: log.update({N + 1: event(N + 1)}), {},
+     [{"position": N + 1, "kind": INSERTED, "detail": "an event the chain never had"}]),
+    ("an unchained event at the chain head itself", lambda log, e: e.pop(N), {"chain_head": N},
+     [{"position": N, "kind": INSERTED, "detail": "an event the chain never had"}]),
+    ("missing", lambda log, e: log.pop(3), {},
+     [{"position": 3, "kind": MISSING, "detail": "the chain has an event here; the log has none"}]),
+    ("skips its predecessor", _skip, {},
+     [{"position": 3, "kind": INSERTED, "detail": "a chain entry the chain does not link to (the"
+                                                   " entry at 4 follows 2)"}]),
+    ("follows a position that is nowhere", lambda log, e: (log.pop(3), e.pop(3)), {},
+     [{"position": 3, "kind": MISSING, "detail": "the chain entry at 4 follows 3, which is not in"
+                                                  " the log nor in the chain"}]),
+    ("swapped", _swap, {},
+     [{"position": 3, "kind": REORDERED, "related": 6,
+       "detail": "the event chained at 6 is at 3, and the other way round"},
+      {"position": 6, "kind": REORDERED, "related": 3, "detail": "the event chained at 3 is here"}]),
+    ("one inserted, the rest renumbered", _shift_up, {"chain_head": N},
+     [{"position": 3, "kind": INSERTED, "detail": "an event that the chain never had sits here;"
+                                                   " later events moved up by one position"}]),
+    ("one removed, the rest renumbered", _shift_down, {},
+     [{"position": 3, "kind": MISSING, "detail": "the event chained here was removed; later"
+                                                  " events moved down by one position"},
+      {"position": N, "kind": TRUNCATED,
+       "detail": "the log ends before this position, which the chain holds"}]),
+]
+
+
+@pytest.mark.parametrize("case,tamper,kw,expected", FULL, ids=[r[0] for r in FULL])
+def test_each_tamper_reports_every_field_of_its_faults(case, tamper, kw, expected):
+    log, entries = sound()
+    tamper(log, entries)
+    report = check(log, entries, **kw)
+    assert report["faults"] == expected
+    assert report["first_fault"] == expected[0] and report["ok"] is False
+    assert report["fault_count"] == len(expected)
+
+
+def test_renumbering_is_counted_not_listed():
+    log, entries = sound()
+    _shift_up(log, entries)
+    up = check(log, entries, chain_head=N)
+    assert up["shifted"] == N - 3 and len(up["faults"]) == 1
+    log, entries = sound()
+    _shift_down(log, entries)
+    assert check(log, entries)["shifted"] == N - 4
+
+
+@pytest.mark.parametrize("order, first", [
+    ([1, 2, 4, 3, 5, 6, 7, 8, 9, 10], 3),
+    ([1, 2, 3, 3, 4, 5, 6, 7, 8, 9, 10], 3),  # the same position twice
+])
+def test_a_position_fed_again_or_late_is_out_of_order(order, first):
+    log, entries = sound()
+    report = check(log, entries, order=order)
+    assert report["first_fault"] == {"position": first, "kind": REORDERED,
+                                     "detail": "out of position order"}
+
+
+def test_an_altered_event_fed_out_of_order_is_both_reordered_and_altered():
+    log, entries = sound()
+    log[4] = event(4, "x")
+    report = check(log, entries, order=[1, 2, 3, 5, 4, 6, 7, 8, 9, 10])
+    assert report["faults"][:2] == [
+        {"position": 4, "kind": REORDERED, "detail": "out of position order"},
+        {"position": 4, "kind": ALTERED, "detail": DIFFERS}]
+    # an out-of-order entry is not link-checked (its predecessor is not the one fed before)
+    assert not any(f["kind"] == CHAIN for f in report["faults"])
+
+
+def test_checkpoint_faults_say_what_is_wrong(signer):
+    log, entries = sound()
+    bad = checkpoint(entries, 4, signer, created_at="2030-01-01T00:00:00.000000+00:00")
+    bad["signature"] = checkpoint(entries, 4, signer)["signature"]
+    cases = [
+        ([checkpoint(entries, 4, None)], {"require_signatures": True},
+         {"position": 4, "kind": CHECKPOINT, "detail": "checkpoint is not signed",
+          "reason": "unsigned"}),
+        ([bad], {"keys": keys_of(signer)},
+         {"position": 4, "kind": CHECKPOINT, "reason": "bad_signature",
+          "detail": "checkpoint cp-4 signature does not hold: bad_signature"}),
+        ([checkpoint(entries, 4, signer, head="cd" * 32)], {"keys": keys_of(signer)},
+         {"position": 4, "kind": CHECKPOINT, "reason": "head_mismatch",
+          "detail": "the checkpoint's head differs from the chain at its position"}),
+        ([checkpoint(entries, 4, signer, count=5)], {"keys": keys_of(signer)},
+         {"position": 4, "kind": CHECKPOINT, "reason": "count_mismatch",
+          "detail": "the checkpoint counts 5 events, the chain 4"}),
+        ([checkpoint(entries, 4, signer, at=15)], {"keys": keys_of(signer)},
+         {"position": 15, "kind": CHECKPOINT, "reason": "not_in_chain",
+          "detail": "no chain entry at the checkpoint's position"}),
+    ]
+    for cps, kw, fault in cases:
+        assert check(log, entries, checkpoints=cps, **kw)["faults"] == [fault]
+    nameless = {k: v for k, v in bad.items() if k != "checkpoint_id"}
+    assert check(log, entries, checkpoints=[nameless], keys=keys_of(signer))["faults"][0][
+        "detail"] == "checkpoint  signature does not hold: bad_signature"
+
+
+def test_trusted_checkpoint_faults_say_what_is_wrong(signer):
+    log, entries = sound()
+    assert check(log, entries, trusted=checkpoint(entries, 6, signer, head="ef" * 32),
+                 keys=keys_of(signer))["faults"] == [
+        {"position": 6, "kind": CHECKPOINT, "reason": "trusted_mismatch",
+         "detail": "the chain at the trusted checkpoint's position differs from the trusted"
+                   " checkpoint"}]
+    forged = checkpoint(entries, 6, signer, created_at="2030-01-01T00:00:00.000000+00:00")
+    forged["signature"] = checkpoint(entries, 6, signer)["signature"]
+    assert check(log, entries, trusted=forged, keys=keys_of(signer))["faults"] == [
+        {"position": 6, "kind": CHECKPOINT, "reason": "bad_signature",
+         "detail": "the trusted checkpoint's signature does not hold: bad_signature"}]
+    held = checkpoint(entries, 6, signer)
+    del log[6], entries[6]
+    s, _, d, h = entries[7]
+    entries[7] = (s, 5, d, h)
+    assert check(log, entries, trusted=held, keys=keys_of(signer))["faults"][0] == \
+        {"position": 6, "kind": MISSING,
+         "detail": "the trusted checkpoint's position is not in the chain"}
+
+
+def test_a_trusted_checkpoint_past_the_end_is_judged_unless_the_range_stops_before_it(signer):
+    log, entries = sound()
+    longer = {p: event(p) for p in range(1, N + 4)}
+    held = checkpoint(build(longer), N + 2, signer)
+    keys = keys_of(signer)
+    # the range ends exactly at the trusted position: it should have been there
+    at_end = check(log, entries, trusted=held, keys=keys,
+                   finish={"range_end": N + 2, "log_head": N + 3})
+    assert faults(at_end) == [(N + 1, TRUNCATED)]
+    # no range given: the log head alone does not excuse it
+    no_range = check(log, entries, trusted=held, keys=keys, finish={"log_head": N + 3})
+    assert faults(no_range) == [(N + 1, TRUNCATED)]
+    # events past the chain head count as where the log ends
+    log[N + 1] = event(N + 1)
+    unchained = check(log, entries, trusted=held, keys=keys, chain_head=N)
+    assert unchained["faults"][0]["position"] == N + 2
+    assert unchained["faults"][0]["detail"].startswith(f"the log ends at {N + 1};")
+    # nothing at all: the log ends at 0
+    empty = check({}, {}, trusted=held, keys=keys)
+    assert empty["faults"] == [{"position": 1, "kind": TRUNCATED, "detail": (
+        f"the log ends at 0; the trusted checkpoint holds {N + 2} events up to {N + 2}"
+        " (found 0)")}]
+
+
+def test_a_trusted_checkpoint_at_the_ranges_start_is_not_checked(signer):
+    log, entries = sound()
+    held = checkpoint(entries, 4, signer)
+    later = {p: log[p] for p in range(5, N + 1)}
+    report = check(later, {p: entries[p] for p in later}, trusted=held, keys=keys_of(signer),
+                   start_position=4, start_hash=bytes.fromhex(entries[4][3]), start_count=4)
+    assert report["ok"]
+    assert report["notes"][0] == "the trusted checkpoint at 4 lies before this range; not checked"
+
+
+# --------------------------------------------------------------------------- signatures and bytes
+
+def test_the_signed_bytes_of_a_checkpoint_are_fixed():
+    cp = {"position": 7, "head": "ab" * 32, "count": 7, "created_at": "2026-01-02T00:00:00é",
+          "key_id": "k1", "signature": "ignored", "checkpoint_id": "ignored"}
+    assert chain.checkpoint_payload(cp) == (
+        '{"count":7,"created_at":"2026-01-02T00:00:00\\u00e9",'
+        '"format":"audit-service-checkpoint/1","head":"' + "ab" * 32 + '","key_id":"k1",'
+        '"position":7}').encode()
+
+
+def test_a_key_id_is_the_first_32_hex_digits_of_the_keys_sha256(signer):
+    assert signer.key_id == hashlib.sha256(signer.public_raw).hexdigest()[:32]
+    assert chain.key_id_of(b"x") == hashlib.sha256(b"x").hexdigest()[:32]
+
+
+def test_a_signature_without_a_key_id_is_unsigned_and_one_made_when_the_key_starts_is_valid(
+        signer):
+    log, entries = sound()
+    cp = checkpoint(entries, 4, signer)
+    assert chain.verify_signature({**cp, "key_id": None}, keys_of(signer)) == "unsigned"
+    assert chain.verify_signature({**cp, "signature": None}, keys_of(signer)) == "unsigned"
+    assert chain.verify_signature(cp, keys_of(signer, valid_from=cp["created_at"])) is None
+
+
+def test_a_timestamp_not_in_the_fixed_width_is_normalised():
+    assert chain.normalize_timestamp("2026-01-02T03:04:05.5+00:00") == \
+        "2026-01-02T03:04:05.500000+00:00"
+
+
+def test_naive_times_are_utc_whatever_the_machines_time_zone(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Ho_Chi_Minh")
+    time.tzset()
+    try:
+        assert chain.normalize_timestamp("2026-01-02T03:04:05") == \
+            "2026-01-02T03:04:05.000000+00:00"
+        assert chain.normalize_timestamp("2026-01-02T10:04:05+07:00") == \
+            "2026-01-02T03:04:05.000000+00:00"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_describe_marks_a_fault_with_its_reason_and_says_nothing_of_a_complete_run(signer):
+    log, entries = sound()
+    report = check(log, entries, checkpoints=[checkpoint(entries, 4, signer, head="cd" * 32)],
+                   keys=keys_of(signer))
+    lines = chain.describe(report)
+    assert "  fault at 4: checkpoint [head_mismatch]: the checkpoint's head differs from the" \
+           " chain at its position" in lines
+    assert not any(line.startswith("stopped early") for line in lines)
+    del report["complete"]  # a report without the flag is taken as complete
+    assert not any(line.startswith("stopped early") for line in chain.describe(report))
