@@ -154,3 +154,18 @@ def test_the_answer_says_what_it_counted_and_as_of_when(stats):
     assert (before["proceedings_opened"], before["findings"], before["inspections"]) == (0, 0, 0)
     # another year holds none of these facts
     assert models.unit_statistics(w.city, 2023)["proceedings_opened"] == 0
+
+
+def test_statistics_of_a_unit_alone_or_with_its_subtree(stats):
+    w, models = stats
+    tree = models.subtree(w.city)  # the city, its one district, the district's two wards
+    assert len(tree) == 4 and tree[0] == str(w.city) and tree[2:] == [str(w.ward), str(w.ward2)]
+    assert models.subtree(w.ward) == [str(w.ward)]
+    alone = models.unit_statistics(w.city, 2024, subunits=False)
+    assert alone["units_counted"] == 1 and alone["proceedings_opened"] == 0
+    district = models.unit_statistics(tree[1], 2024)
+    assert district["units_counted"] == 3 and district["proceedings_opened"] == 4
+    # as of a moment after everything: the same as now
+    later = models.unit_statistics(tree[1], 2024, as_of="2100-01-01T00:00:00+00:00")
+    assert {k: v for k, v in later.items() if k != "as_of"} == \
+        {k: v for k, v in district.items() if k != "as_of"}
