@@ -68,7 +68,8 @@ MODULES = (
                                    "not postgres")),
     Module("access", "audit_service/access.py",
            ("tests/test_access.py", "tests/test_tokens_cli.py", "-k", "not postgres")),
-    Module("import", "audit_service/importing.py", ("tests/test_import.py",)),
+    Module("import", "audit_service/importing.py",
+           ("tests/test_import_records.py", "tests/test_import.py", "-k", "not postgres")),
 )
 
 
