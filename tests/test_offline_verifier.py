@@ -221,6 +221,12 @@ def run(capsys, *args: str) -> tuple[int, dict | None, str]:
     return code, (json.loads(out) if out.strip().startswith("{") else None), out + err
 
 
+def run_split(capsys, *args: str) -> tuple[int, str, str]:
+    code = verify_export.main([*args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def test_the_command_exits_0_1_or_2_and_prints_its_verdict(bundle, capsys, tmp_path):
     code, report, text = run(capsys, str(bundle.path), "--no-replay", "--json")
     assert code == 0 and report["ok"] and "RESULT: OK" in text
@@ -307,3 +313,166 @@ def test_with_the_service_installed_the_export_is_replayed(bundle, capsys):
     code, report, _ = run(capsys, str(bundle.path), "--json")
     assert code == 0 and report["replay"]["as_of"] == report["latest_recorded_at"]
     assert not any(n.startswith("board hashes not checked") for n in report["notes"])
+
+
+
+def test_with_json_stdout_holds_only_the_report_and_the_words_go_to_stderr(bundle, capsys):
+    code, out, err = run_split(capsys, str(bundle.path), "--no-replay", "--json")
+    report = json.loads(out)  # the whole of stdout
+    assert code == 0 and out.startswith('{\n  "ok": true,\n') and out.endswith("}\n")
+    assert err.splitlines()[0].startswith("OK: 20 events checked")
+    assert err.splitlines()[-1] == "RESULT: OK" and report["ok"]
+    code, out, err = run_split(capsys, str(bundle.path), "--no-replay")
+    assert out.splitlines()[0].startswith("OK: 20 events checked") and err == ""
+
+
+def test_errors_go_to_stderr(bundle, capsys, tmp_path, monkeypatch):
+    code, out, err = run_split(capsys, str(tmp_path / "none.ndjson"), "--no-replay")
+    assert code == 2 and out == "" and err.startswith("verify_export: cannot read ")
+    monkeypatch.setattr(verify_export, "replay_available", lambda: "no service here")
+    code, out, err = run_split(capsys, str(bundle.path), "--officer", "x")
+    assert code == 2 and err.strip() == "verify_export: no service here"
+
+
+def test_a_trusted_checkpoint_file_without_a_type_line_is_read(bundle, capsys, tmp_path):
+    cp = {k: v for k, v in bundle.lines[bundle.index("checkpoint")].items() if k != "type"}
+    held = tmp_path / "held.json"
+    held.write_text(json.dumps(cp))
+    code, report, _ = run(capsys, str(bundle.path), "--no-replay", "--json",
+                          "--trusted-checkpoint", str(held))
+    assert code == 0 and report["ok"]
+
+
+def test_the_saved_checkpoint_is_indented_json(bundle, capsys, tmp_path):
+    saved = tmp_path / "saved.json"
+    run(capsys, str(bundle.path), "--no-replay", "--save-checkpoint", str(saved))
+    text = saved.read_text()
+    assert text.startswith('{\n  "') and text.endswith("}\n")
+    assert json.loads(text)["position"] == 20
+
+
+def test_the_help_documents_every_option(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "2000")
+    with pytest.raises(SystemExit) as done:
+        verify_export.main(["--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for phrase in (
+        "Verify an audit-service export: signatures, hash chain, board hashes.",
+        "export the export file (.ndjson, or gzip-compressed)",
+        "--trusted-checkpoint FILE a checkpoint you already hold (JSON); the export must"
+        " contain the same history up to it",
+        "--trusted-key FILE public keys you trust (base64 or JSON records); only these may"
+        " sign checkpoints",
+        "--require-signatures count an unsigned checkpoint as a fault",
+        "--save-checkpoint FILE after a clean check, save the last valid signed checkpoint"
+        " here",
+        "--json print the report as JSON",
+        "--no-replay check the chain and signatures only (no decoding of events)",
+        "--officer ID print this officer's replayed history and eligibility",
+        "--on YYYY-MM-DD date of the eligibility questions (default: the day of --as-of)",
+        "--as-of TIME answer as of this recorded time (default: the export's latest)",
+        "--compare-url URL compare replayed answers with this running service",
+        "--token TOKEN bearer token for --compare-url",
+    ):
+        assert phrase in text, phrase
+
+
+# --------------------------------------------------------------------------- the manifest's range
+
+def partial(bundle: Bundle, start: int, to: int) -> Bundle:
+    """The bundle cut to events start+1..to, its manifest saying so, as a partial export."""
+    kept, base = [], None
+    for o in bundle.lines[1:-1]:
+        if o["type"] in ("event", "chain"):
+            if o["position"] == start:
+                base = o["chain"]
+            if not start < o["position"] <= to:
+                continue
+        if o["type"] == "checkpoint" and o["position"] <= start:
+            continue  # as the export does: checkpoints from its first position on
+        kept.append(o)
+    head = dict(bundle.lines[0])
+    head["start"] = ({"position": 0, "hash": "00" * 32, "count": 0} if start == 0 else
+                     {"position": start, "hash": base["hash"], "count": base["seq"]})
+    head["to_position"] = to
+    bundle.lines = [head, *kept, {**bundle.lines[-1],
+                                  "events": sum(o["type"] == "event" for o in kept)}]
+    bundle.lines[-1]["lines"] = len(bundle.lines) - 1
+    return bundle
+
+
+def test_a_partial_export_verifies_from_its_start(bundle):
+    report = check_export(partial(bundle, 10, 20).write("tail", reseal=True))
+    assert report["ok"], report["faults"]
+    assert report["events"] == 10 and report["first_position"] == 11
+    assert report["chain_head"]["count"] == 20
+
+
+def test_a_checkpoint_past_the_exports_range_is_not_judged(bundle):
+    """(The export writes only the checkpoints in its range; a file holding one past it is
+    still read as the manifest says.)"""
+    report = check_export(partial(bundle, 0, 10).write("head", reseal=True))
+    assert report["ok"], report["faults"]
+    assert report["checkpoints"]["valid"] == 1  # the one at 10; the one at 20 is past the range
+
+
+def test_a_trusted_checkpoint_past_a_partial_export_is_noted_not_failed(exported, bundle):
+    held = {k: v for k, v in bundle.lines[bundle.index("checkpoint", 20)].items()
+            if k != "type"}
+    cut = partial(bundle, 0, 10)
+    assert cut.lines[0]["log_head"] >= 20
+    report = check_export(cut.write("head", reseal=True), trusted_checkpoint=held)
+    assert report["ok"], report["faults"]
+    assert "the trusted checkpoint at 20 lies beyond this range; not checked" in report["notes"]
+
+
+def test_an_event_not_yet_chained_is_counted_not_failed(bundle):
+    i = bundle.index("event", 20)
+    bundle.lines[i]["chain"] = None
+    bundle.lines[0]["chain_position"] = 19
+    report = check_export(bundle.write("unchained", reseal=True))
+    assert report["unchained"] == 1
+    assert not any(f["kind"] == chain.INSERTED for f in report["faults"])
+
+
+def test_chain_lines_before_any_event_and_a_missing_tail(bundle):
+    for p in (1, 19, 20):
+        i = bundle.index("event", p)
+        bundle.lines[i] = {"type": "chain", "position": p, "chain": bundle.lines[i]["chain"]}
+    bundle.lines[-1]["events"] -= 3
+    report = check_export(bundle.write("holes", reseal=True))
+    assert faults(report) == [(1, chain.MISSING), (19, chain.TRUNCATED), (20, chain.TRUNCATED)]
+    assert report["checkpoints"]["signed"] == 2  # the checkpoints were read before the chain
+
+
+def test_an_export_without_events(exported, bundle):
+    _, signer, _ = exported
+    head = dict(bundle.lines[0])
+    head["to_position"] = 0
+    keys = [o for o in bundle.lines if o["type"] == "key"]
+    bundle.lines = [head, *keys, {**bundle.lines[-1], "events": 0, "lines": 1 + len(keys)}]
+    report = check_export(bundle.write("empty", reseal=True))
+    assert report["ok"] and report["events"] == 0 and report["latest_recorded_at"] is None
+    # cut before its end line: truncated at position 1
+    bundle.lines = bundle.lines[:-1]
+    cut = check_export(bundle.write("empty-cut"))
+    assert faults(cut) == [(1, chain.TRUNCATED)] and cut["ok"] is False
+
+
+def test_unsigned_checkpoints_pass_unless_signatures_are_required(bundle):
+    for o in bundle.lines:
+        if o["type"] == "checkpoint":
+            o["signature"] = None
+    path = bundle.write("unsigned", reseal=True)
+    assert check_export(path)["ok"]
+    assert not check_export(path, require_signatures=True)["ok"]
+
+
+def test_file_faults_are_added_to_the_others(bundle):
+    bundle.lines[bundle.index("event", 5)]["originator_version"] = 9
+    bundle.lines[0]["exported_at"] = "2030-01-01T00:00:00+00:00"
+    report = check_export(bundle.write("both"))  # not resealed: the SHA-256 fails too
+    assert faults(report) == [(5, chain.ALTERED), (21, "file")]
+    assert report["fault_count"] == 2 and report["ok"] is False
+    assert report["first_fault"]["position"] == 5
