@@ -740,3 +740,67 @@ def test_describe_marks_a_fault_with_its_reason_and_says_nothing_of_a_complete_r
     assert not any(line.startswith("stopped early") for line in lines)
     del report["complete"]  # a report without the flag is taken as complete
     assert not any(line.startswith("stopped early") for line in chain.describe(report))
+
+
+# --------------------------------------------------------------------------- counts and bounds
+
+def test_a_void_missing_claim_is_neither_listed_nor_counted():
+    log, entries = sound()
+    report = check(log, entries, order=[1, 2, 4, 3, 5, 6, 7, 8, 9, 10])
+    assert report["fault_count"] == len(report["faults"]) == 2
+    assert not any(f["kind"] == CHAIN for f in report["faults"])  # 3 is not link-checked
+    assert all("_void" not in f and "_index" not in f for f in report["faults"])
+
+
+def test_an_event_copied_over_a_later_one_is_reordered_both_ways():
+    log, entries = sound()
+    original = log[3]
+    log[3], log[6] = event(3, "x"), original
+    assert check(log, entries)["faults"] == [
+        {"position": 3, "kind": REORDERED, "related": 6, "detail": DIFFERS},
+        {"position": 6, "kind": REORDERED, "related": 3, "detail": "event moved between 3 and 6"}]
+
+
+def test_a_log_with_no_events_left_is_truncated_from_the_start():
+    _, entries = sound()
+    report = check({}, entries)
+    assert faults(report) == [(p, TRUNCATED) for p in range(1, N + 1)]
+    assert report["events"] == 0 and report["chained"] == N
+
+
+def test_checkpoint_totals_count_each_one(signer):
+    log, entries = sound()
+    cps = [checkpoint(entries, 2, None), checkpoint(entries, 4, None),
+           checkpoint(entries, 6, signer)]
+    report = check(log, entries, checkpoints=cps, keys=keys_of(signer))
+    assert {k: report["checkpoints"][k] for k in ("total", "signed", "unsigned", "valid")} == \
+        {"total": 3, "signed": 1, "unsigned": 2, "valid": 1}
+
+
+def test_a_checkpoint_at_the_ranges_last_position_is_judged(signer):
+    log, entries = sound()
+    cp = checkpoint(entries, N, signer)
+    del log[N], entries[N]
+    report = check(log, entries, checkpoints=[cp], keys=keys_of(signer),
+                   finish={"range_end": N})
+    assert [(f["position"], f["reason"]) for f in report["faults"]] == [(N, "not_in_chain")]
+
+
+def test_exactly_200_faults_are_all_listed_without_a_note():
+    log = {p: event(p) for p in range(1, 201)}
+    entries = build(log)
+    for p in log:
+        log[p] = event(p, tag="changed")
+    report = check(log, entries)
+    assert len(report["faults"]) == report["fault_count"] == 200
+    assert not any(n.startswith("only the first") for n in report["notes"])
+
+
+def test_more_altered_events_than_the_checker_remembers_are_all_counted():
+    n = chain.MAX_PENDING + 2
+    log = {p: event(p) for p in range(1, n + 1)}
+    entries = build(log)
+    for p in log:
+        log[p] = event(p, tag="changed")
+    report = check(log, entries)
+    assert report["fault_count"] == n and len(report["faults"]) == 200
