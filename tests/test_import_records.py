@@ -1,17 +1,21 @@
 """The import's file format, record by record: which service command each record type runs
 with which fields (natural keys resolved to ids), what a line that cannot be read is
 reported as, and the report's shape. The commands' own rules are tested elsewhere; here the
-service is a stand-in that records the calls, so each row is exactly one mapping.
+service is a stand-in that records the calls, so each row is exactly one mapping; the
+last tests run the import on a real store.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from types import SimpleNamespace
 
 import pytest
 
 from audit_service.errors import NotFound, ValidationFailed
 from audit_service.importing import (IMPORTER, RECORD_TYPES, BadRecord, ImportReport,
-                                     parse_lines)
+                                     import_records, parse_lines, record_claim)
+from tests.conftest import event_count
 
 A = IMPORTER
 REF = {"number": "5", "symbol": "QĐ-UBND", "issuer": "UBND", "signed_on": "2021-02-20"}
@@ -188,3 +192,70 @@ def test_the_reports_shape():
     assert report.bad[0].as_dict() == {"line": 3, "code": "x", "message": "y"}
     assert report.bad[1].as_dict() == {"line": 4, "code": "z", "message": "w",
                                        "details": {"a": 1}}
+
+
+# --------------------------------------------------------------------------- with the service
+
+CITY = {"type": "unit", "code": "01", "name": "Hà Nội", "level": "city"}
+OFFICERS = [{"type": "officer", "personnel_code": f"HN-{n}", "full_name": f"Cán bộ {n}",
+             "category": "cong_chuc", "unit_code": "01", "position": "Chuyên viên"}
+            for n in range(1, 5)]
+
+
+def test_a_records_claim_is_keyed_by_its_canonical_json():
+    """Re-running a file finds its records again by this key; if the canonical form changed
+    between versions, a re-run would import everything twice."""
+    canonical = '{"level":"city","name":"Hà Nội","type":"unit"}'.encode()
+    claim = record_claim({"type": "unit", "name": "Hà Nội", "level": "city"}, A)
+    assert claim.request_sha256 == hashlib.sha256(canonical).hexdigest()
+    key = "import:" + hashlib.sha256(canonical).hexdigest()
+    assert claim.key_sha256 == hashlib.sha256(key.encode()).hexdigest()
+
+
+def test_progress_is_reported_per_bad_line_and_per_batch(app):
+    calls: list[int] = []
+    text = [json.dumps(CITY), "not json", *(json.dumps(o) for o in OFFICERS)]
+    report = import_records(app, text, batch_size=2, progress=calls.append)
+    assert calls == [1, 2, 2, 1]  # the bad line, then batches of 2, 2 and the last 1
+    assert report.batches == 3 and report.imported == 5 and len(report.bad) == 1
+    again = import_records(app, text, batch_size=2)
+    assert (again.batches, again.imported, again.already_imported) == (0, 0, 5)
+
+
+def test_lines_after_an_unreadable_one_are_still_read(app):
+    text = [b'{"name": "\xff"}', "[" * 40 + "]" * 40, json.dumps(CITY)]
+    report = import_records(app, text)
+    assert [b.as_dict() for b in report.bad] == [
+        {"line": 1, "code": "invalid_utf8",
+         "message": "the line is not UTF-8: byte 0xff at column 11"},
+        {"line": 2, "code": "json_too_deep", "message": "JSON nested deeper than 16 levels"}]
+    assert report.imported == 1
+
+
+def test_every_field_with_text_no_store_can_hold_is_named():
+    (_, bad), = parse_lines(['{"type": "unit", "name": "a\\u0000", "code": "b\\u0007"}'])
+    assert bad.message == "invalid input: code, name"
+
+
+def test_a_refused_record_keeps_the_services_message_and_the_rest_land(app):
+    text = [json.dumps(CITY), json.dumps({**OFFICERS[0], "unit_code": "nowhere"}),
+            json.dumps(OFFICERS[1])]
+    report = import_records(app, text)
+    assert [b.as_dict() for b in report.bad] == [{
+        "line": 2, "code": "validation_failed", "message": "invalid input",
+        "details": {"unit_code": "no unit with code 'nowhere'"}}]
+    assert report.imported == 2
+
+
+def test_a_record_its_command_cannot_take_is_malformed_and_the_rest_land(app, monkeypatch):
+    def broken(app, actor, record):
+        raise TypeError("unexpected field")
+
+    monkeypatch.setitem(RECORD_TYPES, "leaving", broken)
+    before = event_count(app)
+    text = [json.dumps(CITY), json.dumps({"type": "leaving", "personnel_code": "HN-1"}),
+            json.dumps(OFFICERS[0])]
+    report = import_records(app, text)
+    assert [b.as_dict() for b in report.bad] == [
+        {"line": 2, "code": "invalid_record", "message": "malformed record: unexpected field"}]
+    assert report.imported == 2 and event_count(app) > before
