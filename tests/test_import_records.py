@@ -259,3 +259,12 @@ def test_a_record_its_command_cannot_take_is_malformed_and_the_rest_land(app, mo
     assert [b.as_dict() for b in report.bad] == [
         {"line": 2, "code": "invalid_record", "message": "malformed record: unexpected field"}]
     assert report.imported == 2 and event_count(app) > before
+
+
+def test_a_number_too_long_to_hold_is_one_bad_record(app):
+    text = [json.dumps(CITY),
+            '{"type": "officer", "personnel_code": "HN-9", "full_name": "X", "category":'
+            ' "cong_chuc", "unit_code": "01", "position": "P", "joined_on": ' + "9" * 5000 + "}",
+            json.dumps(OFFICERS[0])]
+    report = import_records(app, text)
+    assert [b.line for b in report.bad] == [2] and report.imported == 2
