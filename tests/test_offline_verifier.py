@@ -294,7 +294,8 @@ def test_the_command_saves_the_last_valid_checkpoint_only_after_a_clean_check(bu
     code, _, text = run(capsys, str(bundle.write("touched")), "--no-replay",
                         "--save-checkpoint", str(saved))
     assert code == 1 and not saved.exists()
-    assert "no checkpoint saved: the export did not verify, or has no valid checkpoint" in text
+    assert "no checkpoint saved: the export did not verify, or has no valid checkpoint" in \
+        text.splitlines()
 
 
 def test_without_the_service_installed_replay_is_skipped_and_said_so(bundle, capsys,
@@ -356,7 +357,7 @@ def test_the_help_documents_every_option(capsys, monkeypatch):
     with pytest.raises(SystemExit) as done:
         verify_export.main(["--help"])
     assert done.value.code == 0
-    text = " ".join(capsys.readouterr().out.split())
+    text = " " + " ".join(capsys.readouterr().out.split()) + " "
     for phrase in (
         "Verify an audit-service export: signatures, hash chain, board hashes.",
         "export the export file (.ndjson, or gzip-compressed)",
@@ -375,7 +376,7 @@ def test_the_help_documents_every_option(capsys, monkeypatch):
         "--compare-url URL compare replayed answers with this running service",
         "--token TOKEN bearer token for --compare-url",
     ):
-        assert phrase in text, phrase
+        assert f" {phrase} " in text, phrase  # whole words: not inside a longer text
 
 
 # --------------------------------------------------------------------------- the manifest's range
@@ -476,3 +477,60 @@ def test_file_faults_are_added_to_the_others(bundle):
     assert faults(report) == [(5, chain.ALTERED), (21, "file")]
     assert report["fault_count"] == 2 and report["ok"] is False
     assert report["first_fault"]["position"] == 5
+
+
+
+def test_the_json_report_keeps_text_as_it_is(bundle, capsys):
+    bundle.lines[0]["note"] = "Thanh tra Hà Nội"  # a manifest field the verifier passes on
+    path = bundle.write("noted", reseal=True)
+    code, out, _ = run_split(capsys, str(path), "--no-replay", "--json")
+    assert code == 0 and '"note": "Thanh tra Hà Nội"' in out
+
+
+def test_several_officers_can_be_asked_for(bundle, capsys):
+    code, _, text = run(capsys, str(bundle.path), "--officer", "a", "--officer", "b")
+    assert "officer a: not in the export" in text and "officer b: not in the export" in text
+
+
+def test_an_export_without_events_still_uses_the_auditors_choices(exported, bundle):
+    head = dict(bundle.lines[0])
+    head["to_position"] = 0
+    kept = [o for o in bundle.lines if o["type"] in ("key", "checkpoint")]
+    bundle.lines = [head, *kept, {**bundle.lines[-1], "events": 0, "lines": 1 + len(kept)}]
+    path = bundle.write("empty", reseal=True)
+    assert check_export(path)["ok"]  # the export's own keys hold its checkpoints
+    assert {f["reason"] for f in check_export(path, trusted_keys={})["faults"]} == \
+        {"unknown_key"}
+    held = {k: v for k, v in kept[-1].items() if k != "type"}
+    noted = check_export(path, trusted_checkpoint=held)
+    assert f"the trusted checkpoint at {held['position']} lies beyond this range; not checked" \
+        in noted["notes"]
+    for o in bundle.lines:
+        if o["type"] == "checkpoint":
+            o["signature"] = None
+    unsigned = bundle.write("empty-unsigned", reseal=True)
+    assert check_export(unsigned)["ok"]
+    assert not check_export(unsigned, require_signatures=True)["ok"]
+
+
+def test_chain_lines_first_still_use_the_auditors_choices(exported, bundle):
+    i = bundle.index("event", 1)
+    bundle.lines[i] = {"type": "chain", "position": 1, "chain": bundle.lines[i]["chain"]}
+    bundle.lines[-1]["events"] -= 1
+    path = bundle.write("chain-first", reseal=True)
+    assert {f["reason"] for f in check_export(path, trusted_keys={})["faults"]
+            if f["kind"] == chain.CHECKPOINT} == {"unknown_key"}
+    cp = bundle.lines[bundle.index("checkpoint")]
+    held = {k: v for k, v in cp.items() if k != "type"}
+    held["head"] = "ef" * 32
+    held["signature"] = exported[1].sign(held)
+    assert (held["position"], "trusted_mismatch") in [
+        (f["position"], f.get("reason")) for f in check_export(path, trusted_checkpoint=held)[
+            "faults"]]
+    for o in bundle.lines:
+        if o["type"] == "checkpoint":
+            o["signature"] = None
+    unsigned = bundle.write("chain-first-unsigned", reseal=True)
+    assert not any(f.get("reason") == "unsigned" for f in check_export(unsigned)["faults"])
+    assert any(f.get("reason") == "unsigned"
+               for f in check_export(unsigned, require_signatures=True)["faults"])
