@@ -142,3 +142,33 @@ def test_the_access_log_pages_with_after_and_limit(db):
     assert [e["officer_id"] for e in exact["items"]] == ["officer-3", "officer-4"]
     assert exact["next"] is None
     assert len(log.entries()["items"]) == 5  # the default limit is above 5
+
+
+def test_the_tables_are_created_once_and_named(db):
+    from audit_service.access import create_tables
+
+    assert create_tables(db) == ["api tokens", "access log"]  # again: already there
+    TokenStore(db).create("admin", "ops")
+    assert create_tables(db) == ["api tokens", "access log"] and rows(db) == 1
+
+
+def test_the_next_page_starts_after_the_last_item_shown(db):
+    log = AccessLog(db)
+    user = User("board-1", "board", "B")
+    for n in range(5):
+        log.record(user, f"officer-{n}", "history")
+    page = log.entries(limit=3)
+    assert [e["officer_id"] for e in page["items"]] == ["officer-0", "officer-1", "officer-2"]
+    assert page["next"] == str(page["items"][2]["id"])
+
+
+def test_a_page_holds_100_entries_by_default(db):
+    log = AccessLog(db)
+    user = User("board-1", "board", "B")
+    with db.transaction():
+        for n in range(101):
+            db.execute("INSERT INTO access_log (accessed_at, user_id, role, officer_id, what)"
+                       " VALUES (?, ?, ?, ?, ?)", ("2026-01-01", user.user_id, user.role,
+                                                   f"o-{n}", "history"))
+    page = log.entries()
+    assert len(page["items"]) == 100 and page["next"] == str(page["items"][-1]["id"])
