@@ -99,6 +99,8 @@ def scratch_copy(module: Module) -> Path:
 
 
 def run_module(module: Module, max_children: int) -> dict:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()  # what is copied
     work = scratch_copy(module)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     started = time.time()
@@ -126,8 +128,6 @@ def run_module(module: Module, max_children: int) -> dict:
             key = st.replace(" ", "_")
             stats[key] = stats.get(key, 0) + 1
     survivors = sorted(name for name, st in status.items() if st in ("survived", "no tests"))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
     return {"module": module.path, "tests": list(module.tests), "commit": commit,
             "functions": list(module.functions),
             "run_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
