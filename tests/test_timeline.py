@@ -456,3 +456,20 @@ def test_rotation_flag_without_names_or_position_uses_the_unit_ids():
 ])
 def test_rotation_not_flagged_without_levels_or_a_weak_rating(from_unit, to_unit, rating):
     assert check_rotation(REF, from_unit, to_unit, rating) is None
+
+
+@pytest.mark.parametrize("params, outcome", [
+    ({"outcome": "needs_review"}, "needs_review"),  # the reference data decides
+    ({}, "not_allowed"),                            # and says not_allowed by default
+])
+def test_rotation_outcome_is_the_reference_rules(params, outcome):
+    import dataclasses
+
+    class Ref:
+        unit_levels = REF.unit_levels
+
+        def rule(self, rule_id):
+            return dataclasses.replace(REF.rule(rule_id), params=params)
+
+    flag = check_rotation(Ref(), WARD, DISTRICT, {"year": 2020, "rating": "weak"})
+    assert flag["outcome"] == outcome
