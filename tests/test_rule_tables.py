@@ -60,6 +60,10 @@ TERM_RATINGS = [
     ("every year completed", "2021-01-04", {2021: "HTNV", 2022: "HTTNV", 2023: "HTXSNV",
                                             2024: "HTNV"},
      "2025-11-03", "ok", QD377),
+    ("failed in the first year, evaluated on the term's first day", "2021-01-04",
+     {2021: "KHTNV"}, "2021-01-04", "not_eligible", QD377),
+    ("failed the year after the evaluation year", "2021-01-04", {2021: "HTTNV", 2026: "KHTNV"},
+     "2025-11-03", "ok", QD377),
 ]
 
 
@@ -359,3 +363,22 @@ def test_no_decision_on_record_is_ok_for_the_effect_rule():
     reasons = rule_reasons(evaluate(REF, log.rows, "2022-01-10"), "discipline-effect")
     assert [(r["outcome"], r["message_en"]) for r in reasons] == \
         [("ok", "No discipline decision on record.")]
+
+
+
+@pytest.mark.parametrize("first, corrected, expected", [
+    ("HTNV", "KHTNV", "not_eligible"),  # corrected to a failed year: counts as failed
+    ("KHTNV", "HTNV", "ok"),            # corrected from a failed year: no longer counts
+])
+def test_a_corrected_rating_counts_as_corrected(first, corrected, expected):
+    # source: QD377 (the rating of each year of the term, as it stands)
+    log = Log()
+    log.register()
+    log.appoint("2021-01-04")
+    rid = log.rate(2023, first)
+    log.correct_rating(rid, 2023, corrected, first)
+    reasons = rule_reasons(evaluate(REF, log.rows, "2025-11-03"), "term-failed-rating")
+    assert {r["outcome"] for r in reasons} == {expected}
+    if expected == "not_eligible":
+        assert "(as corrected)" in reasons[0]["message_en"]
+        assert "(sau đính chính)" in reasons[0]["message_vi"]
