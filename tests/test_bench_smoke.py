@@ -103,6 +103,10 @@ def test_rebuild_measure_reports_the_rebuild_the_command_runs(tmp_path):
     # SQLite rebuilds in one process: the command's rebuild is the single-process one.
     assert pj["rebuild"]["workers"] == pj["rebuild_single"]["workers"] == 1
     assert pj["ratio"] == pj["rebuild"]["ratio"] > 0
+    # the second baseline decodes only what the rebuild applies: not the index claims and
+    # idempotency records of the import, though it reads the whole log
+    assert 0 < pj["read_decode_applied"]["decoded"] < pj["events"]
+    assert pj["ratio_applied"] == pj["rebuild"]["ratio_applied"] > 0
     rows = report.verdicts({"projections": pj})
     assert [r["measure"] for r in rows] == ["projection rebuild (1 process)", "rebuild peak RSS"]
 

@@ -60,6 +60,10 @@ TERM_RATINGS = [
     ("every year completed", "2021-01-04", {2021: "HTNV", 2022: "HTTNV", 2023: "HTXSNV",
                                             2024: "HTNV"},
      "2025-11-03", "ok", QD377),
+    ("failed in the first year, evaluated on the term's first day", "2021-01-04",
+     {2021: "KHTNV"}, "2021-01-04", "not_eligible", QD377),
+    ("failed the year after the evaluation year", "2021-01-04", {2021: "HTTNV", 2026: "KHTNV"},
+     "2025-11-03", "ok", QD377),
 ]
 
 
@@ -252,3 +256,129 @@ def test_limitation_without_restart_refuses_the_same_decision(tmp_path):
         assert event_count(app) == before
     finally:
         app.close()
+
+
+# --------------------------------------------------------------------------- 12-month effect
+
+LAW52_12 = ("Luật Cán bộ, công chức 22/2008/QH12, Điều 82 khoản 3, sửa đổi bởi Luật"
+            " 52/2019/QH14 (khiển trách, cảnh cáo, hạ bậc lương: 12 tháng không bổ nhiệm)")
+
+# Effective 2021-03-15: the 12 months run through 2022-03-14. The verdict inside the period
+# is left to the rule under review (reappointment to the same post may be allowed); what
+# the law fixes is the period: through its last day, and free the day after.
+# (case, form, evaluation date, in the period?, source)
+TWELVE_MONTHS = [
+    (f"{form}: {label}", form, on, inside, LAW52_12)
+    for form in ("khien_trach", "canh_cao", "ha_bac_luong")
+    for label, on, inside in (("the day it begins", "2021-03-15", True),
+                              ("the last day of the 12 months", "2022-03-14", True),
+                              ("the first day after the 12 months", "2022-03-15", False))
+]
+
+
+@pytest.mark.parametrize("case,form,on,inside,source", TWELVE_MONTHS,
+                         ids=[r[0] for r in TWELVE_MONTHS])
+def test_twelve_month_effect_period_table(case, form, on, inside, source):
+    log = Log()
+    log.register()
+    log.appoint("2020-09-01")
+    log.decide(form, "2021-03-15", signed_on="2021-03-10", opened_on="2021-02-01")
+    reasons = rule_reasons(evaluate(REF, log.rows, on), "discipline-effect")
+    assert len(reasons) == 1, (case, source)
+    if inside:
+        assert reasons[0]["outcome"] != "ok", case
+        assert "12-month effect period" in reasons[0]["message_en"]
+        assert "from 2021-03-15 through 2022-03-14" in reasons[0]["message_en"]
+        assert "từ 2021-03-15 đến hết ngày 2022-03-14" in reasons[0]["message_vi"]
+    else:
+        assert reasons[0]["outcome"] == "ok", case
+        assert "12 months, ended 2022-03-14" in reasons[0]["message_en"]
+        assert "12 tháng, hết ngày 2022-03-14" in reasons[0]["message_vi"]
+
+
+# --------------------------------------------------------------------------- decisions that no longer count
+
+LAW52_ANNUL = ("Luật Cán bộ, công chức 22/2008/QH12, Điều 82, sửa đổi bởi Luật 52/2019/QH14"
+               " (the periods run from a decision in force; one annulled, or overturned on a"
+               " complaint under Luật Khiếu nại 02/2011/QH13, is no longer in force)")
+
+
+@pytest.mark.parametrize("how", ["annulled", "overturned"])
+def test_an_annulled_or_overturned_demotion_does_not_count(how):
+    # source: LAW52_ANNUL
+    log = Log()
+    log.register()
+    log.appoint("2020-09-01")
+    _, did = log.decide("giang_chuc", "2021-03-15", signed_on="2021-03-10",
+                        opened_on="2021-02-01")
+    if how == "annulled":
+        log.annul(did, "2021-06-01")
+        said = "was annulled on 2021-06-01"
+    else:
+        aid = log.appeal(did, "2021-03-20")
+        log.resolve(did, aid, "overturned", "2021-06-01", previous_form="giang_chuc")
+        said = "was overturned on appeal on 2021-06-01"
+    reasons = rule_reasons(evaluate(REF, log.rows, "2022-01-10"), "discipline-effect")
+    assert [r["outcome"] for r in reasons] == ["info"], how
+    assert said in reasons[0]["message_en"]
+    assert "no longer counts for reappointment" in reasons[0]["message_en"]
+
+
+def test_a_demotion_changed_to_a_reprimand_on_appeal_has_the_reprimands_12_months():
+    # source: LAW52_12 and LAW52_EFFECT: the form after the appeal sets the period
+    log = Log()
+    log.register()
+    log.appoint("2020-09-01")
+    _, did = log.decide("giang_chuc", "2021-03-15", signed_on="2021-03-10",
+                        opened_on="2021-02-01")
+    aid = log.appeal(did, "2021-03-20")
+    log.resolve(did, aid, "form_changed", "2021-05-01", new_form="khien_trach",
+                previous_form="giang_chuc")
+    after = rule_reasons(evaluate(REF, log.rows, "2022-03-15"), "discipline-effect")
+    assert [r["outcome"] for r in after] == ["ok"]
+    assert "form changed on appeal from" in after[0]["message_en"]
+    inside = rule_reasons(evaluate(REF, log.rows, "2022-03-14"), "discipline-effect")
+    assert "12-month effect period" in inside[0]["message_en"]
+
+
+def test_a_pending_appeal_does_not_suspend_the_effect_period():
+    # source: LAW52_EFFECT; Luật Khiếu nại 02/2011/QH13, Điều 35 (the decision complained of
+    # is carried out while the complaint is resolved, unless its execution is suspended)
+    log = Log()
+    log.register()
+    log.appoint("2020-09-01")
+    _, did = log.decide("giang_chuc", "2021-03-15", signed_on="2021-03-10",
+                        opened_on="2021-02-01")
+    log.appeal(did, "2021-03-20")
+    reasons = rule_reasons(evaluate(REF, log.rows, "2022-01-10"), "discipline-effect")
+    assert [r["outcome"] for r in reasons] == ["not_eligible"]
+    assert reasons[0]["message_en"].endswith(" An appeal is pending.")
+    assert reasons[0]["message_vi"].endswith(" Đang có khiếu nại chưa giải quyết.")
+
+
+def test_no_decision_on_record_is_ok_for_the_effect_rule():
+    log = Log()
+    log.register()
+    log.appoint("2020-09-01")
+    reasons = rule_reasons(evaluate(REF, log.rows, "2022-01-10"), "discipline-effect")
+    assert [(r["outcome"], r["message_en"]) for r in reasons] == \
+        [("ok", "No discipline decision on record.")]
+
+
+
+@pytest.mark.parametrize("first, corrected, expected", [
+    ("HTNV", "KHTNV", "not_eligible"),  # corrected to a failed year: counts as failed
+    ("KHTNV", "HTNV", "ok"),            # corrected from a failed year: no longer counts
+])
+def test_a_corrected_rating_counts_as_corrected(first, corrected, expected):
+    # source: QD377 (the rating of each year of the term, as it stands)
+    log = Log()
+    log.register()
+    log.appoint("2021-01-04")
+    rid = log.rate(2023, first)
+    log.correct_rating(rid, 2023, corrected, first)
+    reasons = rule_reasons(evaluate(REF, log.rows, "2025-11-03"), "term-failed-rating")
+    assert {r["outcome"] for r in reasons} == {expected}
+    if expected == "not_eligible":
+        assert "(as corrected)" in reasons[0]["message_en"]
+        assert "(sau đính chính)" in reasons[0]["message_vi"]

@@ -417,3 +417,61 @@ def test_rotation_rule_out_of_force_on_the_move_date():
     weak = {"year": 2024, "rating": "weak", "position": 1}
     assert check_rotation(REF, WARD, DISTRICT, weak, on=date(2024, 5, 1)) is not None
     assert check_rotation(REF, WARD, DISTRICT, weak, on=date(2025, 8, 1)) is None
+
+
+@pytest.mark.parametrize("on, flagged", [
+    # Hanoi practice statement (2019); the district level's last day was 2025-06-30
+    (date(2018, 12, 31), False), (date(2019, 1, 1), True),
+    ("2025-06-30", True), ("2025-07-01", False), (None, True),
+])
+def test_rotation_rule_in_force_from_2019_to_the_districts_last_day(on, flagged):
+    weak = {"year": 2018, "rating": "weak", "position": 7}
+    assert (check_rotation(REF, WARD, DISTRICT, weak, on=on) is not None) is flagged
+
+
+def test_rotation_flag_names_both_units_their_levels_the_year_and_the_rule():
+    flag = check_rotation(REF, WARD, DISTRICT, {"year": 2021, "rating": "weak", "position": 9})
+    assert flag["outcome"] == "not_allowed" and flag["positions"] == [9]
+    assert flag["message_vi"].startswith(
+        "Luân chuyển từ UBND phường Phúc Xá (phường, xếp loại yếu năm 2021) lên UBND quận Ba"
+        " Đình (quận, huyện, thị xã, cấp cao hơn): trái chủ trương chấm dứt luân chuyển")
+    assert flag["message_en"].startswith(
+        "Rotation from UBND phường Phúc Xá (ward, rated weak in 2021) up to UBND quận Ba Đình"
+        " (district (urban or rural) or town, a higher level): contrary to the policy: no"
+        " rotation of officials")
+
+
+def test_rotation_flag_without_names_or_position_uses_the_unit_ids():
+    flag = check_rotation(REF, {"unit_id": "w9", "level": "ward"},
+                          {"unit_id": "c1", "level": "city"}, {"year": 2020, "rating": "weak"})
+    assert flag["positions"] == []
+    assert flag["message_en"].startswith("Rotation from w9 (ward, rated weak in 2020) up to c1"
+                                         " (city (provincial level), a higher level)")
+
+
+@pytest.mark.parametrize("from_unit, to_unit, rating", [
+    (WARD, {"unit_id": "x", "level": "galaxy"}, {"year": 2019, "rating": "weak"}),
+    ({"unit_id": "x", "level": "galaxy"}, DISTRICT, {"year": 2019, "rating": "weak"}),
+    (WARD, {}, {"year": 2019, "rating": "weak"}),
+    (WARD, DISTRICT, {"year": 2019}),
+    (WARD, DISTRICT, {}),
+])
+def test_rotation_not_flagged_without_levels_or_a_weak_rating(from_unit, to_unit, rating):
+    assert check_rotation(REF, from_unit, to_unit, rating) is None
+
+
+@pytest.mark.parametrize("params, outcome", [
+    ({"outcome": "needs_review"}, "needs_review"),  # the reference data decides
+    ({}, "not_allowed"),                            # and says not_allowed by default
+])
+def test_rotation_outcome_is_the_reference_rules(params, outcome):
+    import dataclasses
+
+    class Ref:
+        unit_levels = REF.unit_levels
+
+        def rule(self, rule_id):
+            return dataclasses.replace(REF.rule(rule_id), params=params)
+
+    flag = check_rotation(Ref(), WARD, DISTRICT, {"year": 2020, "rating": "weak"})
+    assert flag["outcome"] == outcome

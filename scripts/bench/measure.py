@@ -335,7 +335,8 @@ def raw_bulk(store: Store, rows: int, batch_rows: int) -> dict:
 
 # --------------------------------------------------------------------------- projections
 def read_decode_and_rebuild(store: Store, batch_size: int = 500) -> dict:
-    """The library's read+decode of the whole log, then ``Projector.rebuild()`` in a spawned
+    """The library's read+decode of the whole log (and the same decoding only the events the
+    rebuild applies: ``ratio_applied``), then ``Projector.rebuild()`` in a spawned
     process (its wall time and own peak RSS): the functions of scripts/bench_projections.py.
 
     ``rebuild`` is what ``audit-service projections rebuild`` does by default: on PostgreSQL
@@ -349,6 +350,9 @@ def read_decode_and_rebuild(store: Store, batch_size: int = 500) -> dict:
         started = time.perf_counter()
         decoded = read_and_decode(app)
         base_s = time.perf_counter() - started
+        started = time.perf_counter()
+        decoded_applied = read_and_decode(app, applied_only=True)  # what the rebuild decodes
+        applied_s = time.perf_counter() - started
     finally:
         app.close()
     workers = max(1, min(4, len(os.sched_getaffinity(0)))) if store.kind == "postgresql" else 1
@@ -356,15 +360,19 @@ def read_decode_and_rebuild(store: Store, batch_size: int = 500) -> dict:
     runs["rebuild"] = (rebuild_in_child(store.url, batch_size, workers) if workers > 1
                        else runs["rebuild_single"])
     out: dict = {"events": head,
-                 "read_decode": {"seconds": base_s, "events_per_s": decoded / base_s}}
+                 "read_decode": {"seconds": base_s, "events_per_s": decoded / base_s},
+                 "read_decode_applied": {"seconds": applied_s, "decoded": decoded_applied,
+                                         "events_per_s": head / applied_s}}
     for name, rb in runs.items():
         if rb["position"] != head:
             raise RuntimeError(f"rebuild stopped at {rb['position']}, log head is {head}")
         out[name] = {"seconds": rb["seconds"], "events_per_s": head / rb["seconds"],
                      "peak_rss_mb": rb["max_rss_mb"], "batch_size": batch_size,
                      "workers": rb["workers"], "helper_peak_rss_mb": rb["helper_max_rss_mb"],
-                     "ratio": (head / rb["seconds"]) / (decoded / base_s)}
+                     "ratio": (head / rb["seconds"]) / (decoded / base_s),
+                     "ratio_applied": applied_s / rb["seconds"]}
     out["ratio"] = out["rebuild"]["ratio"]
+    out["ratio_applied"] = out["rebuild"]["ratio_applied"]
     return out
 
 

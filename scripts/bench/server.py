@@ -97,9 +97,9 @@ class Server:
                 raise RuntimeError(f"audit-service serve exited with {self.proc.returncode};"
                                    f" see {log}")
             try:
-                if requests.get(self.base + "/healthz", timeout=1).ok:
+                if requests.get(self.base + "/healthz", timeout=5).ok:
                     break
-            except (requests.ConnectionError, requests.Timeout):  # a busy machine is slow
+            except requests.RequestException:  # not listening yet, or too busy to answer
                 time.sleep(0.2)
         else:
             self.stop()
