@@ -3,9 +3,9 @@
 Each day is a fresh SQLite store whose 'today' is set the way a user sets it, with
 ``AUDIT_TODAY``; the loads run in four chunks, two processes at a time (about 0.3-0.5 s a
 day on this machine, under a minute for the year on two CPUs: the whole year must keep
-``make test`` short). A refused command fails the load, so every rule the service checks on dates holds on every
-day: weekends, 1 January, Tết, 30 April and 1 May, 2 September, 29 February, 31 December
-and the turn of the year.
+``make test`` short). A refused command fails the load, so every rule the service checks on
+dates holds on every day: weekends, 1 January, Tết, 30 April and 1 May, 2 September,
+29 February, 31 December and the turn of the year.
 """
 from __future__ import annotations
 
