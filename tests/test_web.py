@@ -347,3 +347,37 @@ def test_worklists_on_the_board_page(web_lite):
     assert "Lê Văn Cường" in due and "29/09/2026" in due  # opened 01/07/2026 + 90 days
     appeals = html[html.index('id="appeals-pending"'):html.index('id="in-force"')]
     assert "Phạm Thị Dung" in appeals
+
+
+@pytest.mark.parametrize("path, name, value", [
+    ("/officers", "q", "Nguyễn\x00"),  # reached PostgreSQL text: a 500
+    ("/board", "unit_id", "\x00"),
+    ("/audit", "user_id", "\x01x"),
+    ("/audit", "log_after", "9" * 30),  # beyond 64 bits
+    ("/audit/events", "officer_id", "\x00"),
+])
+def test_a_page_refuses_unstorable_query_text_naming_it(web, path, name, value):
+    c = web.client("auditor")
+    r = c.get(path, query_string={name: value})
+    assert r.status_code == 422
+    assert f"{name}: " in r.get_data(as_text=True)
+
+
+def test_a_form_field_with_a_nul_is_refused_and_records_nothing(web):
+    c = web.client("inspector")
+    inspection = web.ids["inspection"]
+    html = c.get(f"/inspections/{inspection}").get_data(as_text=True)
+    action = f"/inspections/{inspection}/findings"
+    before = event_count(web.service)
+    r = c.post(action, data={**_form(html, action), "conduct_code": "qd522-late",
+                             "description": "Vắng\x00 mặt", "observed_at": "2026-11-03T09:10"})
+    assert r.status_code == 422 and "description: " in r.get_data(as_text=True)
+    assert event_count(web.service) == before
+
+
+def test_the_bounded_verify_takes_any_seconds_value(web):
+    c = web.client("auditor")
+    for seconds in ("abc", "nan", "inf", "-3"):
+        r = c.get("/audit", query_string={"verify": "1", "seconds": seconds})
+        assert r.status_code == 200, seconds
+        assert "checked" in r.get_data(as_text=True) or "kiểm" in r.get_data(as_text=True)

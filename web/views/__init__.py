@@ -9,7 +9,8 @@ from flask import (Blueprint, current_app, flash, g, redirect, render_template, 
 from flask_babel import get_locale, gettext as _
 from flask_wtf.csrf import CSRFError
 
-from audit_service.errors import AuditError, NotFound
+from audit_service.errors import AuditError, NotFound, ValidationFailed
+from audit_service.validation import MULTILINE_FIELDS, text_problem
 
 from .. import csrf
 from ..auth import (HOME, accounts, page, sign_in, sign_out, signed_in_user, throttle,
@@ -25,6 +26,29 @@ blp = Blueprint("web", __name__, template_folder="../templates", static_folder="
 def _csrf_on_every_form():
     if request.method == "POST":
         csrf.protect()
+
+
+#: No page takes a number longer than this (positions, days, seconds): a longer one is refused
+#: before it can reach a query (PostgreSQL's bigint, SQLite's 64-bit integers).
+MAX_DIGITS = 18
+
+
+@blp.before_request
+def _refuse_unstorable_input():
+    """Refuse, for every page at once, query parameters, form fields and path parameters
+    holding text no store or reader can hold (the API's rule, ``text_problem``) or numbers
+    beyond 64 bits: a 422 page naming the field, before any view reads them."""
+    values = [*request.args.items(multi=True), *request.form.items(multi=True),
+              *(request.view_args or {}).items()]
+    for name, value in values:
+        if not isinstance(value, str):
+            continue
+        problem = text_problem(value, multiline=name in MULTILINE_FIELDS)
+        if problem is None and value.isdigit() and (len(value) > MAX_DIGITS
+                                                    or not value.isascii()):
+            problem = f"at most {MAX_DIGITS} digits 0-9"
+        if problem:
+            raise ValidationFailed(f"{name}: {problem}", details={name: problem})
 
 
 @blp.after_request

@@ -2,13 +2,18 @@
 and the event browser."""
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime
 
 from flask import Response, render_template, request
 
+from audit_service.errors import ValidationFailed
+from audit_service.validation import EARLIEST_INSTANT, LATEST_INSTANT
 from auditing.browse import browse_events
 from auditing.integrity import chain_position, latest_checkpoint, public_keys
+from auditing.signing import pinned_keys
+from projections.readmodels import iso_ts
 
 from ..auth import page
 from ..sessions import services
@@ -41,6 +46,9 @@ def _instant(name: str) -> datetime | None:
         from audit_service.clock import VIETNAM
 
         value = value.replace(tzinfo=VIETNAM)  # the form's times are Vietnam time
+    if not EARLIEST_INSTANT <= value <= LATEST_INSTANT:
+        raise ValidationFailed(f"{name}: outside {EARLIEST_INSTANT:%Y-%m-%d}.."
+                               f"{LATEST_INSTANT:%Y-%m-%d}", details={name: "out of range"})
     return value
 
 
@@ -52,8 +60,14 @@ def audit():
     if request.args.get("verify"):
         from auditing.verify import verify_store
 
-        seconds = min(max(float(request.args.get("seconds", "5") or 5), 0.5), 30)
-        report = verify_store(s.service, s.db, deadline=time.monotonic() + seconds)
+        try:
+            seconds = float(request.args.get("seconds") or 5)
+        except ValueError:
+            seconds = 5.0
+        seconds = min(max(seconds, 0.5), 30.0) if math.isfinite(seconds) else 5.0
+        # the keys the auditor pinned, never those stored in the database it checks (as the API)
+        report = verify_store(s.service, s.db, deadline=time.monotonic() + seconds,
+                              trusted_keys=pinned_keys())
     log_filters = {k: request.args.get(k) or None for k in ("officer_id", "user_id")}
     after = request.args.get("log_after", "")
     log = s.access_log.entries(**log_filters, after=int(after) if after.isdigit() else None,
@@ -77,8 +91,8 @@ def audit_events():
                  for r in rows
                  if (not args["actor"] or r["actor_id"] == args["actor"])
                  and (not args["type"] or args["type"] in r["event_type"])
-                 and (not low or r["recorded_at"] >= low.isoformat())
-                 and (not high or r["recorded_at"] <= high.isoformat())]
+                 and (not low or r["recorded_at"] >= iso_ts(low))  # stored as UTC text
+                 and (not high or r["recorded_at"] <= iso_ts(high))]
         page_ = {"items": items[:200], "next": None, "scanned": len(rows)}
     else:
         page_ = browse_events(s.service, after=int(args["after"] or 0)

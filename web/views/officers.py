@@ -6,6 +6,8 @@ from datetime import date, datetime, timezone
 
 from flask import Response, abort, render_template, request, url_for
 
+from audit_service.errors import ValidationFailed
+from audit_service.validation import EARLIEST_DATE, LATEST_DATE
 from auditing.integrity import latest_checkpoint
 
 from ..auth import BOARD_AUDITOR, page, signed_in_user
@@ -18,9 +20,13 @@ BOARD = ("board",)
 
 def _day() -> date:
     try:
-        return date.fromisoformat(request.args.get("on", ""))
+        day = date.fromisoformat(request.args.get("on", ""))
     except ValueError:
         return services().service.today()
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationFailed(f"on: outside {EARLIEST_DATE}..{LATEST_DATE}",
+                               details={"on": "out of range"})
+    return day
 
 
 def officer_context(officer_id: str, what: str) -> dict:
