@@ -62,7 +62,8 @@ class Services:
         against at write time."""
         self.wait_for(self.service.recorder.max_notification_id() or 0)
         models = self.readmodels
-        return [models.eligibility(str(officer_id), on=on, leadership=lead, post=post)
+        rows = models.timeline_rows(str(officer_id))  # once for the four questions
+        return [models.eligibility(str(officer_id), on=on, leadership=lead, post=post, rows=rows)
                 for lead in (True, False) for post in ("same", "higher")]
 
     def _db(self) -> ReadModelDB:

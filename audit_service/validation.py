@@ -30,7 +30,8 @@ MAX_POSITION = 2**63 - 1
 # Text fields that may span lines (tab, newline and carriage return allowed); every other
 # text field is one line. Matched on the field's own name, also inside lists and objects
 # ("violations[0].description").
-MULTILINE_FIELDS = frozenset({"description", "reason", "grounds", "correction_reason"})
+MULTILINE_FIELDS = frozenset({"description", "reason", "grounds", "correction_reason",
+                              "override_reason", "rotation_exception_reason"})
 
 # What no stored text may hold: C0 controls (NUL cannot be stored in PostgreSQL text; the
 # others are invisible and break readers), DEL and C1 controls (invisible; usually a

@@ -314,6 +314,19 @@ def test_the_text_rule_allows_vietnamese_and_line_breaks_only_where_multi_line()
     assert text_problem("\x00", multiline=True) is not None
 
 
+def test_every_reason_a_board_types_may_span_lines():
+    from datetime import date
+    from audit_service.validation import Checker, MULTILINE_FIELDS
+
+    reasons = {"reason", "correction_reason", "override_reason", "rotation_exception_reason",
+               "description", "grounds"}
+    assert reasons <= MULTILINE_FIELDS
+    c = Checker(date(2026, 11, 20))
+    assert c.text("override_reason", "Lý do một.\nLý do hai.", max_len=2000) == \
+        "Lý do một.\nLý do hai."
+    c.done()
+
+
 # ------------------------------------------------------------------ import
 
 
