@@ -39,7 +39,8 @@ ELIGIBLE = "eligible"
 #: The rules evaluate() applies, in the order their reasons are listed.
 RULES_CHECKED = ("term-failed-rating", "consecutive-failed-ratings", "open-proceeding",
                  "discipline-effect", "ended-employment", "corruption-bar",
-                 "repeated-discipline-in-term", "rating-inconsistent", "notice-window")
+                 "repeated-discipline-in-term", "rating-inconsistent", "single-failed-rating",
+                 "notice-window")
 
 # What a hit means, from a rule's params.outcome (rules.toml) to a reason outcome.
 _OUTCOMES = {
@@ -277,6 +278,66 @@ def _open_proceeding(ctx: _Ctx, rule: Any) -> list[dict]:
                     [p for pr in procs for p in pr.positions])]
 
 
+# -- where an administrative decision's effect period starts -------------------------------
+
+#: The rules (rules.toml) that say, by the state decision's signing date, from which date its
+#: effect runs when a Party decision exists for the same act (the same proceeding).
+START_RULES = ("party-decision-start", "party-decision-start-nd172")
+
+
+def _party_twin(ctx: _Ctx, d: DecisionState) -> DecisionState | None:
+    """The in-force Party decision on the state decision ``d``'s proceeding (the same act)."""
+    if d.discipline_system != "state" or not d.proceeding_id:
+        return None
+    return next((x for x in ctx.decisions() if x.decision_id != d.decision_id
+                 and x.proceeding_id == d.proceeding_id and x.discipline_system == "party"
+                 and x.in_force and x.effective_from is not None), None)
+
+
+def _effect_start(ctx: _Ctx, d: DecisionState
+                  ) -> tuple[date, date | None, str, str, list[int]]:
+    """``(start, alternative, why_vi, why_en, positions)``: the date ``d``'s effect periods run
+    from, another start where the regime leaves it open (both are then computed), why (empty
+    when no Party decision exists for the act), and the Party decision's rows."""
+    eff = d.effective_from
+    twin = _party_twin(ctx, d)
+    if twin is None:
+        return eff, None, "", "", []
+    signed = ctx.regime_date(d)
+    t_vi, t_en = ctx.decision_label(twin)
+    t_vi = t_vi[:1].lower() + t_vi[1:]
+    p_eff = twin.effective_from.isoformat()
+    rows = twin.positions[:1]
+    rules = [ctx.ref.rules[r] for r in START_RULES if r in ctx.ref.rules]
+    for rule in rules:
+        if signed is None or not rule.valid_on(signed):
+            continue
+        if rule.params.get("start_from") == "party_effective":
+            return twin.effective_from, None, (
+                f" Thời hạn tính từ ngày {p_eff}, ngày {t_vi} (kỷ luật đảng về cùng hành vi) có"
+                f" hiệu lực, không từ ngày {eff.isoformat()}: quyết định ký ngày"
+                f" {signed.isoformat()}, theo {rule.citation}."), (
+                f" The period runs from {p_eff}, the day the {t_en} (Party discipline for the"
+                f" same act) took effect, not from {eff.isoformat()}: the decision was signed"
+                f" on {signed.isoformat()}, under {rule.citation}."), rows
+        return eff, twin.effective_from, (
+            f" Có {t_vi} (kỷ luật đảng về cùng hành vi, hiệu lực {p_eff}); quyết định ký ngày"
+            f" {signed.isoformat()} theo {rule.citation}. Câu hỏi còn mở:"
+            f" {rule.params.get('open_question', '')}"), (
+            f" A {t_en} (Party discipline for the same act, effective {p_eff}) exists; the"
+            f" decision was signed on {signed.isoformat()}, under {rule.citation}. Open question:"
+            f" {rule.params.get('open_question', '')}"), rows
+    first = min((r.valid_from for r in rules), default=None)
+    since = f" {first.isoformat()}" if first else ""
+    return eff, None, (
+        f" Có {t_vi} (kỷ luật đảng về cùng hành vi, hiệu lực {p_eff}), nhưng quyết định ký ngày"
+        f" {signed.isoformat() if signed else '?'}, trước{since} (Nghị định 71/2023/NĐ-CP), nên"
+        f" thời hạn tính từ ngày quyết định này có hiệu lực."), (
+        f" A {t_en} (Party discipline for the same act, effective {p_eff}) exists, but this"
+        f" decision was signed on {signed.isoformat() if signed else '?'}, before{since} (Decree"
+        f" 71/2023/NĐ-CP), so the period runs from its own effective date."), rows
+
+
 # -- discipline-effect ----------------------------------------------------------------------
 
 def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
@@ -335,40 +396,68 @@ def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
                 positions))
             hits += 1
             continue
+        start, alt, why_vi, why_en, twin_positions = _effect_start(ctx, d)
+        positions = [*positions, *twin_positions]
+        if start > on:
+            out.append(_reason(
+                rule, INFO,
+                f"{label_vi}{changed_vi}, hiệu lực từ {eff.isoformat()}: thời hạn hệ quả tính từ"
+                f" {start.isoformat()}, sau ngày xét {on.isoformat()}.{why_vi}{pending_vi}",
+                f"The {label_en}{changed_en}, effective {eff.isoformat()}: its effect periods"
+                f" run from {start.isoformat()}, after the evaluation date {on.isoformat()}."
+                f"{why_en}{pending_en}", positions))
+            continue
         ended = []
         for e in effects:
-            end = add_months(eff, e.months)  # first day free of the effect
+            end = add_months(start, e.months)  # first day free of the effect
             last = end - timedelta(days=1)
             s_vi, s_en = _SCOPES.get(e.scope, (e.scope, e.scope))
             b_vi, b_en = _BARS.get(e.bars, (e.bars, e.bars))
-            if eff <= on < end:
+            running = start <= on < end
+            if alt is not None and running != (alt <= on < add_months(alt, e.months)):
+                hits += 1
+                a_last = add_months(alt, e.months) - timedelta(days=1)
+                out.append(_reason(
+                    rule, NEEDS_REVIEW,
+                    f"{label_vi}{changed_vi}, hiệu lực từ {eff.isoformat()}: thời hạn {e.months}"
+                    f" tháng theo {s_vi} ({b_vi}) hết ngày {last.isoformat()} nếu tính từ ngày"
+                    f" quyết định này có hiệu lực, hoặc ngày {a_last.isoformat()} nếu tính từ"
+                    f" ngày {alt.isoformat()} (quyết định kỷ luật đảng về cùng hành vi); chưa rõ"
+                    f" tính từ ngày nào; cần xem xét.{why_vi}{pending_vi}",
+                    f"The {label_en}{changed_en}, effective {eff.isoformat()}: its"
+                    f" {e.months}-month effect period under {s_en} ({b_en}) ends {last.isoformat()}"
+                    f" if counted from its own effective date, or {a_last.isoformat()} if counted"
+                    f" from {alt.isoformat()} (the Party decision for the same act); which"
+                    f" applies is open; needs review.{why_en}{pending_en}", positions))
+                continue
+            if running:
                 hits += 1
                 bars = e.bars_post(ctx.post)
                 p_vi, p_en = _POSTS[ctx.post]
                 period_vi = (f"{label_vi}{changed_vi}, hiệu lực từ {eff.isoformat()}: thời hạn"
-                             f" {e.months} tháng theo {s_vi} ({b_vi}), từ {eff.isoformat()} đến"
+                             f" {e.months} tháng theo {s_vi} ({b_vi}), từ {start.isoformat()} đến"
                              f" hết ngày {last.isoformat()} (căn cứ: {e.source})")
                 period_en = (f"The {label_en}{changed_en}, effective {eff.isoformat()}:"
                              f" {e.months}-month effect period under {s_en} ({b_en}), from"
-                             f" {eff.isoformat()} through {last.isoformat()} (source:"
+                             f" {start.isoformat()} through {last.isoformat()} (source:"
                              f" {e.source})")
                 if bars:
                     out.append(_reason(
                         rule, _hit(rule),
-                        f"{period_vi}: không {p_vi}.{pending_vi}",
-                        f"{period_en}: it bars {p_en}.{pending_en}", positions))
+                        f"{period_vi}: không {p_vi}.{why_vi}{pending_vi}",
+                        f"{period_en}: it bars {p_en}.{why_en}{pending_en}", positions))
                 elif bars is None:
                     out.append(_reason(
                         rule, NEEDS_REVIEW,
                         f"{period_vi}: chưa rõ có cấm {p_vi} hay không; cần xem xét. Câu hỏi"
-                        f" còn mở: {e.open_question}{pending_vi}",
+                        f" còn mở: {e.open_question}{why_vi}{pending_vi}",
                         f"{period_en}: whether it bars {p_en} is open; needs review. Open"
-                        f" question: {e.open_question}{pending_en}", positions))
+                        f" question: {e.open_question}{why_en}{pending_en}", positions))
                 else:
                     out.append(_reason(
                         rule, INFO,
-                        f"{period_vi}: không cấm {p_vi}.{pending_vi}",
-                        f"{period_en}: it does not bar {p_en}.{pending_en}", positions))
+                        f"{period_vi}: không cấm {p_vi}.{why_vi}{pending_vi}",
+                        f"{period_en}: it does not bar {p_en}.{why_en}{pending_en}", positions))
             else:
                 ended.append((e, s_vi, s_en, last))
         if ended and len(ended) == len(effects):
@@ -379,9 +468,9 @@ def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
             out.append(_reason(
                 rule, OK,
                 f"{label_vi}{changed_vi}, hiệu lực từ {eff.isoformat()}: các thời hạn hệ quả đã"
-                f" hết ({parts_vi}).{pending_vi}",
+                f" hết ({parts_vi}).{why_vi}{pending_vi}",
                 f"The {label_en}{changed_en}, effective {eff.isoformat()}: its effect periods"
-                f" have ended ({parts_en}).{pending_en}",
+                f" have ended ({parts_en}).{why_en}{pending_en}",
                 positions))
     if not ctx.state.decisions:
         out.append(_reason(rule, OK, "Không có quyết định kỷ luật nào trong hồ sơ.",
@@ -451,30 +540,121 @@ def _at_least(ctx: _Ctx, d: DecisionState, min_form: str | None) -> bool:
     return mine.severity >= floor.severity
 
 
+def _decree48(rule: Any, year: int) -> bool:
+    """Whether Decree 48/2023's text governs the rating of evaluation ``year``: a rating is
+    made when its year is over, taken as the year's last day (rules.toml, decree48_from)."""
+    since = rule.params.get("decree48_from")
+    return since is not None and date(year, 12, 31) >= since
+
+
+def _act_of(d: DecisionState) -> str:
+    """The act a decision punishes: its proceeding (a state and a Party decision on one
+    proceeding are one act)."""
+    return d.proceeding_id or d.decision_id
+
+
+def _used_before(ctx: _Ctx, d: DecisionState, year: int, forced: str) -> int | None:
+    """Decree 48/2023 exception (b): an earlier evaluation year rated KHTNV in which a
+    violation of ``d``'s proceeding was detected (or occurred, or ended): presumed to have
+    been the basis of that rating (the record does not say which violation a rating used)."""
+    p = ctx.state.proceedings.get(d.proceeding_id or "")
+    if p is None:
+        return None
+    seen = sorted({day.year for v in p.violations
+                   for day in (v.get("detected_on"), v.get("occurred_on"), v.get("ended_on"))
+                   if day is not None and day.year < year})
+    for y in seen:
+        r = ctx.state.ratings.get(y)
+        if r is not None and _is_failed(ctx, r.rating, y, forced):
+            return y
+    return None
+
+
 def _rating_inconsistent(ctx: _Ctx, rule: Any) -> list[dict]:
     forced = str(rule.params.get("forced_level", "KHTNV"))
     min_form = rule.params.get("min_form")
     first_year = rule.valid_from.year
-    party_from = int(rule.params.get("party_from_year", first_year))
-    by_year: dict[int, list[DecisionState]] = {}
+    acts: dict[str, list[DecisionState]] = {}
     for d in ctx.in_force():
-        if d.discipline_system == "party" and d.effective_from.year < party_from:
+        year = d.effective_from.year
+        if year < first_year or not _at_least(ctx, d, min_form):
             continue
-        if d.effective_from.year >= first_year and _at_least(ctx, d, min_form):
+        if d.discipline_system == "party" and not _decree48(rule, year):
+            continue  # Decree 90/2020's text counts state discipline only
+        acts.setdefault(_act_of(d), []).append(d)
+    out: list[dict] = []
+    by_year: dict[int, list[DecisionState]] = {}
+
+    def rating(y: int) -> Any:
+        return ctx.state.ratings.get(y)
+
+    def failed(y: int) -> bool:
+        r = rating(y)
+        return r is not None and _is_failed(ctx, r.rating, y, forced)
+
+    def label(d: DecisionState, lang: int) -> str:
+        text = ctx.decision_label(d)[lang]
+        if lang == 0:
+            return text[:1].lower() + text[1:] + f" (hiệu lực từ {d.effective_from.isoformat()})"
+        return text + f" (effective {d.effective_from.isoformat()})"
+
+    for decisions in acts.values():
+        kept = []
+        for d in decisions:
+            year = d.effective_from.year
+            used = _used_before(ctx, d, year, forced) if _decree48(rule, year) else None
+            if used is None:
+                kept.append(d)
+                continue
+            out.append(_reason(
+                rule, INFO,
+                f"Năm {year}: {label(d, 0)} không tính để xếp loại năm {year} vì vi phạm đã được"
+                f" phát hiện năm {used}, năm đã xếp loại {forced} (coi là đã dùng vi phạm này làm"
+                " căn cứ; Nghị định 48/2023/NĐ-CP, khoản 5 điểm b Điều 2 Nghị định 90/2020).",
+                f"{year}: the {label(d, 1)} does not count for the {year} rating: its violation"
+                f" was found in {used}, a year rated {forced} (presumed to have rested on it;"
+                " Decree 48/2023, Art. 2(5)(b) of Decree 90/2020).",
+                [*d.positions[:1], *rating(used).positions]))
+        years = sorted({d.effective_from.year for d in kept})
+        if len(years) > 1 and _decree48(rule, years[-1]):
+            # exception (c): Party and state decisions for one act in different years
+            ds_vi = ", ".join(label(d, 0) for d in kept)
+            ds_en = ", ".join(label(d, 1) for d in kept)
+            spans = ", ".join(str(y) for y in years)
+            rows = [p for d in kept for p in d.positions[:1]]
+            rated = [y for y in years if rating(y) is not None]
+            hit = next((y for y in years if failed(y)), None)
+            if hit is not None:
+                out.append(_reason(
+                    rule, INFO,
+                    f"Cùng một hành vi có {ds_vi}, hiệu lực trong các năm {spans}: chỉ tính một"
+                    f" năm; năm {hit} đã xếp loại {forced} (Nghị định 48/2023/NĐ-CP, khoản 5 điểm"
+                    " c Điều 2 Nghị định 90/2020).",
+                    f"One act has the {ds_en}, effective in {spans}: it counts in one year"
+                    f" only, and {hit} is rated {forced} (Decree 48/2023, Art. 2(5)(c) of Decree"
+                    " 90/2020).", [*rows, *rating(hit).positions]))
+            elif len(rated) == len(years):
+                out.append(_reason(
+                    rule, _hit(rule, NEEDS_REVIEW),
+                    f"Hồ sơ không thống nhất: cùng một hành vi có {ds_vi}, hiệu lực trong các năm"
+                    f" {spans}; hành vi chỉ tính một năm nhưng không năm nào xếp loại {forced}"
+                    " (Nghị định 48/2023/NĐ-CP, khoản 5 điểm c Điều 2 Nghị định 90/2020). Cần"
+                    " xem xét.",
+                    f"Inconsistent records: one act has the {ds_en}, effective in {spans}; it"
+                    f" counts in one year only, yet none of them is rated {forced} (Decree"
+                    " 48/2023, Art. 2(5)(c) of Decree 90/2020). Needs review.",
+                    [*rows, *(p for y in rated for p in rating(y).positions)]))
+            continue
+        for d in kept:
             by_year.setdefault(d.effective_from.year, []).append(d)
-    out = []
     for year in sorted(by_year):
-        r = ctx.state.ratings.get(year)
-        if r is None or r.rating == forced:
+        r = rating(year)
+        if r is None or failed(year):
             continue
         t_vi, t_en = rating_titles(ctx.ref, r.rating, year)
         f_vi, f_en = rating_titles(ctx.ref, forced, year)
-        labels_vi = ", ".join(ctx.decision_label(d)[0][:1].lower() + ctx.decision_label(d)[0][1:]
-                              + f" (hiệu lực từ {d.effective_from.isoformat()})"
-                              for d in by_year[year])
-        labels_en = ", ".join(ctx.decision_label(d)[1]
-                              + f" (effective {d.effective_from.isoformat()})"
-                              for d in by_year[year])
+        labels_vi = ", ".join(label(d, 0) for d in by_year[year])
+        labels_en = ", ".join(label(d, 1) for d in by_year[year])
         positions = [p for d in by_year[year] for p in d.positions[:1]] + r.positions
         out.append(_reason(
             rule, _hit(rule, NEEDS_REVIEW),
@@ -483,11 +663,43 @@ def _rating_inconsistent(ctx: _Ctx, rule: Any) -> list[dict]:
             f"Inconsistent records: {year} has a {labels_en} but was rated {t_en}; a year with"
             f" discipline must be rated {f_en}. Needs review.",
             positions))
-    if out:
+    if any(r["outcome"] != INFO for r in out):
         return out
-    return [_reason(rule, OK,
-                    f"Không có năm bị kỷ luật nào được xếp loại khác {forced}.",
-                    f"No year with discipline is rated other than {forced}.")]
+    return [*out, _reason(rule, OK,
+                          f"Không có năm bị kỷ luật nào được xếp loại khác {forced}.",
+                          f"No year with discipline is rated other than {forced}.")]
+
+
+# -- single-failed-rating -------------------------------------------------------------------
+
+def _single_failed_rating(ctx: _Ctx, rule: Any) -> list[dict]:
+    failed_level = str(rule.params.get("failed_level", "KHTNV"))
+    categories = list(rule.params.get("categories") or ())
+    category = ctx.state.category
+    if categories and category not in categories:
+        return [_reason(rule, INFO,
+                        f"Quy định chỉ áp dụng cho {', '.join(categories)}; cán bộ này thuộc"
+                        f" {category}.",
+                        f"The rule applies to {', '.join(categories)} only; this officer is"
+                        f" {category}.")]
+    year = ctx.on.year - 1  # the last evaluation year over by the evaluation date
+    r = ctx.state.ratings.get(year)
+    if r is None:
+        return [_reason(rule, OK, f"Chưa có kết quả xếp loại năm {year}.",
+                        f"No rating on record for {year}.")]
+    t_vi, t_en = rating_titles(ctx.ref, r.rating, r.year)
+    if not _is_failed(ctx, r.rating, r.year, failed_level):
+        return [_reason(rule, OK, f"Kết quả xếp loại gần nhất (năm {r.year}): {t_vi}.",
+                        f"Latest rating (year {r.year}): {t_en}.", r.positions)]
+    question = rule.params.get("open_question", "")
+    return [_reason(
+        rule, _hit(rule, NEEDS_REVIEW),
+        f"Kết quả xếp loại gần nhất (năm {r.year}) là {t_vi}: cơ quan có thẩm quyền phải xem xét"
+        f" bố trí vị trí việc làm thấp hơn hoặc cho thôi việc; cần xem xét. Câu hỏi còn mở:"
+        f" {question}",
+        f"The latest rating (year {r.year}) is {t_en}: the competent authority must consider a"
+        f" lower job position or dismissal; needs review. Open question: {question}",
+        r.positions)]
 
 
 # -- notice-window --------------------------------------------------------------------------
@@ -619,6 +831,7 @@ _CHECKS: dict[str, Callable[[_Ctx, Any], list[dict]]] = {
     "discipline-effect": _discipline_effect,
     "corruption-bar": _corruption_bar,
     "rating-inconsistent": _rating_inconsistent,
+    "single-failed-rating": _single_failed_rating,
     "notice-window": _notice_window,
 }
 

@@ -140,6 +140,8 @@ class ProceedingState:
     decided_on: date | None = None
     decision_id: str | None = None
     conduct_codes: list[str] = field(default_factory=list)
+    #: the violations' dates: ``{occurred_on, detected_on, ended_on}`` (dates or None)
+    violations: list[dict] = field(default_factory=list)
     positions: list[int] = field(default_factory=list)
 
 
@@ -349,8 +351,10 @@ class _Folder:
         p = self._proceeding(subject)
         p.opened_on = parse_date(data.get("opened_on")) or parse_date(row.get("occurred_on"))
         p.opened_position = pos
-        p.conduct_codes = [v.get("conduct_code") for v in data.get("violations") or []
-                           if isinstance(v, Mapping)]
+        given = [v for v in data.get("violations") or [] if isinstance(v, Mapping)]
+        p.conduct_codes = [v.get("conduct_code") for v in given]
+        p.violations = [{k: parse_date(v.get(k)) for k in ("occurred_on", "detected_on",
+                                                           "ended_on")} for v in given]
         p.positions.append(pos)
 
     def _Proceeding_Deferred(self, pos: int, subject, data: dict, row) -> None:
