@@ -9,13 +9,14 @@ Units are dicts ``{unit_id, level, name}``; the rating is ``{year, rating, posit
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .clock import parse_date
 
 
 
-__all__ = ["check_rotation", "evaluate_rotation", "rating_in_force", "RULE_ID", "WEAK"]
+__all__ = ["check_rotation", "evaluate_rotation", "rating_in_force", "serving_unit", "RULE_ID",
+           "WEAK"]
 
 RULE_ID = "weak-ward-rotation"
 WEAK = "weak"  # the unit-rating value (strong | average | weak) the rule is about
@@ -73,44 +74,86 @@ def rating_in_force(ratings: Mapping[int, Any] | list, on: date) -> dict | None:
     return max(usable, key=lambda r: (int(r["year"]), r.get("position") or 0))
 
 
+def merged_by(unit: Mapping[str, Any], day: date) -> bool:
+    """Whether ``unit`` had been merged into another by ``day`` (its Unit.Merged effective
+    date on or before it; a merge of unknown date counts as done)."""
+    if not unit.get("merged_into"):
+        return False
+    merged_on = parse_date(unit.get("merged_on")) if unit.get("merged_on") else None
+    return merged_on is None or merged_on <= day
+
+
+def serving_unit(unit: Mapping[str, Any], lookup: Callable[[str], Mapping[str, Any]],
+                 on: date | str) -> tuple[Mapping[str, Any], list[Mapping[str, Any]]]:
+    """The unit an officer of ``unit`` serves in on ``on``: followed through every merge that
+    had taken effect by then, never through one that takes effect later; with the units
+    merged away on the way (oldest first). ``lookup`` gives a unit dict by id. The read
+    side (rotation-check) and the write side (transfer) both pick the source unit so."""
+    day = parse_date(on)
+    merged: list[Mapping[str, Any]] = []
+    seen = {str(unit.get("unit_id"))}
+    while merged_by(unit, day) and str(unit["merged_into"]) not in seen:
+        merged.append(unit)
+        unit = lookup(str(unit["merged_into"]))
+        seen.add(str(unit.get("unit_id")))
+    return unit, merged
+
+
 def evaluate_rotation(reference: Any, from_unit: Mapping[str, Any],
                       to_unit: Mapping[str, Any], ratings: Mapping[int, Any] | list,
-                      on: date | str) -> dict:
+                      on: date | str, *, merged_away: list | tuple = ()) -> dict:
     """The rotation answer for a move on ``on``: ``allowed``, ``rule_in_force`` with the
     reason when it is not, the rating used, and the flag when the move breaches the rule.
 
     Units are dicts ``{unit_id, level, name, merged_into?, merged_on?}``; the caller passes
-    the unit the officer serves in on ``on`` (its successor if it was merged away).
+    the unit the officer serves in on ``on`` (``serving_unit``: its successor if it was
+    merged away by then) and, in ``merged_away``, the units it was followed from (named in
+    the reason). A target unit merged away by ``on`` is not allowed (``unit_merged``).
     """
     day = parse_date(on)
     rule = reference.rule(RULE_ID)
     answer: dict[str, Any] = {"rule_id": rule.id, "citation": rule.citation,
                               "rule_in_force": rule.valid_on(day), "rating_used": None,
-                              "allowed": True, "flag": None, "reason_vi": "", "reason_en": ""}
-    merged_on = parse_date(to_unit.get("merged_on")) if to_unit.get("merged_on") else None
-    if to_unit.get("merged_into") and (merged_on is None or merged_on <= day):
+                              "allowed": True, "flag": None, "reason_vi": "", "reason_en": "",
+                              "from_unit_on": str(from_unit.get("unit_id"))}
+    if merged_by(to_unit, day):
+        when = to_unit.get("merged_on") or "?"
         answer.update(allowed=False, reason_code="unit_merged",
-                      reason_vi="Đơn vị đến đã được sáp nhập vào đơn vị khác.",
-                      reason_en="The target unit was merged into another unit.")
+                      reason_vi=f"Đơn vị đến đã được sáp nhập vào đơn vị khác từ ngày {when}.",
+                      reason_en=f"The target unit was merged into another unit on {when}.")
         return answer
+    via_vi = via_en = ""
+    if merged_away:
+        src_name = from_unit.get("name") or from_unit.get("unit_id")
+        steps_vi = "; ".join(f"{u.get('name') or u.get('unit_id')} sáp nhập ngày"
+                             f" {u.get('merged_on') or '?'}" for u in merged_away)
+        steps_en = "; ".join(f"{u.get('name') or u.get('unit_id')} merged on"
+                             f" {u.get('merged_on') or '?'}" for u in merged_away)
+        via_vi = (f" Đơn vị của cán bộ đã sáp nhập trước ngày {day.isoformat()} ({steps_vi}):"
+                  f" xét theo {src_name} và xếp loại của đơn vị này.")
+        via_en = (f" The officer's unit had been merged by {day.isoformat()} ({steps_en}):"
+                  f" judged as {src_name}, by its ratings.")
     if not answer["rule_in_force"]:
         until = rule.valid_until.isoformat() if rule.valid_until else "?"
         answer.update(
             reason_vi=(f"Quy định {rule.title_vi[:1].lower()}{rule.title_vi[1:]} không còn"
                        f" hiệu lực ngày {day.isoformat()} (áp dụng {rule.valid_from.isoformat()}"
-                       f" đến {until}; cấp quận đã bỏ từ 2025-07-01): không áp dụng."),
+                       f" đến {until}; cấp quận đã bỏ từ 2025-07-01): không áp dụng.{via_vi}"),
             reason_en=(f"The rule ({rule.title_en}) is not in force on {day.isoformat()}"
                        f" (in force {rule.valid_from.isoformat()} to {until}; the district"
-                       " level was abolished on 2025-07-01): it does not apply."))
+                       f" level was abolished on 2025-07-01): it does not apply.{via_en}"))
         return answer
     rating = rating_in_force(ratings, day)
     answer["rating_used"] = rating
     flag = check_rotation(reference, from_unit, to_unit, rating, on=day)
     if flag is not None:
         answer.update(allowed=False, flag=flag, reason_code=rule.id,
-                      reason_vi=flag["message_vi"], reason_en=flag["message_en"])
+                      reason_vi=flag["message_vi"] + via_vi,
+                      reason_en=flag["message_en"] + via_en)
     else:
         seen = f"{rating['year']}: {rating['rating']}" if rating else "none in force"
-        answer.update(reason_vi=f"Không trái quy định (xếp loại đơn vị đang dùng: {seen}).",
-                      reason_en=f"Not contrary to the rule (unit rating in force: {seen}).")
+        answer.update(reason_vi=f"Không trái quy định (xếp loại đơn vị đang dùng: {seen})."
+                                f"{via_vi}",
+                      reason_en=f"Not contrary to the rule (unit rating in force: {seen})."
+                                f"{via_en}")
     return answer

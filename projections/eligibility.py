@@ -327,15 +327,15 @@ def _effect_start(ctx: _Ctx, d: DecisionState
             f" A {t_en} (Party discipline for the same act, effective {p_eff}) exists; the"
             f" decision was signed on {signed.isoformat()}, under {rule.citation}. Open question:"
             f" {rule.params.get('open_question', '')}"), rows
-    first = min((r.valid_from for r in rules), default=None)
-    since = f" {first.isoformat()}" if first else ""
+    first = min(rules, key=lambda r: r.valid_from, default=None)
+    since = f" {first.valid_from.isoformat()} ({first.citation})" if first else ""
     return eff, None, (
         f" Có {t_vi} (kỷ luật đảng về cùng hành vi, hiệu lực {p_eff}), nhưng quyết định ký ngày"
-        f" {signed.isoformat() if signed else '?'}, trước{since} (Nghị định 71/2023/NĐ-CP), nên"
-        f" thời hạn tính từ ngày quyết định này có hiệu lực."), (
+        f" {signed.isoformat() if signed else '?'}, trước{since}, nên thời hạn tính từ ngày"
+        f" quyết định này có hiệu lực."), (
         f" A {t_en} (Party discipline for the same act, effective {p_eff}) exists, but this"
-        f" decision was signed on {signed.isoformat() if signed else '?'}, before{since} (Decree"
-        f" 71/2023/NĐ-CP), so the period runs from its own effective date."), rows
+        f" decision was signed on {signed.isoformat() if signed else '?'}, before{since}, so"
+        f" the period runs from its own effective date."), rows
 
 
 # -- discipline-effect ----------------------------------------------------------------------
@@ -809,15 +809,16 @@ def _repeated_discipline(ctx: _Ctx, rule: Any) -> list[dict]:
     count = int(rule.params.get("count", 2))
     hits = [d for d in ctx.in_force() if d.form in forms
             and term.term_start <= d.effective_from <= ctx.on]
-    if len(hits) < count:
+    acts = {_act_of(d) for d in hits}  # a Party and a state decision for one act count once
+    if len(acts) < count:
         return [_reason(rule, OK, f"Ít hơn {count} lần bị khiển trách hoặc cảnh cáo trong nhiệm"
                         " kỳ.", f"Fewer than {count} reprimands or warnings within the term.")]
     when = ", ".join(d.effective_from.isoformat() for d in hits)
     return [_reason(
         rule, _hit(rule, NEEDS_REVIEW),
-        f"{len(hits)} lần bị khiển trách hoặc cảnh cáo trong nhiệm kỳ từ"
+        f"{len(acts)} lần bị khiển trách hoặc cảnh cáo trong nhiệm kỳ từ"
         f" {term.term_start.isoformat()} ({when}): căn cứ miễn nhiệm; cần xem xét.",
-        f"{len(hits)} reprimands or warnings within the term from {term.term_start.isoformat()}"
+        f"{len(acts)} reprimands or warnings within the term from {term.term_start.isoformat()}"
         f" ({when}): a ground for removal; needs review.",
         [p for d in hits for p in ctx.decision_positions(d)])]
 

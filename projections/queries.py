@@ -19,7 +19,7 @@ from . import quarantine
 from .db import ReadModelDB
 from .eligibility import evaluate
 from .readmodels import iso_ts, search_key
-from audit_service.rotation import check_rotation, evaluate_rotation
+from audit_service.rotation import check_rotation, evaluate_rotation, serving_unit
 from .timeline import add_months, entry_status_changes, fold, jsonable
 from .worklists import Worklists
 
@@ -335,14 +335,19 @@ class ReadModels:
     def rotation_on(self, from_unit_id: str, to_unit_id: str, on: date,
                     as_of: datetime | str | None = None) -> dict:
         """The rotation answer on ``on`` from the ratings known by ``as_of`` and in force on
-        ``on``; a unit merged away is followed to its successor."""
-        src = self.unit(from_unit_id)
-        seen = {src["unit_id"]}
-        while src.get("merged_into") and src["merged_into"] not in seen:
-            src = self.unit(src["merged_into"])
-            seen.add(src["unit_id"])
-        return evaluate_rotation(self.reference, src, self.unit(to_unit_id),
-                                 self.unit_ratings(src["unit_id"], as_of), on)
+        ``on``; a unit merged away by ``on`` (its merge's effective date) is followed to its
+        successor, one merged later is not (audit_service.rotation.serving_unit)."""
+        src, merged = serving_unit(self.unit_merge(from_unit_id), self.unit_merge, on)
+        return evaluate_rotation(self.reference, src, self.unit_merge(to_unit_id),
+                                 self.unit_ratings(src["unit_id"], as_of), on,
+                                 merged_away=merged)
+
+    def unit_merge(self, unit_id: str) -> dict:
+        """A unit with its merge: ``merged_into`` and ``merged_on`` (the Unit.Merged effective
+        date; None on a row projected before the column existed, until a rebuild)."""
+        unit = self.unit(unit_id)
+        row = self.db.fetchone("SELECT merged_on FROM units WHERE unit_id = ?", (str(unit_id),))
+        return {**unit, "merged_on": row[0] if row else None}
 
     def unit_statistics(self, unit_id: str, year: int, as_of: datetime | str | None = None,
                         subunits: bool = True) -> dict:

@@ -516,7 +516,7 @@ class Directory(Projection):
         "units": (
             "CREATE TABLE IF NOT EXISTS {t} (unit_id TEXT PRIMARY KEY, code TEXT NOT NULL,"
             " name TEXT NOT NULL, level TEXT NOT NULL, parent_id TEXT, merged_into TEXT,"
-            " position {big} NOT NULL)"),
+            " position {big} NOT NULL, merged_on TEXT)"),
         "unit_ratings": (
             "CREATE TABLE IF NOT EXISTS {t} (unit_id TEXT NOT NULL, year INTEGER NOT NULL,"
             " rating TEXT NOT NULL, source TEXT, position {big} NOT NULL,"
@@ -537,6 +537,18 @@ class Directory(Projection):
                        "Officer.Registered", "Officer.Transferred", "Officer.Appointed",
                        "Officer.LeftService"})
 
+    #: Columns added after the table was first created: ``create`` adds them to a store made
+    #: before (empty there until ``projections rebuild`` fills them from the log).
+    ADDED_COLUMNS = {"units": {"merged_on": "TEXT"}}
+
+    def create(self, db: ReadModelDB, token: str = "0", deferred: bool = False) -> None:
+        super().create(db, token, deferred)
+        for name, added in self.ADDED_COLUMNS.items():
+            have = db.columns(self.t[name])
+            for column, kind in added.items():
+                if column not in have:
+                    db.execute(f"ALTER TABLE {self.t[name]} ADD COLUMN {column} {kind}")
+
     def apply(self, out: WriteBatch, position: int, recorded_at: str, event: Any) -> None:
         kind = event_type(event)
         oid = str(event.originator_id)
@@ -544,13 +556,14 @@ class Directory(Projection):
         if kind == "Unit.Registered":
             out.insert(t["units"], (oid, event.code, event.name, event.level,
                                     str(event.parent_id) if event.parent_id else None, None,
-                                    position))
+                                    position, None))
         elif kind == "Unit.Renamed":
             out.update(t["units"], f"UPDATE {t['units']} SET name = ?, position = ?"
                                    " WHERE unit_id = ?", (event.new_name, position, oid))
         elif kind == "Unit.Merged":
-            out.update(t["units"], f"UPDATE {t['units']} SET merged_into = ?, position = ?"
-                                   " WHERE unit_id = ?", (str(event.into_unit_id), position, oid))
+            out.update(t["units"], f"UPDATE {t['units']} SET merged_into = ?, merged_on = ?,"
+                                   " position = ? WHERE unit_id = ?",
+                       (str(event.into_unit_id), event.effective_on.isoformat(), position, oid))
         elif kind == "Unit.Rated":
             out.insert(t["unit_ratings"], (oid, event.year, event.rating, event.source, position,
                                            recorded_at))
