@@ -115,3 +115,52 @@ def test_upcaster_loads_version_1_transfer(app):
         app.recorder.select_notifications(start=1, limit=100_000)[-1])
     assert event.rotation_exception is None
     assert isinstance(uuid.UUID(str(event.originator_id)), uuid.UUID)
+
+
+def test_a_unit_merged_after_the_move_is_not_followed():
+    from audit_service.rotation import serving_unit
+
+    units = {"w": {**WARD, "merged_into": "w2", "merged_on": "2024-06-03"},
+             "w2": {"unit_id": "w2", "level": "ward", "name": "Phường Trúc Bạch"}}
+    before, merged = serving_unit(units["w"], units.__getitem__, "2024-06-02")
+    assert before["unit_id"] == "w" and merged == []
+    after, merged = serving_unit(units["w"], units.__getitem__, "2024-06-03")
+    assert after["unit_id"] == "w2" and [u["unit_id"] for u in merged] == ["w"]
+    unknown = {**units["w"], "merged_on": None}  # projected before the date was kept
+    assert serving_unit(unknown, units.__getitem__, "2000-01-01")[0]["unit_id"] == "w2"
+
+
+def test_the_units_read_model_keeps_the_merge_date_and_an_old_store_gets_the_column(store_env):
+    """``merged_on`` is filled by the projector from Unit.Merged; a store whose units table
+    predates the column gets it from ``create_tables`` (empty), and a rebuild fills it."""
+    from projections.projector import Projector, create_tables
+    from projections.queries import ReadModels
+
+    app = build_app(store_env)
+    try:
+        w = build_world(app)
+        app.rate_unit(ADMIN, w.ward, year=2023, rating="weak", source="QĐ 9/QĐ-UBND")
+        app.merge_unit(ADMIN, w.ward, into_unit_id=w.ward2, effective_on="2024-06-03")
+        projector = Projector(app)
+        projector.catch_up()
+        db = projector.db
+        reads = ReadModels(db, app.reference)
+        assert reads.unit_merge(str(w.ward))["merged_on"] == "2024-06-03"
+        district = str(app.get_unit(w.ward).parent_id)
+        early = reads.rotation_on(str(w.ward), district, date(2024, 6, 2))
+        late = reads.rotation_on(str(w.ward), district, date(2024, 6, 3))
+        assert (early["allowed"], early["from_unit_on"]) == (False, str(w.ward))
+        assert (late["allowed"], late["from_unit_on"]) == (True, str(w.ward2))
+        # an old store: the column missing, then added empty, then filled by a rebuild
+        with db.transaction():
+            db.execute("ALTER TABLE units DROP COLUMN merged_on")
+        assert "merged_on" not in db.columns("units")
+        create_tables(db)
+        assert "merged_on" in db.columns("units")
+        assert reads.unit_merge(str(w.ward))["merged_on"] is None
+        assert reads.rotation_on(str(w.ward), district, date(2024, 6, 2))["allowed"] is True
+        projector.rebuild(["directory"])
+        assert reads.unit_merge(str(w.ward))["merged_on"] == "2024-06-03"
+        assert reads.rotation_on(str(w.ward), district, date(2024, 6, 2))["allowed"] is False
+    finally:
+        app.close()

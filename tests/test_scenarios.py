@@ -20,7 +20,7 @@ from audit_service.errors import NotFound
 from audit_service.limitation import expired_under_regimes
 from audit_service.reference import load_reference
 from projections.eligibility import evaluate
-from audit_service.rotation import evaluate_rotation
+from audit_service.rotation import evaluate_rotation, serving_unit
 from tests.api_support import ApiHarness, build_city, ref
 from tests.conftest import build_app
 
@@ -290,19 +290,48 @@ LIMITATION = [
 
 @dataclass
 class RotRow:
+    """A move of an officer of ward ``w`` (ratings ``ratings``) to district ``d`` on ``on``;
+    ``w`` may have been merged into ward ``w2`` (ratings ``w2_ratings``) on ``merged_on``,
+    and ``d`` into another district on ``target_merged_on``."""
     id: str
     source: str
     ratings: dict
     on: str
     allowed: bool
     in_force: bool = True
+    merged_on: str | None = None
+    w2_ratings: dict = field(default_factory=dict)
+    target_merged_on: str | None = None
+    reason_code: str | None = None  # why not allowed: weak-ward-rotation | unit_merged
 
 
 ROTATION = [
-    RotRow("weak-last-year-up", HN2019, {2023: "weak"}, "2024-06-03", False),
+    RotRow("weak-last-year-up", HN2019, {2023: "weak"}, "2024-06-03", False,
+           reason_code="weak-ward-rotation"),
     RotRow("weak-this-year-not-yet", HN2019, {2024: "weak"}, "2024-06-03", True),
     RotRow("rule-ended", HN2019, {2024: "weak"}, "2025-08-01", True, in_force=False),
     RotRow("average-up", HN2019, {2023: "average"}, "2024-06-03", True),
+    RotRow("rule-last-day", HN2019, {2024: "weak"}, "2025-06-30", False,
+           reason_code="weak-ward-rotation"),
+    RotRow("rule-first-day-out", HN2019, {2024: "weak"}, "2025-07-01", True, in_force=False),
+    # the officer's weak ward merged into an average one on 2024-06-03
+    RotRow("merge-day-before", HN2019_MERGED, {2023: "weak"}, "2024-06-02", False,
+           merged_on="2024-06-03", w2_ratings={2023: "average"},
+           reason_code="weak-ward-rotation"),
+    RotRow("merge-day-of", HN2019_MERGED, {2023: "weak"}, "2024-06-03", True,
+           merged_on="2024-06-03", w2_ratings={2023: "average"}),
+    RotRow("merge-day-after", HN2019_MERGED, {2023: "weak"}, "2024-06-04", True,
+           merged_on="2024-06-03", w2_ratings={2023: "average"}),
+    # an average ward merged into a weak one
+    RotRow("merged-into-weak-before", HN2019_MERGED, {2023: "average"}, "2024-06-02", True,
+           merged_on="2024-06-03", w2_ratings={2023: "weak"}),
+    RotRow("merged-into-weak-after", HN2019_MERGED, {2023: "average"}, "2024-06-04", False,
+           merged_on="2024-06-03", w2_ratings={2023: "weak"}, reason_code="weak-ward-rotation"),
+    # the target district merged away
+    RotRow("target-merged-day-before", HN2019_MERGED, {2023: "average"}, "2024-06-02", True,
+           target_merged_on="2024-06-03"),
+    RotRow("target-merged-day-of", HN2019_MERGED, {2023: "average"}, "2024-06-03", False,
+           target_merged_on="2024-06-03", reason_code="unit_merged"),
 ]
 
 
@@ -392,10 +421,28 @@ WARD = {"unit_id": "w", "level": "ward", "name": "Phường A"}
 DISTRICT = {"unit_id": "d", "level": "district", "name": "Quận B"}
 
 
+def rotation_units(row: RotRow) -> dict[str, dict]:
+    """The row's units as the rotation rule sees them (merges with their effective dates)."""
+    units = {"w": dict(WARD), "d": dict(DISTRICT),
+             "w2": {"unit_id": "w2", "level": "ward", "name": "Phường C"},
+             "d2": {"unit_id": "d2", "level": "district", "name": "Quận E"}}
+    if row.merged_on:
+        units["w"].update(merged_into="w2", merged_on=row.merged_on)
+    if row.target_merged_on:
+        units["d"].update(merged_into="d2", merged_on=row.target_merged_on)
+    return units
+
+
 @pytest.mark.parametrize("row", ROTATION, ids=lambda r: r.id)
 def test_rotation_pure(row):
-    answer = evaluate_rotation(REF, WARD, DISTRICT, row.ratings, row.on)
+    units = rotation_units(row)
+    src, merged = serving_unit(units["w"], units.__getitem__, row.on)
+    ratings = row.w2_ratings if src["unit_id"] == "w2" else row.ratings
+    answer = evaluate_rotation(REF, src, units["d"], ratings, row.on, merged_away=merged)
     assert (answer["allowed"], answer["rule_in_force"]) == (row.allowed, row.in_force)
+    assert answer.get("reason_code") == row.reason_code
+    if merged:
+        assert row.merged_on in answer["reason_en"] and "Phường A" in answer["reason_en"]
 
 
 # --------------------------------------------------------------------------- through the API
@@ -532,20 +579,46 @@ def test_every_limitation_row_through_the_api(h):
             assert r.status_code == 201, (row.id, r.get_json())
 
 
-def test_every_rotation_row_through_the_api(h):
+def test_every_rotation_row_through_the_api_read_and_write(h):
+    """Each row through rotation-check (the read side) and then through a rotation transfer
+    on the same facts (the write side): both give the row's answer."""
+    from tests.conftest import ADMIN
+
     api = Api(h)
-    district = api.city["district"]
+    city, district = api.city["city"], api.city["district"]
     for row in ROTATION:
         n = next(api.n)
-        ward = h.ok("admin", "/units", {"code": f"W-{n}", "name": f"Phường {n}",
-                                        "level": "ward", "parent_id": district})["id"]
+        unit = lambda code, name, level, parent: h.ok("admin", "/units", {  # noqa: E731
+            "code": f"{code}-{n}", "name": f"{name} {n}", "level": level,
+            "parent_id": parent})["id"]
+        ward, ward2 = unit("W", "Phường", "ward", district), unit("WC", "Phường C", "ward",
+                                                                   district)
+        target = unit("D", "Quận", "district", city) if row.target_merged_on else district
         oid = h.ok("admin", "/officers", {
             "personnel_code": f"HN-{n:06d}", "full_name": f"Cán bộ {n}",
             "category": "cong_chuc", "unit_id": ward, "position": "Chuyên viên",
             "joined_on": "2010-01-04"})["id"]
-        for year, rating in row.ratings.items():
-            h.ok("admin", f"/units/{ward}/ratings", {"year": year, "rating": rating})
+        for unit_id, ratings in ((ward, row.ratings), (ward2, row.w2_ratings)):
+            for year, rating in ratings.items():
+                h.ok("admin", f"/units/{unit_id}/ratings", {"year": year, "rating": rating})
+        if row.merged_on:
+            h.service.merge_unit(ADMIN, ward, into_unit_id=ward2, effective_on=row.merged_on)
+        if row.target_merged_on:
+            h.service.merge_unit(ADMIN, target, into_unit_id=district,
+                                 effective_on=row.target_merged_on)
         h.project()
-        got = h.get("board", f"/officers/{oid}/rotation-check", to_unit_id=district,
+        got = h.get("board", f"/officers/{oid}/rotation-check", to_unit_id=target,
                     on=row.on).get_json()
         assert (got["allowed"], got["rule_in_force"]) == (row.allowed, row.in_force), row.id
+        assert got.get("reason_code") == row.reason_code, (row.id, got)
+        before = h.event_count()
+        r = h.post("board", f"/officers/{oid}/transfers", {
+            "to_unit_id": target, "effective_on": row.on, "kind": "rotation",
+            "decision_ref": api.ref(row.on)})
+        if row.allowed:
+            assert r.status_code == 201, (row.id, r.get_json())
+        else:
+            code = {"weak-ward-rotation": "weak_ward_rotation"}.get(row.reason_code,
+                                                                    row.reason_code)
+            assert (r.status_code, r.get_json()["code"]) == (409, code), (row.id, r.get_json())
+            assert h.event_count() == before
