@@ -202,6 +202,9 @@ ELIGIBILITY = [
         "2024-09-30", "not_eligible", post="higher"),
     Row("nd71-period-from-party-ended", ND71, party_then_state("2023-10-02", "2023-12-01"),
         "2024-11-01", "eligible", post="higher"),
+    Row("nd71-party-annulled", ND71 + "; QĐ kỷ luật đảng bị hủy: tính từ ngày QĐ hành chính",
+        [*party_then_state("2023-10-02", "2023-12-01"), ("annul_first", "2024-01-15")],
+        "2024-11-01", "not_eligible", post="higher", rule=("discipline-effect", "not_eligible")),
     Row("nd71-last-day-in-force", ND71, party_then_state("2025-06-02", "2025-06-30"),
         "2026-06-15", "eligible", post="higher"),
     Row("nd172-first-day-open", ND172, party_then_state("2025-06-02", "2025-07-01"),
@@ -349,7 +352,7 @@ def pure_log(row: Row) -> Log:
     log.register(category=row.category, joined_on="2010-01-04")
     if row.term:
         log.appoint(row.term, 5)
-    did = aid = pid = None
+    did = aid = pid = first = None
     numbers = itertools.count(1)
     for step in row.steps:
         kind = step[0]
@@ -358,6 +361,7 @@ def pure_log(row: Row) -> Log:
             pid, did = log.decide(form, eff, signed_on=signed, corruption=corruption,
                                   category=row.category, number=str(next(numbers)),
                                   system=system, opened_on=found)
+            first = first or did
         elif kind == "twin_state":
             _, form, eff, signed = step
             did = str(uuid.uuid4())
@@ -378,6 +382,8 @@ def pure_log(row: Row) -> Log:
             log.resolve(did, aid, "overturned", step[1])
         elif kind == "annul":
             log.annul(did, step[1])
+        elif kind == "annul_first":
+            log.annul(first, step[1])
         elif kind == "rate":
             log.rate(step[1], step[2])
     return log
@@ -477,7 +483,7 @@ class Api:
             h.ok("board", f"/officers/{oid}/appointments", {
                 "position": "Trưởng phòng", "term_start": row.term,
                 "decision_ref": self.ref(row.term)})
-        did = aid = proc = None
+        did = aid = proc = first = None
         for step in row.steps:
             kind = step[0]
             if kind == "decide":
@@ -493,6 +499,7 @@ class Api:
                 did = h.ok("board", f"/proceedings/{proc['id']}/decision", {
                     "form": form, "decision_ref": self.ref(signed), "effective_from": eff,
                     "corruption_related": corruption, "discipline_system": system})["id"]
+                first = first or did
             elif kind == "twin_state":
                 _, form, eff, signed = step
                 r = h.post("board", f"/proceedings/{proc['id']}/decision", {
@@ -512,8 +519,8 @@ class Api:
             elif kind == "overturn":
                 h.ok("board", f"/decisions/{did}/appeals/{aid}/resolution",
                      {"outcome": "overturned", "resolved_on": step[1]})
-            elif kind == "annul":
-                h.ok("board", f"/decisions/{did}/annulment", {
+            elif kind in ("annul", "annul_first"):
+                h.ok("board", f"/decisions/{did if kind == 'annul' else first}/annulment", {
                     "reason": "sai thẩm quyền", "decision_ref": self.ref(step[1]),
                     "annulled_on": step[1]})
             elif kind == "rate":
