@@ -629,3 +629,43 @@ def test_every_rotation_row_through_the_api_read_and_write(h):
                                                                     row.reason_code)
             assert (r.status_code, r.get_json()["code"]) == (409, code), (row.id, r.get_json())
             assert h.event_count() == before
+
+
+def test_the_read_joins_a_state_and_a_party_decision_of_one_proceeding_in_a_real_store(
+        store_env):
+    """Until the service takes a second decision on a proceeding, the state decision is saved
+    straight to the store beside the Party decision that decided the proceeding: the read
+    model (timeline rows with their proceeding id) and the rule see one act."""
+    from audit_service.domain.proceedings import Decision
+    from projections.projector import Projector
+    from projections.queries import ReadModels
+    from tests.conftest import ADMIN, BOARD
+    from tests.world import build_world, violation
+
+    app = build_app(store_env)
+    try:
+        w = build_world(app)
+        leader = app.get_officer(w.leader)
+        proc = app.open_proceeding(BOARD, officer_id=w.leader, opened_on="2023-08-21",
+                                   violations=[violation("2023-07-03", "2023-08-14")]).id
+        app.decide_proceeding(BOARD, proc, form="khien_trach", effective_from="2023-09-01",
+                              decision_ref=ref("71", "2023-09-01"), discipline_system="party")
+        state = Decision(proceeding_id=proc, officer_id=leader.id, category=leader.category,
+                         form="canh_cao", regime="nd112-2020",
+                         decision_ref={**ref("72", "2023-09-20"), "signed_on": D("2023-09-20")},
+                         effective_from=D("2023-09-20"), corruption_related=False,
+                         discipline_system="state", actor_id=ADMIN.user_id, actor_role="board")
+        app.save(state)
+        projector = Projector(app)
+        projector.catch_up()
+        reads = ReadModels(projector.db, app.reference)
+        got = reads.eligibility(str(w.leader), on="2024-09-10", post="higher")
+        assert got["verdict"] == "eligible", got["reasons"]
+        mine = [r for r in got["reasons"] if r["rule_id"] == "discipline-effect"
+                and "72" in r["message_en"]]
+        assert len(mine) == 1 and "runs from 2023-09-01" in mine[0]["message_en"]
+        assert "Nghị định 71/2023" in mine[0]["message_en"]
+        assert got["verdict"] != reads.eligibility(str(w.leader), on="2024-08-30",
+                                                   post="higher")["verdict"]
+    finally:
+        app.close()
