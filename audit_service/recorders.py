@@ -1,4 +1,5 @@
-"""The PostgreSQL event recorder, writing large batches with ``COPY``.
+"""Event recorders that write large batches (a bulk import) the way the raw driver would:
+``COPY`` on PostgreSQL, one ``executemany`` on SQLite.
 
 eventsourcing's recorder inserts a batch as one ``INSERT … SELECT FROM unnest(array of a
 composite type) RETURNING notification_id``, after taking the table's EXCLUSIVE lock (so
@@ -13,9 +14,11 @@ same table constraints, so a duplicate still fails the whole transaction. Small 
 from __future__ import annotations
 
 from typing import Any, Sequence
+from uuid import UUID
 
 from eventsourcing.persistence import ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
 COPY_THRESHOLD = 64  # events; below it the library's INSERT is as quick
@@ -55,3 +58,26 @@ class CopyingApplicationRecorder(PostgresApplicationRecorder):
             raise ProgrammingError(f"COPY wrote {len(stored_events)} events but {len(ids)}"
                                    " notification ids were found after it")
         return ids
+
+
+class BatchingSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite recorder inserts a batch one row at a time to read each row's
+    id; this one inserts large batches with one ``executemany``. The rows take consecutive
+    rowids (one more than the highest, and nobody else can write while the transaction
+    holds SQLite's write lock), so the ids are the ``len(batch)`` ending at the highest
+    rowid after the insert. Unique keys and the transaction are the library's."""
+
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        if len(stored_events) < COPY_THRESHOLD or kwargs.get("tracking") is not None:
+            return super().insert_events(stored_events, **kwargs)
+        rows = [(e.originator_id.hex if isinstance(e.originator_id, UUID) else e.originator_id,
+                 e.originator_version, e.topic, e.state) for e in stored_events]
+        with self.datastore.transaction(commit=True) as c:
+            c.executemany(self.insert_events_statement, rows)
+            written = c.sqlite_cursor.rowcount
+            c.execute(self.select_max_notification_id_statement)
+            last = c.fetchone()[0]
+        if written != len(rows):  # pragma: no cover - executemany reports every row
+            raise ProgrammingError(f"executemany wrote {written} of {len(rows)} events")
+        return list(range(last - len(rows) + 1, last + 1))
