@@ -159,15 +159,22 @@ class FastLane:
             return None
         officer_id = self._officer_ids.get(code)
         try:
-            if officer_id is None:
-                if not code.strip():
-                    return None
-                officer = self.app.find_officer(personnel_code=code)
-                self._officer_ids[code] = officer.id
-                return officer
-            return self.app.get_officer(officer_id)
+            if officer_id is not None:
+                return self.app.get_officer(officer_id)
+        except AuditError:
+            del self._officer_ids[code]
+        try:
+            if not code.strip():
+                return None
+            officer = self.app.find_officer(personnel_code=code)
         except AuditError:
             return None
+        self._officer_ids[code] = officer.id
+        return officer
+
+    def forget(self) -> None:
+        """A batch was discarded: officers it registered were never stored."""
+        self._officer_ids.clear()
 
     def monthly_grade(self, batch: Any, record: dict, claim: IdempotencyClaim) -> bool:
         """``record_monthly_grade``'s checks; True when the record's events are prepared."""

@@ -276,9 +276,13 @@ def _apply_batch(app: AuditService, chunk: list[tuple[int, dict]], actor: Actor,
                     if careful:
                         raise
                     careful = True
+                    if lane is not None:
+                        lane.forget()
                     continue
         if failed is not None:
             excluded[failed.line] = failed
+            if lane is not None:
+                lane.forget()
             continue
         report.batches += 1 if positions else 0
         report.imported += imported
