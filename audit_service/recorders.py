@@ -32,9 +32,20 @@ class CopyingApplicationRecorder(PostgresApplicationRecorder):
         self.copy_statement = SQL(
             "COPY {0} (originator_id, originator_version, topic, state) FROM STDIN"
             " (FORMAT BINARY)").format(table)
+        self.events_of_statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {0}"
+            " WHERE originator_id = ANY(%s)").format(table)
         self.ids_after_statement = SQL(
             "SELECT notification_id FROM {0} WHERE notification_id > %s"
             " ORDER BY notification_id").format(table)
+
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every stored event of these aggregates, in one query (any order)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.events_of_statement, (list(originator_ids),))
+            return [StoredEvent(originator_id=r["originator_id"],
+                                originator_version=r["originator_version"], topic=r["topic"],
+                                state=bytes(r["state"])) for r in curs.fetchall()]
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
@@ -66,6 +77,21 @@ class BatchingSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     rowids (one more than the highest, and nobody else can write while the transaction
     holds SQLite's write lock), so the ids are the ``len(batch)`` ending at the highest
     rowid after the insert. Unique keys and the transaction are the library's."""
+
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every stored event of these aggregates, in few queries (any order)."""
+        found = []
+        with self.datastore.transaction(commit=False) as c:
+            for start in range(0, len(originator_ids), 500):
+                part = [i.hex for i in originator_ids[start:start + 500]]
+                c.execute(f"SELECT originator_id, originator_version, topic, state FROM"
+                          f" {self.events_table_name} WHERE originator_id IN"
+                          f" ({', '.join('?' for _ in part)})", part)
+                found += [StoredEvent(originator_id=UUID(r["originator_id"]),
+                                      originator_version=r["originator_version"],
+                                      topic=r["topic"], state=r["state"])
+                          for r in c.fetchall()]
+        return found
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:

@@ -229,3 +229,17 @@ def test_the_whole_line_check_agrees_with_the_field_walk(text):
     else:  # only says "look": the walk decides (tabs between tokens are fine)
         assert text in ('{"a":\t"b"}', '{"a": "x\\ty"}', '{"description": "x\\ny"}') \
             or text_problems(value)
+
+
+def test_derived_ids_are_the_uuid5_they_always_were():
+    from audit_service.domain.base import NAMESPACE, index_id, name_id
+    from audit_service.domain import IdempotencyRecord
+
+    rng = random.Random(5)
+    for _ in range(500):
+        name = "".join(rng.choice("aĐ:-\n09ế") for _ in range(rng.randint(0, 30)))
+        ours = name_id(name)
+        assert ours == uuid.uuid5(NAMESPACE, name) and ours.version == 5
+        assert str(ours) == str(uuid.uuid5(NAMESPACE, name))
+    assert index_id("personnel-code", "HN-1") == uuid.uuid5(NAMESPACE, "personnel-code:HN-1")
+    assert IdempotencyRecord.create_id("u", "k") == uuid.uuid5(NAMESPACE, "idempotency-sha:u\nk")
