@@ -1,7 +1,7 @@
 """The import's fast lane: monthly grades and annual ratings, stored without aggregates.
 
 Nine records in ten of a migrated history are grades and ratings. Through the commands each
-costs two aggregate constructions and two pass through the library's mapper (a third of
+costs two aggregate constructions and two passes through the library's mapper (a third of
 the import's time); here the same checks run (the commands' own ``Checker`` methods, the
 same reference tables, the officer's state from the batch) and the two stored events are
 written directly: the rating's ``Recorded`` event and its idempotency record, encoded with

@@ -73,4 +73,5 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     return _DECODER.decode(text)
 
 
-_DECODER = json.JSONDecoder(parse_int=_int)  # made once: json.loads(…, parse_int=…) makes one per call
+# made once: json.loads(text, parse_int=…) builds a decoder on every call
+_DECODER = json.JSONDecoder(parse_int=_int)

@@ -243,3 +243,21 @@ def test_derived_ids_are_the_uuid5_they_always_were():
         assert str(ours) == str(uuid.uuid5(NAMESPACE, name))
     assert index_id("personnel-code", "HN-1") == uuid.uuid5(NAMESPACE, "personnel-code:HN-1")
     assert IdempotencyRecord.create_id("u", "k") == uuid.uuid5(NAMESPACE, "idempotency-sha:u\nk")
+
+
+def test_with_a_cipher_key_the_lane_stores_encrypted_events_that_load(tmp_path, cipher_key):
+    env = {"AUDIT_DATABASE_URL": f"sqlite:///{tmp_path}/c.sqlite3", "AUDIT_CIPHER_KEY": cipher_key}
+    init_database(Settings.from_env(env))
+    app = build_app(env)
+    try:
+        assert import_lane.lanes_agree(app, IMPORTER)
+        report = import_records(app, records(), batch_size=50)
+        assert report.imported > 90
+        officer = app.find_officer(personnel_code="HN-2").id
+        grade = app._get(MonthlyGrade, MonthlyGrade.id_for(officer, "2025-05"), "monthly_grade")
+        expected = (71.0, app.reference.monthly_grade_for(71.0), officer)
+        assert (grade.score, grade.grade, grade.officer_id) == expected
+        states = [bytes(n.state) for n in app.recorder.select_notifications(start=1, limit=10_000)]
+        assert states and not any(b'"period"' in s or b"HTTNV" in s for s in states)
+    finally:
+        app.close()
