@@ -243,7 +243,8 @@ def _apply_batch(app: AuditService, chunk: list[tuple[int, dict]], actor: Actor,
     keys = _unique_keys(chunk)
     # one query per chunk: which records are imported already, which keys are taken
     found = app.existing_ids([*(c.record_id for c in claims.values()), *keys])
-    stored = {c.record_id for c in claims.values()} & found
+    stored_ids = {c.record_id for c in claims.values()}
+    stored = stored_ids & found
     absent = set(keys) - found
     careful = False  # first optimistic; a duplicate refused at commit → run it carefully
     while True:
@@ -280,7 +281,10 @@ def _apply_batch(app: AuditService, chunk: list[tuple[int, dict]], actor: Actor,
                 except Conflict:
                     if careful:
                         raise
+                    # someone else wrote meanwhile: ask the store again, key by key
                     careful = True
+                    stored = app.existing_ids(list(stored_ids)) if stored_ids else set()
+                    absent = set()
                     if lane is not None:
                         lane.forget()
                     continue

@@ -14,7 +14,7 @@ import pytest
 
 from audit_service import import_lane
 from audit_service.config import Settings
-from audit_service.domain import MonthlyGrade
+from audit_service.domain import MonthlyGrade, index_id
 from audit_service.importing import IMPORTER, import_records
 from audit_service.recorders import COPY_THRESHOLD, BatchingSQLiteApplicationRecorder
 from audit_service.validation import has_no_bad_text, text_problems
@@ -261,3 +261,31 @@ def test_with_a_cipher_key_the_lane_stores_encrypted_events_that_load(tmp_path, 
         assert states and not any(b'"period"' in s or b"HTTNV" in s for s in states)
     finally:
         app.close()
+
+
+def test_a_key_taken_after_the_chunk_looked_is_reported_not_fatal(app, monkeypatch):
+    """The chunk's one look-up said a personnel code was free, then someone registered it
+    before the commit: the batch is refused, run again asking the store key by key, and the
+    line is reported as a taken code while the rest lands."""
+    first = records()[:6]  # the units and four officers
+    assert import_records(app, first).bad == []
+    taken = {"type": "officer", "personnel_code": "HN-2", "full_name": "Người khác",
+             "category": "cong_chuc", "unit_code": "W-1", "position": "Chuyên viên"}
+    fresh = {"type": "monthly_grade", "personnel_code": "HN-2", "period": "2024-01", "score": 77}
+    real, calls = app.existing_ids, []
+
+    def stale_once(ids):
+        found = real(ids)
+        calls.append(len(ids))
+        if len(calls) == 1:  # the chunk's look-up misses the code registered "meanwhile"
+            found.discard(index_id("personnel-code", "HN-2"))
+        return found
+
+    monkeypatch.setattr(app, "existing_ids", stale_once)
+    report = import_records(app, [json.dumps(taken, ensure_ascii=False), json.dumps(fresh)])
+    assert [(b.line, b.code) for b in report.bad] == [(1, "personnel_code_taken")]
+    assert report.imported == 1 and len(calls) == 2
+    officer = app.find_officer(personnel_code="HN-2")
+    assert officer.full_name == "Lê Văn 2"
+    assert app._get(MonthlyGrade, MonthlyGrade.id_for(officer.id, "2024-01"),
+                    "monthly_grade").score == 77.0
