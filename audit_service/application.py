@@ -122,6 +122,8 @@ class Batch:
     # already recorded) are checked with a read before saving; optimistic batches skip
     # that read and rely on the commit refusing a duplicate.
     careful: bool = True
+    # ids the caller looked up together and found unstored: not asked of the store again
+    absent: set[UUID] = field(default_factory=set)
 
 
 _BATCH: ContextVar[Batch | None] = ContextVar("command_batch", default=None)
@@ -209,6 +211,8 @@ class AuditService(Application):
         batch = _BATCH.get()
         if batch is not None and aggregate_id in batch.aggregates:
             return True
+        if batch is not None and aggregate_id in batch.absent:
+            return False
         return any(True for _ in self.events.get(aggregate_id, limit=1))
 
     def _claim(self, kind: str, key: str, owner_id: UUID, actor: Actor, message: str) -> Index:

@@ -144,7 +144,10 @@ class Settings:
             if create_table and path != ":memory:" and not path.startswith("file:"):
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=path,
-                       SQLITE_LOCK_TIMEOUT="30")
+                       SQLITE_LOCK_TIMEOUT="30",
+                       # Large batches (imports) are written with one executemany.
+                       APPLICATION_RECORDER_TOPIC="audit_service.recorders:"
+                                                  "BatchingSQLiteApplicationRecorder")
         else:
             env.update(
                 PERSISTENCE_MODULE="eventsourcing.postgres",

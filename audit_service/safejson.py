@@ -70,4 +70,8 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
         text = text.decode("utf-8")
     if too_deep(text, max_depth):
         raise TooDeep(max_depth)
-    return json.loads(text, parse_int=_int)
+    return _DECODER.decode(text)
+
+
+# made once: json.loads(text, parse_int=…) builds a decoder on every call
+_DECODER = json.JSONDecoder(parse_int=_int)

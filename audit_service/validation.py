@@ -67,6 +67,14 @@ def field_text_problem(field: str, value: str) -> str | None:
     return text_problem(value, multiline=is_multiline(field))
 
 
+def has_no_bad_text(json_text: str) -> bool:
+    """True when no string in the JSON document ``json_text`` can hold a character
+    ``text_problems`` refuses: without escapes every string is a slice of the text, so a
+    text free of them (tabs and line breaks included) needs no walk of the parsed value.
+    False only means: look with ``text_problems``."""
+    return "\\" not in json_text and _BAD_IN_LINE.search(json_text.strip(" \t\r\n")) is None
+
+
 def text_problems(value: Any, path: str = "") -> dict[str, str]:
     """Every string in a JSON-like value (object keys included) that cannot be stored,
     by field path: for input that arrives whole, such as an imported record."""

@@ -72,7 +72,10 @@ MODULES = (
            ("tests/test_access.py", "tests/test_tokens_cli.py", "-k",
             "test_access or not postgres")),  # the tables' DDL differs by store
     Module("import", "audit_service/importing.py",
-           ("tests/test_import_records.py", "tests/test_import.py", "-k", "not postgres")),
+           ("tests/test_import_records.py", "tests/test_import.py", "tests/test_import_lane.py",
+            "-k", "not postgres")),
+    Module("import-lane", "audit_service/import_lane.py",
+           ("tests/test_import_lane.py", "tests/test_import.py", "-k", "not postgres")),
 )
 
 

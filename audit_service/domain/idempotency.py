@@ -6,19 +6,18 @@ concurrent copies of one request collide on version 1 and only one of them appen
 """
 from __future__ import annotations
 
-import uuid
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
 
-from .base import NAMESPACE, AuditAggregate
+from .base import AuditAggregate, name_id
 
 
 class IdempotencyRecord(AuditAggregate):
     @staticmethod
     def create_id(user_id: str, key_sha256: str, **_: Any) -> UUID:
-        return uuid.uuid5(NAMESPACE, f"idempotency-sha:{user_id}\n{key_sha256}")
+        return name_id(f"idempotency-sha:{user_id}\n{key_sha256}")
 
     @event("Recorded")
     def __init__(self, user_id: str, key_sha256: str, request_sha256: str, result_id: UUID,
