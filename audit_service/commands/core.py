@@ -22,7 +22,7 @@ from eventsourcing.application import (AggregateNotFoundError, Application, Proc
                                        project_aggregate)
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
-from ..clock import VIETNAM
+from ..clock import Clock
 from ..config import Settings
 from ..domain import AnnualRating, IdempotencyRecord, Index, MonthlyGrade, index_id
 from ..errors import AuditError, Conflict, NotFound, RuleViolation, ValidationFailed
@@ -131,7 +131,7 @@ class ServiceCore(Application):
     def now(self) -> datetime:
         """Now in Vietnam on the service's today (the real time of day): the default of an
         observed time, so a form's default is never a day the service would refuse."""
-        return datetime.combine(self.today(), datetime.now(VIETNAM).timetz())
+        return Clock(self.today()).now()
 
     def take_snapshot(self, aggregate_id: Any, version: int | None = None,
                       projector_func: Any = project_aggregate) -> None:

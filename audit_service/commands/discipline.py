@@ -156,8 +156,27 @@ class DisciplineCommands(ServiceCore):
         decided_on = ref["signed_on"]
         proceeding.check_decidable(decided_on)
         if system == "party":
-            return self._record_party_decision(actor, proceeding, officer, form, ref, effective,
-                                               corruption)
+            # A Party decision (Regulation 69-QĐ/TW) is recorded for its effect on
+            # appointment (effect_periods.toml, scope party): the state forms catalogue and
+            # the state limitation periods do not govern it, so neither is checked.
+            regime = "party"
+        else:
+            regime = self._check_state_form(officer, proceeding, form, decided_on)
+        decision = Decision(proceeding_id=proceeding.id, officer_id=officer.id,
+                            category=officer.category, form=form, regime=regime,
+                            decision_ref=ref, effective_from=effective,
+                            corruption_related=corruption, discipline_system=system,
+                            **actor.kw)
+        proceeding.decide(decision_id=decision.id, decided_on=decided_on, **actor.kw)
+        claim = self._check_decision_ref_unique(ref, decision.id, actor)
+        return self._save(decision.id, proceeding, decision, claim,
+                          extra={"proceeding_id": proceeding.id})
+
+    def _check_state_form(self, officer: Officer, proceeding: Proceeding, form: str,
+                          decided_on: date) -> str:
+        """A state decision's form must be in the catalogue for the officer's category on
+        the signing date, fit the officer's post, and the limitation period must not have
+        run out; returns the regime of the catalogue entry."""
         form_entry = self.reference.discipline_form(form, officer.category, decided_on)
         if form_entry is None:
             allowed = [f.form for f in self.reference.forms_for(officer.category, decided_on)]
@@ -167,31 +186,7 @@ class DisciplineCommands(ServiceCore):
                 code="form_not_applicable", details={"allowed": allowed})
         self._check_form_fits_officer(form_entry, officer, decided_on)
         self._check_limitation(officer.category, proceeding.violations, decided_on, form)
-        decision = Decision(proceeding_id=proceeding.id, officer_id=officer.id,
-                            category=officer.category, form=form, regime=form_entry.regime,
-                            decision_ref=ref, effective_from=effective,
-                            corruption_related=corruption, discipline_system="state",
-                            **actor.kw)
-        proceeding.decide(decision_id=decision.id, decided_on=decided_on, **actor.kw)
-        claim = self._check_decision_ref_unique(ref, decision.id, actor)
-        return self._save(decision.id, proceeding, decision, claim,
-                          extra={"proceeding_id": proceeding.id})
-
-    def _record_party_decision(self, actor: Actor, proceeding: Proceeding, officer: Officer,
-                               form: str, ref: dict, effective: date,
-                               corruption: bool) -> CommandResult:
-        """A Party discipline decision (Regulation 69-QĐ/TW), recorded for its effect on
-        appointment (effect_periods.toml, scope party). The state forms catalogue and the
-        state limitation periods do not govern it, so neither is checked."""
-        decision = Decision(proceeding_id=proceeding.id, officer_id=officer.id,
-                            category=officer.category, form=form, regime="party",
-                            decision_ref=ref, effective_from=effective,
-                            corruption_related=corruption, discipline_system="party",
-                            **actor.kw)
-        proceeding.decide(decision_id=decision.id, decided_on=ref["signed_on"], **actor.kw)
-        claim = self._check_decision_ref_unique(ref, decision.id, actor)
-        return self._save(decision.id, proceeding, decision, claim,
-                          extra={"proceeding_id": proceeding.id})
+        return form_entry.regime
 
     @staticmethod
     def _check_form_fits_officer(form_entry: Any, officer: Officer, on: date) -> None:
