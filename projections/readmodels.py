@@ -808,8 +808,13 @@ class Casework(Projection):
             self._set(out, "work_proceedings", "proceeding_id", oid, position,
                       status="dismissed")
         elif kind == "Proceeding.Decided":
-            self._set(out, "work_proceedings", "proceeding_id", oid, position,
-                      status="decided", decision_id=str(event.decision_id))
+            # decision_id: the state decision once there is one (a Party decision on the
+            # same proceeding is found in work_decisions by proceeding_id)
+            tb = t["work_proceedings"]
+            keep = "COALESCE(decision_id, ?)" if event.discipline_system == "party" else "?"
+            out.update(tb, f"UPDATE {tb} SET status = 'decided', decision_id = {keep},"
+                           " position = ? WHERE proceeding_id = ?",
+                       (str(event.decision_id), position, oid))
         elif kind == "Decision.Issued":
             out.insert(t["work_decisions"], (
                 oid, str(event.proceeding_id), str(event.officer_id), event.form,

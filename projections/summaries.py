@@ -217,6 +217,10 @@ def _proceeding_dismissed(d: dict, row: Mapping, ref: Any) -> Summary:
 
 
 def _proceeding_decided(d: dict, row: Mapping, ref: Any) -> Summary:
+    if d.get("discipline_system") == "party":
+        return (f"Quyết định kỷ luật Đảng ngày {_iso(d.get('decided_on'))} trong việc xem xét"
+                " kỷ luật này",
+                f"Party discipline decision on {_iso(d.get('decided_on'))} in this proceeding")
     return (f"Kết thúc xem xét kỷ luật bằng quyết định kỷ luật ngày {_iso(d.get('decided_on'))}",
             f"Discipline proceeding decided on {_iso(d.get('decided_on'))}")
 

@@ -137,8 +137,9 @@ class ProceedingState:
     deferred_on: date | None = None
     deferrals: list[dict] = field(default_factory=list)  # every deferral, in order
     dismissed_on: date | None = None
-    decided_on: date | None = None
-    decision_id: str | None = None
+    decided_on: date | None = None  # the first decision's, of either system
+    decision_id: str | None = None  # the state decision (any, before Decided v2)
+    party_decision_id: str | None = None  # the Party decision on the same act
     conduct_codes: list[str] = field(default_factory=list)
     positions: list[int] = field(default_factory=list)
 
@@ -372,11 +373,17 @@ class _Folder:
     def _Proceeding_Decided(self, pos: int, subject, data: dict, row) -> None:
         p = self._proceeding(subject)
         p.status = "decided"
-        p.decided_on = parse_date(data.get("decided_on")) or parse_date(row.get("occurred_on"))
-        p.decision_id = _text(data.get("decision_id"))
+        decided_on = parse_date(data.get("decided_on")) or parse_date(row.get("occurred_on"))
+        if p.decided_on is None or (decided_on is not None and decided_on < p.decided_on):
+            p.decided_on = decided_on
+        decision_id = _text(data.get("decision_id"))
+        if data.get("discipline_system") == "party":
+            p.party_decision_id = decision_id
+        else:  # state, or a version-1 Decided (the proceeding's one decision)
+            p.decision_id = decision_id
         p.positions.append(pos)
-        if p.decision_id:
-            self.decided_rows.setdefault(p.decision_id, []).append(pos)
+        if decision_id:
+            self.decided_rows.setdefault(decision_id, []).append(pos)
 
     # -- Decisions
 

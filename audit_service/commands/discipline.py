@@ -154,7 +154,11 @@ class DisciplineCommands(ServiceCore):
         proceeding = self.get_proceeding(proceeding_id)
         officer = self.get_officer(proceeding.officer_id)
         decided_on = ref["signed_on"]
-        proceeding.check_decidable(decided_on)
+        # one state and one Party decision per proceeding (Decree 71/2023: for a Party
+        # member the administrative decision follows the Party one, on the same act)
+        unrecorded = (self.get_decision(proceeding.decision_id).discipline_system
+                      if proceeding.decided_system_unrecorded else None)
+        proceeding.check_decidable(decided_on, system, unrecorded)
         if system == "party":
             # A Party decision (Regulation 69-QĐ/TW) is recorded for its effect on
             # appointment (effect_periods.toml, scope party): the state forms catalogue and
@@ -167,7 +171,8 @@ class DisciplineCommands(ServiceCore):
                             decision_ref=ref, effective_from=effective,
                             corruption_related=corruption, discipline_system=system,
                             **actor.kw)
-        proceeding.decide(decision_id=decision.id, decided_on=decided_on, **actor.kw)
+        proceeding.decide(decision_id=decision.id, decided_on=decided_on,
+                          discipline_system=system, unrecorded_system=unrecorded, **actor.kw)
         claim = self._check_decision_ref_unique(ref, decision.id, actor)
         return self._save(decision.id, proceeding, decision, claim,
                           extra={"proceeding_id": proceeding.id})
