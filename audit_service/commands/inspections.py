@@ -2,18 +2,32 @@
 and closing it."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, Sequence
 from uuid import uuid4
 
 from ..clock import local_date
-from ..domain import Inspection, Unit
+from ..domain import Inspection, Officer, Unit
 from ..errors import Forbidden, RuleViolation, ValidationFailed
 from ..validation import Checker
 from .core import Actor, CommandResult, ServiceCore
 
 
+class UserDirectory(Protocol):
+    """The service's users, as the layer that keeps them (API tokens, web accounts) tells
+    them: the domain has no users of its own."""
+
+    def active_with_role(self, role: str, user_ids: Sequence[str]) -> set[str]:
+        """Which of ``user_ids`` are users not revoked or disabled, holding ``role``."""
+
+
 class InspectionCommands(ServiceCore):
     """Commands and reads on inspections (thanh tra, kiểm tra) and their findings."""
+
+    #: Who the users are, for the team check. Wired per process by the entry points that
+    #: serve users (``api.services`` for the API and the web pages). A service with none
+    #: (a bare domain, a demo generator) takes team members as given: it has no users to
+    #: check them against.
+    user_directory: UserDirectory | None = None
 
     def open_inspection(self, actor: Actor, *, unit_id: Any, team: Any, started_on: Any,
                         announced: Any = True, basis_ref: Any = None) -> CommandResult:
@@ -34,9 +48,32 @@ class InspectionCommands(ServiceCore):
                             f" it; {unit.code} is outside", code="outside_user_unit")
         if actor.role == "inspector" and actor.user_id not in members:
             members = [actor.user_id, *members]  # the opener is on the team
+        self._check_team_members(members)
         inspection = Inspection(unit_id=unit.id, team=members, basis_ref=basis,
                                 announced=announced, started_on=started, **actor.kw)
         return self._save(inspection.id, inspection)
+
+    def _check_team_members(self, members: list[str]) -> None:
+        """An inspection team (đoàn kiểm tra) is made of inspector users, known and active."""
+        if self.user_directory is None or not members:
+            return
+        inspectors = self.user_directory.active_with_role("inspector", members)
+        strangers = [m for m in members if m not in inspectors]
+        if strangers:
+            raise RuleViolation(
+                f"team members must be active inspector users: {', '.join(strangers)}"
+                " is not", code="team_member_not_inspector", details={"team": strangers})
+
+    def _check_officer_in_scope(self, actor: Actor, officer: Officer) -> None:
+        """An inspector limited to a unit records findings only against officers serving in
+        that unit or the units under it (the officer's unit on record now)."""
+        if actor.role != "inspector" or not actor.unit_id:
+            return
+        if not self._within(self._get(Unit, officer.unit_id, "unit"), actor.unit_id):
+            raise RuleViolation(
+                f"your token is limited to unit {actor.unit_id} and the units under it;"
+                f" officer {officer.personnel_code} serves outside it",
+                code="officer_outside_user_unit", details={"officer_id": str(officer.id)})
 
     def get_inspection(self, inspection_id: Any) -> Inspection:
         return self._get(Inspection, inspection_id, "inspection")
@@ -67,6 +104,7 @@ class InspectionCommands(ServiceCore):
         inspection = self.get_inspection(inspection_id)
         if fields["officer_id"] is not None:
             officer = self.get_officer(fields["officer_id"])
+            self._check_officer_in_scope(actor, officer)
             observed = local_date(fields["observed_at"])
             if officer.left_on is not None and observed > officer.left_on:
                 raise RuleViolation(f"officer {officer.personnel_code} left service on"
@@ -97,7 +135,9 @@ class InspectionCommands(ServiceCore):
         fields = self._finding_fields(c, **merged)
         c.done()
         if fields["officer_id"] is not None:
-            self.get_officer(fields["officer_id"])
+            officer = self.get_officer(fields["officer_id"])
+            if fields["officer_id"] != current["officer_id"]:  # a finding moved to another
+                self._check_officer_in_scope(actor, officer)
         if all(fields[k] == current[k] for k in fields):
             raise RuleViolation("the correction changes nothing", code="correction_changes_nothing")
         inspection.correct_finding(finding_id=finding_uuid, reason=reason, **fields, **actor.kw)
