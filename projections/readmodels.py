@@ -93,6 +93,7 @@ def to_json(data: dict) -> str:
 OCCURRED_FIELD = {
     "Officer.Registered": "joined_on", "Officer.Transferred": "effective_on",
     "Officer.Appointed": "term_start", "Officer.ReappointmentDecided": "decided_on",
+    "Officer.ReappointmentDecisionCorrected": "corrected_on",
     "Officer.LeftService": "left_on", "Inspection.Opened": "started_on",
     "Inspection.FindingRecorded": "observed_at", "Inspection.FindingCorrected": "observed_at",
     "Inspection.Closed": "closed_on", "Proceeding.Opened": "opened_on",
@@ -756,7 +757,8 @@ class Casework(Projection):
                        "Proceeding.Deferred", "Proceeding.Dismissed", "Proceeding.Decided",
                        "Decision.Issued", "Decision.AppealLodged", "Decision.AppealResolved",
                        "Decision.Annulled", "Officer.Appointed",
-                       "Officer.ReappointmentDecided", "Officer.LeftService"})
+                       "Officer.ReappointmentDecided",
+                       "Officer.ReappointmentDecisionCorrected", "Officer.LeftService"})
 
     def __init__(self, reference: Any, suffix: str = ""):
         self.terms = Lookup(self._load_term)
@@ -856,6 +858,20 @@ class Casework(Projection):
             elif event.outcome == "not_reappointed":
                 out.update(tb, f"DELETE FROM {tb} WHERE officer_id = ?", (oid,))
                 self.terms.put(oid, None)
+        elif kind == "Officer.ReappointmentDecisionCorrected":
+            # the term before the corrected decision, carried by the correction, then the
+            # corrected outcome
+            tb = t["work_terms"]
+            out.update(tb, f"DELETE FROM {tb} WHERE officer_id = ?", (oid,))
+            self.terms.put(oid, None)
+            term = event.term
+            if event.outcome == "reappointed" and term:
+                years = int(term["term_years"])
+                start = add_years(term["term_start"], years)
+                end = add_years(start, years).isoformat()
+                out.insert(tb, (oid, term.get("position"), start.isoformat(), years, end,
+                                position))
+                self.terms.put(oid, (end, years))
         elif kind == "Officer.LeftService":
             tb = t["work_terms"]
             out.update(tb, f"DELETE FROM {tb} WHERE officer_id = ?", (oid,))

@@ -107,9 +107,7 @@ def test_the_web_form_gets_the_same_refusal(store_env):
     svc = flask_app.extensions["audit_service"]
     db = ReadModelDB(settings.database)
     try:
-        for name in (INSPECTOR.user_id, "insp-2"):  # the world's inspectors, as web accounts
-            Accounts(db).set_password(name, PASSWORD, role="inspector")
-        w = build_world(svc.service)
+        w = build_world(svc.service)  # its inspectors become web accounts
         Accounts(db).set_password("thanh.tra.phuong", PASSWORD, role="inspector",
                                   unit_id=str(w.ward))
         me = Actor("thanh.tra.phuong", "inspector", str(w.ward))

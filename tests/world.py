@@ -4,8 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from auditing.accounts import Accounts
 from audit_service.application import AuditService
+from projections.db import ReadModelDB
 from tests.conftest import ADMIN, BOARD, INSPECTOR
+
+TEAM = (INSPECTOR.user_id, "insp-2")  # the world's inspection team
 
 
 def ref(number: str, signed_on: str, issuer: str = "UBND phường Tây Hồ",
@@ -25,7 +29,20 @@ class World:
     finding: UUID
 
 
+def inspector_accounts(app: AuditService) -> None:
+    """The world's inspectors as web accounts, for a service wired to its users (the API's
+    and the web's), which checks an inspection team against them."""
+    db = ReadModelDB(app.settings.database)
+    try:
+        for name in TEAM:
+            Accounts(db).set_password(name, "mật-khẩu-thử-nghiệm", role="inspector")
+    finally:
+        db.close()
+
+
 def build_world(app: AuditService) -> World:
+    if app.user_directory is not None:
+        inspector_accounts(app)
     city = app.register_unit(ADMIN, code="01", name="Thành phố Hà Nội", level="city").id
     district = app.register_unit(ADMIN, code="D-TH", name="Quận Tây Hồ", level="district",
                                  parent_id=city).id

@@ -6,6 +6,8 @@ from datetime import date
 from typing import Any, Callable
 from uuid import UUID
 
+from eventsourcing.application import project_aggregate
+
 from ..domain import Index, Officer, Unit, index_id
 from ..errors import ConfigurationError, NotFound, RuleViolation, ValidationFailed
 from ..pii import national_id_hash, national_id_problem
@@ -225,6 +227,37 @@ class OfficerCommands(ServiceCore):
         officer.decide_reappointment(outcome=outcome, decided_on=day, decision_ref=ref,
                                      eligibility_verdict=verdict, override_reason=override,
                                      eligibility_hash=ehash, **actor.kw)
+        claim = self._check_decision_ref_unique(ref, officer.id, actor)
+        return self._save(officer.id, officer, claim)
+
+    def correct_reappointment(self, actor: Actor, officer_id: Any, *,
+                              corrects_decision_ref: Any, outcome: Any, reason: Any,
+                              decision_ref: Any, corrected_on: Any = None,
+                              eligibility_hash: Any = None,
+                              override_reason: Any = None) -> CommandResult:
+        """A board's mistaken reappointment decision corrected by a new event naming it
+        (by its decision reference): the eligibility it quotes is checked now, on the
+        corrected decision's date, as ``decide_reappointment`` checks it."""
+        c = self._checker()
+        corrects = c.decision_ref("corrects_decision_ref", corrects_decision_ref)
+        outcome = c.choice("outcome", outcome, REAPPOINTMENT_OUTCOMES)
+        reason = c.text("reason", reason, max_len=2000)
+        ref = c.decision_ref("decision_ref", decision_ref)
+        day = c.date("corrected_on", corrected_on if corrected_on is not None
+                     else (ref or {}).get("signed_on"))
+        ehash = c.text("eligibility_hash", eligibility_hash, required=False, max_len=128)
+        override = c.text("override_reason", override_reason, required=False, max_len=2000)
+        c.done()
+        officer = self.get_officer(officer_id)
+        if "last_reappointment" not in vars(officer):  # from a snapshot older than corrections
+            officer = project_aggregate(None, self.events.get(officer.id))
+        last = officer.reappointment_to_correct(corrects)
+        verdict = self._check_eligibility_quoted(officer, last["decided_on"], outcome, ehash,
+                                                 override)
+        officer.correct_reappointment(
+            corrects_decision_ref=corrects, outcome=outcome, reason=reason, corrected_on=day,
+            decision_ref=ref, eligibility_hash=ehash, eligibility_verdict=verdict,
+            override_reason=override, **actor.kw)
         claim = self._check_decision_ref_unique(ref, officer.id, actor)
         return self._save(officer.id, officer, claim)
 
