@@ -15,7 +15,7 @@ from audit_service.config import Settings
 from audit_service.errors import RuleViolation
 from projections.db import ReadModelDB
 from projections.projector import Projector
-from tests.api_support import ApiHarness, build_city
+from tests.api_support import harness_for, build_city
 from tests.conftest import ADMIN, INSPECTOR, build_app, event_count
 from tests.web_support import KEY, PASSWORD, csrf_of, sign_in
 from tests.world import build_world
@@ -23,9 +23,7 @@ from tests.world import build_world
 
 @pytest.fixture
 def h(store_env):
-    settings = Settings.from_env(store_env)
-    flask_app = create_app(settings, service=build_app(store_env))
-    harness = ApiHarness(flask_app, flask_app.extensions["audit_service"].service, settings)
+    harness = harness_for(store_env)
     yield harness
     harness.close()
 

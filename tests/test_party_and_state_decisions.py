@@ -11,13 +11,11 @@ import uuid
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from api import create_app
-from audit_service.config import Settings
 from audit_service.errors import RuleViolation
 from projections.db import ReadModelDB
 from projections.queries import ReadModels
 from projections.timeline import fold
-from tests.api_support import ApiHarness, build_city
+from tests.api_support import harness_for, build_city
 from tests.api_support import ref as api_ref
 from tests.conftest import BOARD, build_app
 from tests.world import build_world, ref, violation
@@ -121,9 +119,7 @@ def test_a_version_1_decided_event_is_read_by_its_decisions_system(store_env):
 
 @pytest.fixture
 def h(store_env):
-    settings = Settings.from_env(store_env)
-    flask_app = create_app(settings, service=build_app(store_env))
-    harness = ApiHarness(flask_app, flask_app.extensions["audit_service"].service, settings)
+    harness = harness_for(store_env)
     yield harness
     harness.close()
 

@@ -11,12 +11,10 @@ from datetime import date
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from api import create_app
-from audit_service.config import Settings
 from audit_service.errors import RuleViolation
 from auditing.board import Corrections
 from projections.db import ReadModelDB
-from tests.api_support import ApiHarness, build_city, ref
+from tests.api_support import harness_for, build_city, ref
 from tests.conftest import BOARD, build_app
 from tests.world import build_world
 from tests.world import ref as world_ref
@@ -24,10 +22,7 @@ from tests.world import ref as world_ref
 
 @pytest.fixture
 def h(store_env):
-    settings = Settings.from_env(store_env)
-    flask_app = create_app(settings, service=build_app(store_env))
-    flask_app.extensions["audit_service"].read_wait_seconds = 2
-    harness = ApiHarness(flask_app, flask_app.extensions["audit_service"].service, settings)
+    harness = harness_for(store_env, read_wait_seconds=2)
     yield harness
     harness.close()
 
