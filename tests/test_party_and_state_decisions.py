@@ -162,3 +162,41 @@ def test_over_http_both_decisions_are_linked_by_the_proceeding_in_the_read_model
     assert p.decided_on.isoformat() == "2025-11-03"  # the first decision's date
     assert {d.discipline_system: d.proceeding_id for d in timeline.decisions.values()} == {
         "party": pid, "state": pid}
+
+
+SNAPSHOTS_TABLE = {"sqlite": "stored_snapshots", "postgresql": "auditservice_snapshots"}
+
+
+def test_a_proceeding_snapshotted_before_version_2_reads_its_decision_by_its_system(store_env):
+    """A snapshot the old code took of a Party-decided proceeding holds the Party decision
+    as ``decision_id`` and no flag: it is read as a decision of unrecorded system, so the
+    state decision may still follow."""
+    app = build_app(store_env)
+    w = build_world(app)
+    proc = app.open_proceeding(BOARD, officer_id=w.officer, violations=[violation("2025-09-01")],
+                               opened_on="2025-09-10").id
+    party = _decide(app, proc, "party", "51", "2025-10-01").id
+    app.take_snapshot(proc)
+    kind = app.settings.database.kind
+    table = SNAPSHOTS_TABLE[kind]
+    key = proc.hex if kind == "sqlite" else proc
+    db = ReadModelDB(app.settings.database)
+    try:
+        (raw,) = db.fetchone(f"SELECT state FROM {table} WHERE originator_id = ?", (key,))
+        snap = json.loads(bytes(raw))
+        state = snap["state"]
+        state["decision_id"] = state.pop("party_decision_id")  # as the old code kept it
+        del state["_system_unrecorded"]
+        with db.transaction():
+            db.execute(f"UPDATE {table} SET state = ? WHERE originator_id = ?",
+                       (json.dumps(snap).encode(), key))
+    finally:
+        db.close()
+    old = app.get_proceeding(proc)
+    assert old.decided_system_unrecorded and old.decision_id == party
+    with pytest.raises(RuleViolation) as e:
+        _decide(app, proc, "party", "52", "2025-10-10")
+    assert e.value.code == "proceeding_party_decided"
+    state_id = _decide(app, proc, "state", "53", "2025-10-20").id
+    assert app.get_proceeding(proc).decisions() == {"state": state_id, "party": party}
+    app.close()

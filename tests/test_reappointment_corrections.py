@@ -171,3 +171,34 @@ def test_corrections_link_each_decision_and_refuse_a_second_correction():
     bad = [x for x in checks if x.get("status") == "bad_correction"]
     assert [x["position"] for x in bad] == [12, 13]
     assert "already corrected at position 11" in bad[0]["reason"]
+
+
+SNAPSHOTS_TABLE = {"sqlite": "stored_snapshots", "postgresql": "auditservice_snapshots"}
+
+
+def test_an_officer_snapshotted_before_corrections_existed_is_read_from_its_events(app):
+    """A snapshot taken by a service that did not track the latest reappointment decision
+    (no ``last_reappointment`` in its state) does not hide the decision from a correction."""
+    w = build_world(app)
+    app.decide_reappointment(BOARD, w.leader, outcome="not_reappointed",
+                             decided_on="2026-02-20", decision_ref=world_ref("31", "2026-02-20"))
+    app.take_snapshot(w.leader)
+    kind = app.settings.database.kind
+    table = SNAPSHOTS_TABLE[kind]
+    db = ReadModelDB(app.settings.database)
+    try:
+        key = w.leader.hex if kind == "sqlite" else w.leader
+        (state,) = db.fetchone(f"SELECT state FROM {table} WHERE originator_id = ?", (key,))
+        old = json.loads(bytes(state))
+        assert old["state"].pop("last_reappointment")["outcome"] == "not_reappointed"
+        with db.transaction():
+            db.execute(f"UPDATE {table} SET state = ? WHERE originator_id = ?",
+                       (json.dumps(old).encode(), key))
+    finally:
+        db.close()
+    assert "last_reappointment" not in vars(app.get_officer(w.leader))  # the old snapshot
+    app.correct_reappointment(BOARD, w.leader, corrects_decision_ref=world_ref("31", "2026-02-20"),
+                              outcome="reappointed", reason="Nhầm kết quả",
+                              decision_ref=world_ref("32", "2026-03-01"),
+                              override_reason="Hội đồng quyết định bổ nhiệm lại")
+    assert app.get_officer(w.leader).term["term_start"] == date(2026, 3, 1)

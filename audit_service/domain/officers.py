@@ -226,13 +226,18 @@ class Officer(AuditAggregate):
             decided_on: date, corrected_on: date, reason: str, decision_ref: dict,
             term: dict | None, eligibility_hash: str | None, eligibility_verdict: str | None,
             override_reason: str | None, actor_id: str, actor_role: str) -> None:
-        # back to the state before the corrected decision, then the corrected outcome
-        if self.last_reappointment["outcome"] == "not_reappointed" and self.leadership:
+        # Back to the state before the corrected decision, then the corrected outcome. From
+        # the event alone (an officer loaded from an older snapshot has no record of the
+        # decision): nothing changed the term since, so no term now means it was refused.
+        if self.term is None and term is not None and self.leadership:
             self.leadership[-1][1] = None
         self.term = dict(term) if term else None
         self._apply_reappointment(outcome, decided_on)
-        self.last_reappointment = {**self.last_reappointment, "outcome": outcome,
-                                   "corrected": True}
+        self.last_reappointment = {
+            "version": corrects_version, "decision_ref": corrects_decision_ref,
+            "outcome": outcome, "decided_on": decided_on, "term": term,
+            "eligibility_hash": eligibility_hash, "override_reason": override_reason,
+            "corrected": True}
 
     def leave_service(self, left_on: date, reason: str, actor_id: str, actor_role: str) -> None:
         self._check_in_service()

@@ -46,18 +46,18 @@ class Proceeding(AuditAggregate):
         self.dismissed_on: date | None = None
         self.decision_id: UUID | None = None
         self.party_decision_id: UUID | None = None
+        self._system_unrecorded = False
 
     #: The Party decision on this proceeding (``decision_id`` holds the state one: for a
     #: Party member both are expected, Decree 71/2023, then Decree 172/2025); a class
     #: default, so snapshots taken before a proceeding could hold both still load.
     party_decision_id: UUID | None = None
-    _system_unrecorded: bool = False
-
     @property
     def decided_system_unrecorded(self) -> bool:
         """Whether ``decision_id`` came from a version-1 ``Decided`` event, which did not
-        say which system the decision was; the service reads it from the decision itself."""
-        return self._system_unrecorded
+        say which system the decision was; the service reads it from the decision itself.
+        A snapshot taken before version 2 lacks the flag: its decision is such a one."""
+        return vars(self).get("_system_unrecorded", self.decision_id is not None)
 
     @property
     def status(self) -> str:
@@ -156,7 +156,7 @@ class Proceeding(AuditAggregate):
     @event(Decided)
     def _decided(self, decision_id: UUID, decided_on: date, discipline_system: str | None,
                  actor_id: str, actor_role: str) -> None:
-        if self._system_unrecorded:
+        if self.decided_system_unrecorded:
             # the old decision is of the other system: a second of the same was refused
             if discipline_system == "state":
                 self.party_decision_id = self.decision_id
