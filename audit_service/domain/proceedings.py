@@ -52,6 +52,7 @@ class Proceeding(AuditAggregate):
     #: Party member both are expected, Decree 71/2023, then Decree 172/2025); a class
     #: default, so snapshots taken before a proceeding could hold both still load.
     party_decision_id: UUID | None = None
+
     @property
     def decided_system_unrecorded(self) -> bool:
         """Whether ``decision_id`` came from a version-1 ``Decided`` event, which did not
