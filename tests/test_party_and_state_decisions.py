@@ -18,7 +18,7 @@ from projections.timeline import fold
 from tests.api_support import harness_for, build_city
 from tests.api_support import ref as api_ref
 from tests.conftest import BOARD, build_app
-from tests.world import build_world, ref, violation
+from tests.world import build_world, edit_snapshot, ref, violation
 
 
 def _count(app) -> int:
@@ -163,10 +163,6 @@ def test_over_http_both_decisions_are_linked_by_the_proceeding_in_the_read_model
     assert {d.discipline_system: d.proceeding_id for d in timeline.decisions.values()} == {
         "party": pid, "state": pid}
 
-
-SNAPSHOTS_TABLE = {"sqlite": "stored_snapshots", "postgresql": "auditservice_snapshots"}
-
-
 def test_a_proceeding_snapshotted_before_version_2_reads_its_decision_by_its_system(store_env):
     """A snapshot the old code took of a Party-decided proceeding holds the Party decision
     as ``decision_id`` and no flag: it is read as a decision of unrecorded system, so the
@@ -177,21 +173,12 @@ def test_a_proceeding_snapshotted_before_version_2_reads_its_decision_by_its_sys
                                opened_on="2025-09-10").id
     party = _decide(app, proc, "party", "51", "2025-10-01").id
     app.take_snapshot(proc)
-    kind = app.settings.database.kind
-    table = SNAPSHOTS_TABLE[kind]
-    key = proc.hex if kind == "sqlite" else proc
-    db = ReadModelDB(app.settings.database)
-    try:
-        (raw,) = db.fetchone(f"SELECT state FROM {table} WHERE originator_id = ?", (key,))
-        snap = json.loads(bytes(raw))
-        state = snap["state"]
-        state["decision_id"] = state.pop("party_decision_id")  # as the old code kept it
+
+    def as_the_old_code_kept_it(state: dict) -> None:
+        state["decision_id"] = state.pop("party_decision_id")
         del state["_system_unrecorded"]
-        with db.transaction():
-            db.execute(f"UPDATE {table} SET state = ? WHERE originator_id = ?",
-                       (json.dumps(snap).encode(), key))
-    finally:
-        db.close()
+
+    edit_snapshot(app, proc, as_the_old_code_kept_it)
     old = app.get_proceeding(proc)
     assert old.decided_system_unrecorded and old.decision_id == party
     with pytest.raises(RuleViolation) as e:

@@ -16,7 +16,7 @@ from auditing.board import Corrections
 from projections.db import ReadModelDB
 from tests.api_support import harness_for, build_city, ref
 from tests.conftest import BOARD, build_app
-from tests.world import build_world
+from tests.world import build_world, edit_snapshot
 from tests.world import ref as world_ref
 
 
@@ -173,9 +173,6 @@ def test_corrections_link_each_decision_and_refuse_a_second_correction():
     assert "already corrected at position 11" in bad[0]["reason"]
 
 
-SNAPSHOTS_TABLE = {"sqlite": "stored_snapshots", "postgresql": "auditservice_snapshots"}
-
-
 def test_an_officer_snapshotted_before_corrections_existed_is_read_from_its_events(app):
     """A snapshot taken by a service that did not track the latest reappointment decision
     (no ``last_reappointment`` in its state) does not hide the decision from a correction."""
@@ -183,19 +180,11 @@ def test_an_officer_snapshotted_before_corrections_existed_is_read_from_its_even
     app.decide_reappointment(BOARD, w.leader, outcome="not_reappointed",
                              decided_on="2026-02-20", decision_ref=world_ref("31", "2026-02-20"))
     app.take_snapshot(w.leader)
-    kind = app.settings.database.kind
-    table = SNAPSHOTS_TABLE[kind]
-    db = ReadModelDB(app.settings.database)
-    try:
-        key = w.leader.hex if kind == "sqlite" else w.leader
-        (state,) = db.fetchone(f"SELECT state FROM {table} WHERE originator_id = ?", (key,))
-        old = json.loads(bytes(state))
-        assert old["state"].pop("last_reappointment")["outcome"] == "not_reappointed"
-        with db.transaction():
-            db.execute(f"UPDATE {table} SET state = ? WHERE originator_id = ?",
-                       (json.dumps(old).encode(), key))
-    finally:
-        db.close()
+
+    def before_corrections(state: dict) -> None:
+        assert state.pop("last_reappointment")["outcome"] == "not_reappointed"
+
+    edit_snapshot(app, w.leader, before_corrections)
     assert "last_reappointment" not in vars(app.get_officer(w.leader))  # the old snapshot
     app.correct_reappointment(BOARD, w.leader, corrects_decision_ref=world_ref("31", "2026-02-20"),
                               outcome="reappointed", reason="Nhầm kết quả",

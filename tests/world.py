@@ -1,7 +1,9 @@
 """A small, explicit world for tests: a city, a ward, officers, one inspection."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Callable
 from uuid import UUID
 
 from auditing.accounts import Accounts
@@ -10,6 +12,25 @@ from projections.db import ReadModelDB
 from tests.conftest import ADMIN, BOARD, INSPECTOR
 
 TEAM = (INSPECTOR.user_id, "insp-2")  # the world's inspection team
+SNAPSHOTS_TABLE = {"sqlite": "stored_snapshots", "postgresql": "auditservice_snapshots"}
+
+
+def edit_snapshot(app: AuditService, aggregate_id: UUID, change: Callable[[dict], None]) -> None:
+    """Rewrite the stored snapshot of an aggregate: ``change`` edits its state in place (to
+    stand for a snapshot an older version of the service took)."""
+    kind = app.settings.database.kind
+    table = SNAPSHOTS_TABLE[kind]
+    key = aggregate_id.hex if kind == "sqlite" else aggregate_id
+    db = ReadModelDB(app.settings.database)
+    try:
+        (raw,) = db.fetchone(f"SELECT state FROM {table} WHERE originator_id = ?", (key,))
+        snapshot = json.loads(bytes(raw))
+        change(snapshot["state"])
+        with db.transaction():
+            db.execute(f"UPDATE {table} SET state = ? WHERE originator_id = ?",
+                       (json.dumps(snapshot).encode(), key))
+    finally:
+        db.close()
 
 
 def ref(number: str, signed_on: str, issuer: str = "UBND phường Tây Hồ",
