@@ -130,6 +130,18 @@ class ReappointmentCreate(Strict):
     override_reason = text(required=False, max_len=2000)
 
 
+class ReappointmentCorrection(Strict):
+    """A mistaken reappointment decision corrected by a new one that names it."""
+
+    corrects_decision_ref = ref()
+    outcome = Text(required=True, validate=validate.OneOf(REAPPOINTMENT_OUTCOMES))
+    reason = text(max_len=2000)
+    decision_ref = ref()
+    corrected_on = opt_date()
+    eligibility_hash = text(required=False, max_len=128)
+    override_reason = text(required=False, max_len=2000)
+
+
 class LeavingCreate(Strict):
     left_on = day(required=True)
     reason = text()

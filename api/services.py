@@ -8,11 +8,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from flask import current_app
 
 from auditing.access import AccessLog, TokenStore
+from auditing.directory import UserDirectory
 from audit_service.application import AuditService
 from audit_service.config import Settings
 from projections.db import ReadModelDB
@@ -42,7 +43,7 @@ class Services:
 
     def __post_init__(self) -> None:
         if self._service is not None:
-            self._service.eligibility_answers = self._eligibility_answers
+            self._wire(self._service)
 
     @property
     def service(self) -> AuditService:
@@ -52,9 +53,18 @@ class Services:
             with self._lock:
                 if self._service is None:
                     service = AuditService(self.settings)
-                    service.eligibility_answers = self._eligibility_answers
+                    self._wire(service)
                     self._service = service
         return self._service
+
+    def _wire(self, service: AuditService) -> None:
+        """The domain's ports: the eligibility answers and the users, from this process."""
+        service.eligibility_answers = self._eligibility_answers
+        service.user_directory = self
+
+    def active_with_role(self, role: str, user_ids: Sequence[str]) -> set[str]:
+        """The user directory the domain's team check asks (this thread's connection)."""
+        return UserDirectory(self._db()).active_with_role(role, user_ids)
 
     def _eligibility_answers(self, officer_id: Any, on: Any) -> list[dict]:
         """The answers GET …/eligibility gives now (read models brought to the log head, or

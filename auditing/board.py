@@ -13,6 +13,13 @@ as recorded when the decision was recorded, for the decision date:
 Both are tried, for a leadership post and for a non-leadership post; the decision matches
 if any of them gives the quoted hash (the report says which). Anything else is a mismatch:
 the board relied on an answer the record does not reproduce.
+
+A mistaken decision is corrected by an ``Officer.ReappointmentDecisionCorrected`` event
+naming it (``corrects_version``, the decision's version in the officer's stream). Nothing is
+rewritten: the original is still checked against the rows before it (what the board saw
+then) and reported as corrected; the correction's own hash is checked the same way against
+the rows before the correction. A correction that names no earlier reappointment decision
+of its officer, or a decision already corrected, is a fault.
 """
 from __future__ import annotations
 
@@ -26,18 +33,64 @@ from projections.readmodels import iso_ts
 from .chain import BOARD
 
 REAPPOINTMENT_TOPIC = "audit_service.domain.officers:Officer.ReappointmentDecided"
+CORRECTION_TOPIC = "audit_service.domain.officers:Officer.ReappointmentDecisionCorrected"
+BOARD_TOPICS = (REAPPOINTMENT_TOPIC, CORRECTION_TOPIC)
 
 
 def decision_of(event: Any, position: int) -> dict | None:
-    """The facts of a reappointment decision event, or None if it quotes no hash."""
+    """The facts of a reappointment decision (or correction) event, or None if it quotes no
+    hash."""
     quoted = getattr(event, "eligibility_hash", None)
     if not quoted:
         return None
     decided_on = event.decided_on
-    return {"position": position, "officer_id": str(event.originator_id),
-            "decided_on": decided_on.isoformat() if hasattr(decided_on, "isoformat")
-            else str(decided_on),
-            "eligibility_hash": quoted, "recorded_at": iso_ts(event.timestamp)}
+    found = {"position": position, "officer_id": str(event.originator_id),
+             "decided_on": decided_on.isoformat() if hasattr(decided_on, "isoformat")
+             else str(decided_on),
+             "eligibility_hash": quoted, "recorded_at": iso_ts(event.timestamp),
+             "version": event.originator_version}
+    if getattr(event, "corrects_version", None) is not None:
+        found["corrects_version"] = event.corrects_version
+    return found
+
+
+class Corrections:
+    """Follows corrections of reappointment decisions through the log, in position order."""
+
+    def __init__(self) -> None:
+        self.decided: dict[tuple[str, int], int] = {}    # (officer, version) -> position
+        self.corrected: dict[tuple[str, int], int] = {}  # the same -> correcting position
+        self.problems: list[dict] = []
+
+    def feed(self, event: Any, position: int) -> None:
+        officer = str(event.originator_id)
+        corrects = getattr(event, "corrects_version", None)
+        if corrects is None:
+            self.decided[(officer, event.originator_version)] = position
+            return
+        target = (officer, int(corrects))
+        if target not in self.decided:
+            reason = (f"corrects version {corrects} of officer {officer}, which is no"
+                      " earlier reappointment decision")
+        elif target in self.corrected:
+            reason = (f"corrects the decision at position {self.decided[target]}, already"
+                      f" corrected at position {self.corrected[target]}")
+        else:
+            self.corrected[target] = position
+            return
+        self.problems.append({"position": position, "officer_id": officer,
+                              "status": "bad_correction", "reason": reason})
+
+    def annotate(self, checks: list[dict]) -> list[dict]:
+        """Each check says which decision it corrects, or by which it was corrected; the
+        corrections that name no decision to correct are added as faulty checks."""
+        for c in checks:
+            officer = c["officer_id"]
+            if "corrects_version" in c:
+                c["corrects_position"] = self.decided.get((officer, c["corrects_version"]))
+            elif (officer, c.get("version")) in self.corrected:
+                c["corrected_by"] = self.corrected[(officer, c["version"])]
+        return sorted(checks + self.problems, key=lambda c: c["position"])
 
 
 def check_decision(read_models: Any, decision: dict) -> dict:
@@ -76,6 +129,9 @@ def check_decision(read_models: Any, decision: dict) -> dict:
 
 
 def board_fault(check: dict) -> dict:
+    if check["status"] == "bad_correction":
+        return {"position": check["position"], "kind": BOARD,
+                "detail": f"a reappointment correction {check['reason']}"}
     return {"position": check["position"], "kind": BOARD,
             "detail": f"the reappointment of officer {check['officer_id']} decided on"
                       f" {check['decided_on']} quotes eligibility hash"
@@ -90,9 +146,11 @@ def merge_board(report: dict, checks: list[dict]) -> dict:
         "matched": sum(c["status"] == "match" for c in checks),
         "mismatched": sum(c["status"] == "mismatch" for c in checks),
         "skipped": sum(c["status"] == "skipped" for c in checks),
+        "corrected": sum("corrected_by" in c for c in checks),
+        "bad_corrections": sum(c["status"] == "bad_correction" for c in checks),
         "checks": checks,
     }
-    faults = [board_fault(c) for c in checks if c["status"] == "mismatch"]
+    faults = [board_fault(c) for c in checks if c["status"] in ("mismatch", "bad_correction")]
     if faults:
         report["faults"] = sorted(report["faults"] + faults, key=lambda f: f["position"])
         report["fault_count"] += len(faults)
@@ -110,13 +168,19 @@ def describe_board(report: dict) -> list[str]:
              f" ({board['matched']} match, {board['mismatched']} mismatch,"
              f" {board['skipped']} not checked)"]
     for c in board["checks"]:
-        if c["status"] == "match":
+        note = (f" (corrected at position {c['corrected_by']})" if "corrected_by" in c else
+                f" (a correction of position {c['corrects_position']})"
+                if "corrects_position" in c else "")
+        if c["status"] == "bad_correction":
+            lines.append(f"  position {c['position']}: officer {c['officer_id']}: BAD"
+                         f" CORRECTION: {c['reason']}")
+        elif c["status"] == "match":
             lines.append(f"  position {c['position']}: officer {c['officer_id']}: hash matches"
-                         f" ({c['matched']})")
+                         f" ({c['matched']}){note}")
         elif c["status"] == "mismatch":
             lines.append(f"  position {c['position']}: officer {c['officer_id']}: MISMATCH:"
                          f" quoted {c['eligibility_hash']}, recomputed"
-                         f" {c['recomputed'].get('before_decision')}")
+                         f" {c['recomputed'].get('before_decision')}{note}")
         else:
             lines.append(f"  position {c['position']}: officer {c['officer_id']}: not checked:"
                          f" {c.get('reason')}")

@@ -25,7 +25,7 @@ from projections.db import ReadModelDB
 from projections.projector import Projector
 from projections.queries import ReadModels, as_of_text
 
-from .board import REAPPOINTMENT_TOPIC, decision_of
+from .board import BOARD_TOPICS, Corrections, decision_of
 from .bootstrap import init_database
 from .chain import normalize_timestamp, open_export
 from .records import record_of
@@ -86,20 +86,25 @@ class ReplayStore:
                                                " ORDER BY officer_id")]
 
     def decisions(self) -> list[dict]:
-        """The reappointment decisions that quote an eligibility hash."""
+        """The reappointment decisions (and corrections) that quote an eligibility hash,
+        each saying which decision it corrects or by which it was corrected."""
         out = []
+        corrections = Corrections()
         recorder = self.app.recorder
         start = None
         while True:
             batch = recorder.select_notifications(start=start, limit=1000,
-                                                  topics=[REAPPOINTMENT_TOPIC],
+                                                  topics=list(BOARD_TOPICS),
                                                   inclusive_of_start=start is None)
             for n in batch:
-                d = decision_of(self.app.mapper.to_domain_event(n), n.id)
+                event = self.app.mapper.to_domain_event(n)
+                corrections.feed(event, n.id)
+                d = decision_of(event, n.id)
                 if d:
                     out.append(d)
             if len(batch) < 1000:
-                return out
+                corrections.problems.clear()  # links only: bad corrections are verify's
+                return corrections.annotate(out)
             start = batch[-1].id
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from audit_service.bootstrap import EVENT_POSITION, EVENTS_TABLE
 from projections.queries import ReadModels
 
-from .board import REAPPOINTMENT_TOPIC, check_decision, decision_of, merge_board
+from .board import BOARD_TOPICS, Corrections, check_decision, decision_of, merge_board
 from .access import iter_access
 from .chain import ChainChecker, check_access, merge_access, trust_closure
 from .export import iter_chain, iter_notifications, merged
@@ -56,6 +56,7 @@ def verify_store(app: Any, db: Any, deadline: float | None = None, *,
                            stored_keys=stored if trusted_keys is not None else None)
     mapper = app.mapper
     decisions = []
+    corrections = Corrections()
     complete = True
     seen = 0
     for position, n, c in merged(iter_notifications(app.recorder, None, None, batch_size),
@@ -66,11 +67,13 @@ def verify_store(app: Any, db: Any, deadline: float | None = None, *,
         seen += 1
         event = record_of(n, mapper) if n is not None else None
         checker.feed(position, event, c[1:] if c else None)
-        if check_board and n is not None and n.topic == REAPPOINTMENT_TOPIC:
+        if check_board and n is not None and n.topic in BOARD_TOPICS:
             try:
-                decision = decision_of(mapper.to_domain_event(n), position)
+                domain_event = mapper.to_domain_event(n)
             except Exception:  # noqa: BLE001 - an unreadable event is already a chain fault
-                decision = None
+                continue
+            corrections.feed(domain_event, position)
+            decision = decision_of(domain_event, position)
             if decision:
                 decisions.append(decision)
     report = checker.finish(complete=complete, log_head=head)
@@ -89,7 +92,8 @@ def verify_store(app: Any, db: Any, deadline: float | None = None, *,
                                f" chain before it ended at {r['previous_position']}")
     if check_board:
         models = ReadModels(db, app.reference)
-        merge_board(report, [check_decision(models, d) for d in decisions])
+        merge_board(report, corrections.annotate(
+            [check_decision(models, d) for d in decisions]))
     if not complete:
         kind = db.kind
         report["log_events"] = int(db.fetchone(

@@ -93,6 +93,7 @@ def to_json(data: dict) -> str:
 OCCURRED_FIELD = {
     "Officer.Registered": "joined_on", "Officer.Transferred": "effective_on",
     "Officer.Appointed": "term_start", "Officer.ReappointmentDecided": "decided_on",
+    "Officer.ReappointmentDecisionCorrected": "corrected_on",
     "Officer.LeftService": "left_on", "Inspection.Opened": "started_on",
     "Inspection.FindingRecorded": "observed_at", "Inspection.FindingCorrected": "observed_at",
     "Inspection.Closed": "closed_on", "Proceeding.Opened": "opened_on",
@@ -769,7 +770,8 @@ class Casework(Projection):
                        "Proceeding.Deferred", "Proceeding.Dismissed", "Proceeding.Decided",
                        "Decision.Issued", "Decision.AppealLodged", "Decision.AppealResolved",
                        "Decision.Annulled", "Officer.Appointed",
-                       "Officer.ReappointmentDecided", "Officer.LeftService"})
+                       "Officer.ReappointmentDecided",
+                       "Officer.ReappointmentDecisionCorrected", "Officer.LeftService"})
 
     def __init__(self, reference: Any, suffix: str = ""):
         self.terms = Lookup(self._load_term)
@@ -821,8 +823,13 @@ class Casework(Projection):
             self._set(out, "work_proceedings", "proceeding_id", oid, position,
                       status="dismissed")
         elif kind == "Proceeding.Decided":
-            self._set(out, "work_proceedings", "proceeding_id", oid, position,
-                      status="decided", decision_id=str(event.decision_id))
+            # decision_id: the state decision once there is one (a Party decision on the
+            # same proceeding is found in work_decisions by proceeding_id)
+            tb = t["work_proceedings"]
+            keep = "COALESCE(decision_id, ?)" if event.discipline_system == "party" else "?"
+            out.update(tb, f"UPDATE {tb} SET status = 'decided', decision_id = {keep},"
+                           " position = ? WHERE proceeding_id = ?",
+                       (str(event.decision_id), position, oid))
         elif kind == "Decision.Issued":
             out.insert(t["work_decisions"], (
                 oid, str(event.proceeding_id), str(event.officer_id), event.form,
@@ -864,6 +871,20 @@ class Casework(Projection):
             elif event.outcome == "not_reappointed":
                 out.update(tb, f"DELETE FROM {tb} WHERE officer_id = ?", (oid,))
                 self.terms.put(oid, None)
+        elif kind == "Officer.ReappointmentDecisionCorrected":
+            # the term before the corrected decision, carried by the correction, then the
+            # corrected outcome
+            tb = t["work_terms"]
+            out.update(tb, f"DELETE FROM {tb} WHERE officer_id = ?", (oid,))
+            self.terms.put(oid, None)
+            term = event.term
+            if event.outcome == "reappointed" and term:
+                years = int(term["term_years"])
+                start = add_years(term["term_start"], years)
+                end = add_years(start, years).isoformat()
+                out.insert(tb, (oid, term.get("position"), start.isoformat(), years, end,
+                                position))
+                self.terms.put(oid, (end, years))
         elif kind == "Officer.LeftService":
             tb = t["work_terms"]
             out.update(tb, f"DELETE FROM {tb} WHERE officer_id = ?", (oid,))

@@ -164,6 +164,21 @@ def _officer_reappointment(d: dict, row: Mapping, ref: Any) -> Summary:
             f" {_iso(d.get('term_start'))}), decision {dref}{seen_en}")
 
 
+def _officer_reappointment_corrected(d: dict, row: Mapping, ref: Any) -> Summary:
+    out_vi, out_en = _OUTCOME_REAPPOINT.get(d.get("outcome"), (str(d.get("outcome")),) * 2)
+    old = decision_ref_text(d.get("corrects_decision_ref"))
+    dref = decision_ref_text(d.get("decision_ref"))
+    reason = _one_line(d.get("reason"))
+    seen_vi = seen_en = ""
+    if d.get("eligibility_verdict"):
+        seen_vi = f"; kết quả xét điều kiện: {d['eligibility_verdict']}"
+        seen_en = f"; eligibility verdict seen: {d['eligibility_verdict']}"
+    return (f"Đính chính quyết định {old} (ngày {_iso(d.get('decided_on'))}): {out_vi},"
+            f" quyết định số {dref}; lý do: {reason}{seen_vi}",
+            f"Reappointment decision {old} (of {_iso(d.get('decided_on'))}) corrected to:"
+            f" {out_en}, decision {dref}; reason: {reason}{seen_en}")
+
+
 def _officer_left(d: dict, row: Mapping, ref: Any) -> Summary:
     reason = _one_line(d.get("reason"))
     return (f"Thôi công tác từ {_iso(d.get('left_on'))}: {reason}",
@@ -217,6 +232,10 @@ def _proceeding_dismissed(d: dict, row: Mapping, ref: Any) -> Summary:
 
 
 def _proceeding_decided(d: dict, row: Mapping, ref: Any) -> Summary:
+    if d.get("discipline_system") == "party":
+        return (f"Quyết định kỷ luật Đảng ngày {_iso(d.get('decided_on'))} trong việc xem xét"
+                " kỷ luật này",
+                f"Party discipline decision on {_iso(d.get('decided_on'))} in this proceeding")
     return (f"Kết thúc xem xét kỷ luật bằng quyết định kỷ luật ngày {_iso(d.get('decided_on'))}",
             f"Discipline proceeding decided on {_iso(d.get('decided_on'))}")
 
@@ -330,6 +349,7 @@ _HANDLERS: dict[str, Callable[[dict, Mapping, Any], Summary]] = {
     "Officer.Transferred": _officer_transferred,
     "Officer.Appointed": _officer_appointed,
     "Officer.ReappointmentDecided": _officer_reappointment,
+    "Officer.ReappointmentDecisionCorrected": _officer_reappointment_corrected,
     "Officer.LeftService": _officer_left,
     "Inspection.FindingRecorded": _finding_recorded,
     "Inspection.FindingCorrected": _finding_corrected,

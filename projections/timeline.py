@@ -137,8 +137,9 @@ class ProceedingState:
     deferred_on: date | None = None
     deferrals: list[dict] = field(default_factory=list)  # every deferral, in order
     dismissed_on: date | None = None
-    decided_on: date | None = None
-    decision_id: str | None = None
+    decided_on: date | None = None  # the first decision's, of either system
+    decision_id: str | None = None  # the state decision (any, before Decided v2)
+    party_decision_id: str | None = None  # the Party decision on the same act
     conduct_codes: list[str] = field(default_factory=list)
     #: the violations' dates: ``{occurred_on, detected_on, ended_on}`` (dates or None)
     violations: list[dict] = field(default_factory=list)
@@ -230,6 +231,9 @@ class _Folder:
         self.decided_rows: dict[str, list[int]] = {}  # decision id -> Proceeding.Decided rows
         self.rating_years: dict[str, int] = {}
         self.grade_periods: dict[str, str] = {}
+        # (row, term before it, number of terms before it) of the latest reappointment
+        # decision, while nothing else changed the term since
+        self.last_reappointment: tuple[int, Term | None, int] | None = None
 
     # -- plumbing
 
@@ -278,6 +282,7 @@ class _Folder:
             self.state.position = data["new_position"]
 
     def _Officer_Appointed(self, pos: int, subject, data: dict, row) -> None:
+        self.last_reappointment = None
         start = parse_date(data.get("term_start"))
         years = int(data.get("term_years") or 0)
         self.state.position = data.get("position") or self.state.position
@@ -290,6 +295,25 @@ class _Folder:
         self.state.terms.append(self.state.term)
 
     def _Officer_ReappointmentDecided(self, pos: int, subject, data: dict, row) -> None:
+        # what a correction of this decision undoes
+        self.last_reappointment = (pos, self.state.term, len(self.state.terms))
+        self._reappointment(pos, data)
+
+    def _Officer_ReappointmentDecisionCorrected(self, pos: int, subject, data: dict,
+                                                row) -> None:
+        """The latest reappointment decision corrected: its row is marked corrected (by
+        this one), the term is what it was before it, then the corrected outcome applies."""
+        last = self.last_reappointment
+        if last is None:
+            return
+        decided_pos, term_before, terms_before = last
+        self.statuses[decided_pos] = (CORRECTED, pos)
+        self.state.term = term_before
+        del self.state.terms[terms_before:]
+        self.last_reappointment = None
+        self._reappointment(pos, data)
+
+    def _reappointment(self, pos: int, data: dict) -> None:
         term = self.state.term
         outcome = data.get("outcome")
         if outcome == "reappointed" and term is not None:
@@ -304,6 +328,7 @@ class _Folder:
             self.state.term = None
 
     def _Officer_LeftService(self, pos: int, subject, data: dict, row) -> None:
+        self.last_reappointment = None
         self.state.left_on = parse_date(data.get("left_on"))
         self.state.left_reason = data.get("reason")
 
@@ -376,11 +401,17 @@ class _Folder:
     def _Proceeding_Decided(self, pos: int, subject, data: dict, row) -> None:
         p = self._proceeding(subject)
         p.status = "decided"
-        p.decided_on = parse_date(data.get("decided_on")) or parse_date(row.get("occurred_on"))
-        p.decision_id = _text(data.get("decision_id"))
+        decided_on = parse_date(data.get("decided_on")) or parse_date(row.get("occurred_on"))
+        if p.decided_on is None or (decided_on is not None and decided_on < p.decided_on):
+            p.decided_on = decided_on
+        decision_id = _text(data.get("decision_id"))
+        if data.get("discipline_system") == "party":
+            p.party_decision_id = decision_id
+        else:  # state, or a version-1 Decided (the proceeding's one decision)
+            p.decision_id = decision_id
         p.positions.append(pos)
-        if p.decision_id:
-            self.decided_rows.setdefault(p.decision_id, []).append(pos)
+        if decision_id:
+            self.decided_rows.setdefault(decision_id, []).append(pos)
 
     # -- Decisions
 
@@ -501,8 +532,8 @@ def entry_status_changes(rows: Iterable[Mapping[str, Any]], as_of: datetime | st
 
 def entry_statuses(rows: Iterable[Mapping[str, Any]], as_of: datetime | str | None = None
                    ) -> dict[int, str]:
-    """``{position: status}``: ``active``, ``corrected`` (a rating, grade or finding row
-    superseded by a later correction), ``withdrawn`` (every row of a withdrawn finding),
+    """``{position: status}``: ``active``, ``corrected`` (a rating, grade, finding or
+    reappointment decision row superseded by a later correction), ``withdrawn`` (every row of a withdrawn finding),
     ``annulled`` / ``overturned`` (every row of such a decision, and the ``Proceeding.Decided``
     row that names it)."""
     return {p: v["status"] for p, v in entry_status_changes(rows, as_of).items()}

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from api import create_app
 from auditing.access import TokenStore
 from audit_service.application import AuditService
 from audit_service.config import Settings
 from projections.db import ReadModelDB
 from projections.projector import Projector
+from tests.conftest import build_app
 
 ROLES = ("inspector", "board", "auditor", "admin")
 
@@ -76,6 +78,15 @@ class ApiHarness:
     def close(self) -> None:
         self.db.close()
         self.flask_app.extensions["audit_service"].close()
+
+
+def harness_for(env: dict, read_wait_seconds: float | None = None) -> ApiHarness:
+    """The API on the store ``env`` names, its service wired as a worker's is."""
+    settings = Settings.from_env(env)
+    flask_app = create_app(settings, service=build_app(env))
+    if read_wait_seconds is not None:
+        flask_app.extensions["audit_service"].read_wait_seconds = read_wait_seconds
+    return ApiHarness(flask_app, flask_app.extensions["audit_service"].service, settings)
 
 
 def build_city(h: ApiHarness) -> dict:

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from api import create_app
+from auditing.access import TokenStore
 from audit_service.config import Settings
 from tests.api_support import ApiHarness, build_city, ref
 from tests.conftest import build_app
@@ -30,7 +31,8 @@ def test_the_whole_workflow_through_every_endpoint(h):
     assert h.get("inspector", f"/units/{w['ward']}").get_json()["ratings"] == {"2025": "weak"}
 
     # an inspection with a finding, corrected, another withdrawn, then closed
-    ins = h.ok("inspector", "/inspections", {"unit_id": w["ward"], "team": [h.users["board"]],
+    second, _ = TokenStore(h.db).create("inspector", "Thanh tra viên thứ hai")
+    ins = h.ok("inspector", "/inspections", {"unit_id": w["ward"], "team": [second.user_id],
                                              "started_on": "2024-03-01", "announced": False})
     inspection = ins["id"]
     finding = h.ok("inspector", f"/inspections/{inspection}/findings", {

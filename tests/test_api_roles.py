@@ -31,6 +31,7 @@ MATRIX = [
     ("POST", "/officers/{officer_id}/transfers", STAFF),
     ("POST", "/officers/{officer_id}/appointments", BOARD),
     ("POST", "/officers/{officer_id}/reappointment-decisions", BOARD),
+    ("POST", "/officers/{officer_id}/reappointment-corrections", BOARD),
     ("POST", "/officers/{officer_id}/leaving", STAFF),
     ("GET", "/officers/{officer_id}/history", BOARD_AUDITOR),
     ("GET", "/officers/{officer_id}/standing", BOARD_AUDITOR),

@@ -36,6 +36,9 @@ def exercise_everything(app):
                          decision_ref=ref("1", "2024-01-20"), kind="rotation")
     app.decide_reappointment(BOARD, w.leader, outcome="reappointed", decided_on="2026-01-15",
                              decision_ref=ref("2", "2026-01-15"))
+    app.correct_reappointment(BOARD, w.leader, corrects_decision_ref=ref("2", "2026-01-15"),
+                              outcome="not_reappointed", reason="Nhầm kết quả",
+                              decision_ref=ref("2b", "2026-01-20"))
     f2 = app.record_finding(INSPECTOR, w.inspection, conduct_code="qd522-absent",
                             description="Vắng", observed_at="2024-03-02T09:00:00+07:00",
                             evidence_sha256=["a" * 64])

@@ -57,6 +57,16 @@ class Log:
             "decision_ref": ref("2", "QĐ-UBND", decided_on), "eligibility_hash": None,
             "term_start": term_start})
 
+    def correct_reappointment(self, outcome: str, decided_on: str, corrected_on: str,
+                              term_start: str, years: int = 5) -> dict:
+        return self.add("Officer.ReappointmentDecisionCorrected", OFFICER, corrected_on, {
+            "corrects_version": 3, "corrects_decision_ref": ref("2", "QĐ-UBND", decided_on),
+            "outcome": outcome, "decided_on": decided_on, "corrected_on": corrected_on,
+            "reason": "nhầm kết quả", "decision_ref": ref("3", "QĐ-UBND", corrected_on),
+            "term": {"position": "Trưởng phòng", "term_start": term_start,
+                     "term_years": years},
+            "eligibility_hash": None, "eligibility_verdict": None, "override_reason": None})
+
     def transfer(self, effective_on: str, kind: str = "rotation") -> dict:
         return self.add("Officer.Transferred", OFFICER, effective_on, {
             "from_unit_id": UNIT_A, "to_unit_id": UNIT_B, "effective_on": effective_on,
@@ -328,6 +338,7 @@ def _all_event_rows() -> list[dict]:
     log.appoint("2021-03-01")
     log.transfer("2022-01-10")
     log.reappoint("reappointed", "2025-12-01", "2021-03-01")
+    log.correct_reappointment("not_reappointed", "2025-12-01", "2025-12-10", "2021-03-01")
     fid = log.finding("2024-04-02")
     log.correct_finding(fid, "2024-04-02", "qd522-late")
     log.withdraw_finding(fid, "2024-05-01")
@@ -354,6 +365,29 @@ def test_summaries_cover_every_event_type():
         vi, en = summarize(row, REF)
         assert vi and en and "\n" not in vi and "\n" not in en
         assert vi != row["event_type"], row["event_type"]
+
+
+def test_a_corrected_reappointment_folds_to_the_corrected_outcome():
+    """The corrected decision's row stays, marked corrected by the correction; the term is
+    what the corrected outcome gives, either way."""
+    log = Log()
+    log.register()
+    log.appoint("2021-03-01")
+    decided = log.reappoint("reappointed", "2026-02-20", "2021-03-01")["position"]
+    assert fold(log.rows).term.term_start == date(2026, 3, 1)
+    fixed = log.correct_reappointment("not_reappointed", "2026-02-20", "2026-03-05",
+                                      "2021-03-01")["position"]
+    state = fold(log.rows)
+    assert state.term is None and [t.term_start for t in state.terms] == [date(2021, 3, 1)]
+    statuses = entry_statuses(log.rows)
+    assert (statuses[decided], statuses[fixed]) == ("corrected", "active")
+    back = Log()
+    back.register()
+    back.appoint("2021-03-01")
+    back.reappoint("not_reappointed", "2026-02-20", "2021-03-01")
+    back.correct_reappointment("reappointed", "2026-02-20", "2026-03-05", "2021-03-01")
+    term = fold(back.rows).term
+    assert (term.term_start, term.term_end) == (date(2026, 3, 1), date(2031, 3, 1))
 
 
 def test_summary_of_a_decision_uses_reference_titles():

@@ -1,11 +1,36 @@
 """A small, explicit world for tests: a city, a ward, officers, one inspection."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Callable
 from uuid import UUID
 
+from auditing.accounts import Accounts
 from audit_service.application import AuditService
+from projections.db import ReadModelDB
 from tests.conftest import ADMIN, BOARD, INSPECTOR
+
+TEAM = (INSPECTOR.user_id, "insp-2")  # the world's inspection team
+SNAPSHOTS_TABLE = {"sqlite": "stored_snapshots", "postgresql": "auditservice_snapshots"}
+
+
+def edit_snapshot(app: AuditService, aggregate_id: UUID, change: Callable[[dict], None]) -> None:
+    """Rewrite the stored snapshot of an aggregate: ``change`` edits its state in place (to
+    stand for a snapshot an older version of the service took)."""
+    kind = app.settings.database.kind
+    table = SNAPSHOTS_TABLE[kind]
+    key = aggregate_id.hex if kind == "sqlite" else aggregate_id
+    db = ReadModelDB(app.settings.database)
+    try:
+        (raw,) = db.fetchone(f"SELECT state FROM {table} WHERE originator_id = ?", (key,))
+        snapshot = json.loads(bytes(raw))
+        change(snapshot["state"])
+        with db.transaction():
+            db.execute(f"UPDATE {table} SET state = ? WHERE originator_id = ?",
+                       (json.dumps(snapshot).encode(), key))
+    finally:
+        db.close()
 
 
 def ref(number: str, signed_on: str, issuer: str = "UBND phường Tây Hồ",
@@ -25,7 +50,20 @@ class World:
     finding: UUID
 
 
+def inspector_accounts(app: AuditService) -> None:
+    """The world's inspectors as web accounts, for a service wired to its users (the API's
+    and the web's), which checks an inspection team against them."""
+    db = ReadModelDB(app.settings.database)
+    try:
+        for name in TEAM:
+            Accounts(db).set_password(name, "mật-khẩu-thử-nghiệm", role="inspector")
+    finally:
+        db.close()
+
+
 def build_world(app: AuditService) -> World:
+    if app.user_directory is not None:
+        inspector_accounts(app)
     city = app.register_unit(ADMIN, code="01", name="Thành phố Hà Nội", level="city").id
     district = app.register_unit(ADMIN, code="D-TH", name="Quận Tây Hồ", level="district",
                                  parent_id=city).id

@@ -9,7 +9,8 @@ from ..auth import READERS, current_user
 from ..commands import ID, link, run
 from ..schemas import (AppointmentCreate, AsOf, Eligibility, EligibilityQuery, History,
                        HistoryQuery, LeavingCreate, Listing, OfficerCreate, OfficerQuery,
-                       ReappointmentCreate, RotationQuery, Standing, TransferCreate)
+                       ReappointmentCorrection, ReappointmentCreate, RotationQuery, Standing,
+                       TransferCreate)
 from ..services import services
 from . import aggregate_json, blueprint, read, write
 
@@ -57,6 +58,14 @@ def appoint(body, officer_id):
        summary="Record the board's reappointment decision (with the eligibility hash it saw)")
 def reappointment(body, officer_id):
     return run(services().service.decide_reappointment, officer_id, **body,
+               location=_officer_link())
+
+
+@write(blp, "/officers/<officer_id>/reappointment-corrections", ReappointmentCorrection,
+       ("board",), summary="Correct the board's latest reappointment decision by a new one"
+                           " naming it (its eligibility hash checked like a decision's)")
+def reappointment_correction(body, officer_id):
+    return run(services().service.correct_reappointment, officer_id, **body,
                location=_officer_link())
 
 

@@ -42,7 +42,7 @@ def dismiss(body, proceeding_id):
 
 
 @write(blp, "/proceedings/<proceeding_id>/decision", DecisionCreate, BOARD,
-       summary="Issue the discipline decision")
+       summary="Issue a discipline decision: one state and one Party decision per proceeding")
 def decide(body, proceeding_id):
     return run(services().service.decide_proceeding, proceeding_id, **body,
                location=link("proceedings.get_decision", decision_id=ID))

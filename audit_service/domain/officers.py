@@ -7,6 +7,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from ..errors import RuleViolation
+from ..validation import decision_ref_key
 from .base import AuditAggregate
 
 
@@ -95,6 +96,7 @@ class Officer(AuditAggregate):
     def _appointed(self, position: str, term_start: date, term_years: int, decision_ref: dict,
                    actor_id: str, actor_role: str) -> None:
         self.position = position
+        self.last_reappointment = None
         self.term = {"position": position, "term_start": term_start, "term_years": term_years}
         self._end_leadership(term_start)
         self.leadership.append([term_start, None])
@@ -152,6 +154,16 @@ class Officer(AuditAggregate):
                                eligibility_hash: str | None, term_start: date,
                                eligibility_verdict: str | None, override_reason: str | None,
                                actor_id: str, actor_role: str) -> None:
+        # what a correction needs to undo this decision: the term it ended, and whether it
+        # closed the leadership period (this event's version is the next one)
+        self.last_reappointment = {
+            "version": self.version + 1, "decision_ref": decision_ref, "outcome": outcome,
+            "decided_on": decided_on, "term": dict(self.term) if self.term else None,
+            "eligibility_hash": eligibility_hash, "override_reason": override_reason,
+            "corrected": False}
+        self._apply_reappointment(outcome, decided_on)
+
+    def _apply_reappointment(self, outcome: str, decided_on: date) -> None:
         if outcome == "reappointed" and self.term is not None:
             years = self.term["term_years"]
             start = self.term["term_start"]
@@ -164,11 +176,75 @@ class Officer(AuditAggregate):
             self.term = None
             self._end_leadership(decided_on)
 
+    #: The latest reappointment decision, while it is the last change to the officer's term
+    #: (an appointment or leaving service clears it): what a correction undoes. A class
+    #: default, so officers loaded from snapshots taken before corrections existed load too
+    #: (the service then reads the officer from its events).
+    last_reappointment: dict | None = None
+
+    def reappointment_to_correct(self, corrects_decision_ref: dict) -> dict:
+        """The reappointment decision a correction names, if it may be corrected: the
+        officer's latest, not corrected yet, with no appointment or leaving after it."""
+        self._check_in_service()
+        last = self.last_reappointment
+        if last is None or decision_ref_key(last["decision_ref"]) != decision_ref_key(
+                corrects_decision_ref):
+            raise RuleViolation(
+                "no reappointment decision of this officer with that reference can be"
+                " corrected: only the latest one, while no appointment or leaving followed it",
+                code="reappointment_decision_not_found")
+        if last["corrected"]:
+            raise RuleViolation("that reappointment decision was already corrected",
+                                code="reappointment_already_corrected")
+        return last
+
+    def correct_reappointment(self, corrects_decision_ref: dict, outcome: str, reason: str,
+                              corrected_on: date, decision_ref: dict,
+                              eligibility_hash: str | None, eligibility_verdict: str | None,
+                              override_reason: str | None, actor_id: str,
+                              actor_role: str) -> None:
+        """Correct the board's latest reappointment decision by a new event that names it:
+        nothing stored is changed; the term is what the corrected outcome gives."""
+        last = self.reappointment_to_correct(corrects_decision_ref)
+        if corrected_on < last["decided_on"]:
+            raise RuleViolation("a correction cannot predate the decision it corrects",
+                                code="correction_before_decision")
+        if (outcome, eligibility_hash, override_reason) == (
+                last["outcome"], last["eligibility_hash"], last["override_reason"]):
+            raise RuleViolation("the correction changes nothing",
+                                code="correction_changes_nothing")
+        self._reappointment_decision_corrected(
+            corrects_version=last["version"], corrects_decision_ref=corrects_decision_ref,
+            outcome=outcome, decided_on=last["decided_on"], corrected_on=corrected_on,
+            reason=reason, decision_ref=decision_ref, term=last["term"],
+            eligibility_hash=eligibility_hash, eligibility_verdict=eligibility_verdict,
+            override_reason=override_reason, actor_id=actor_id, actor_role=actor_role)
+
+    @event("ReappointmentDecisionCorrected")
+    def _reappointment_decision_corrected(
+            self, corrects_version: int, corrects_decision_ref: dict, outcome: str,
+            decided_on: date, corrected_on: date, reason: str, decision_ref: dict,
+            term: dict | None, eligibility_hash: str | None, eligibility_verdict: str | None,
+            override_reason: str | None, actor_id: str, actor_role: str) -> None:
+        # Back to the state before the corrected decision, then the corrected outcome. From
+        # the event alone (an officer loaded from an older snapshot has no record of the
+        # decision): nothing changed the term since, so no term now means it was refused.
+        if self.term is None and term is not None and self.leadership:
+            self.leadership[-1][1] = None
+        self.term = dict(term) if term else None
+        self._apply_reappointment(outcome, decided_on)
+        self.last_reappointment = {
+            "version": corrects_version, "decision_ref": corrects_decision_ref,
+            "outcome": outcome, "decided_on": decided_on, "term": term,
+            "eligibility_hash": eligibility_hash, "override_reason": override_reason,
+            "corrected": True}
+
     def leave_service(self, left_on: date, reason: str, actor_id: str, actor_role: str) -> None:
         self._check_in_service()
         self._left_service(left_on=left_on, reason=reason, actor_id=actor_id, actor_role=actor_role)
 
     @event("LeftService")
     def _left_service(self, left_on: date, reason: str, actor_id: str, actor_role: str) -> None:
+        self.last_reappointment = None
         self.left_on = left_on
         self._end_leadership(left_on)

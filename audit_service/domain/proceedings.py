@@ -2,7 +2,8 @@
 
 A proceeding collects violations and ends dismissed or decided; a decision is its own
 aggregate (appeals and annulments name it) created in the same save as the proceeding's
-``Decided`` event.
+``Decided`` event. A proceeding takes one state (administrative) and one Party decision on
+the same act, in either order; both name the proceeding, which links them.
 """
 from __future__ import annotations
 
@@ -44,10 +45,26 @@ class Proceeding(AuditAggregate):
         self.deferral_reason: str | None = None
         self.dismissed_on: date | None = None
         self.decision_id: UUID | None = None
+        self.party_decision_id: UUID | None = None
+        self._system_unrecorded = False
+
+    #: The Party decision on this proceeding (``decision_id`` holds the state one: for a
+    #: Party member both are expected, Decree 71/2023, then Decree 172/2025); a class
+    #: default, so snapshots taken before a proceeding could hold both still load.
+    party_decision_id: UUID | None = None
+
+    @property
+    def decided_system_unrecorded(self) -> bool:
+        """Whether ``decision_id`` came from a version-1 ``Decided`` event, which did not
+        say which system the decision was; the service reads it from the decision itself.
+        A snapshot taken before version 2 lacks the flag: its decision is such a one."""
+        return vars(self).get("_system_unrecorded", self.decision_id is not None)
 
     @property
     def status(self) -> str:
-        if self.decision_id is not None:
+        """decided once a decision of either system is recorded; the decision of the other
+        system may still follow (``check_decidable``)."""
+        if self.decision_id is not None or self.party_decision_id is not None:
             return "decided"
         if self.dismissed_on is not None:
             return "dismissed"
@@ -80,9 +97,31 @@ class Proceeding(AuditAggregate):
     def _dismissed(self, reason: str, dismissed_on: date, actor_id: str, actor_role: str) -> None:
         self.dismissed_on = dismissed_on
 
-    def check_decidable(self, decided_on: date) -> None:
-        """Refuse a decision on a dismissed, decided or currently deferred proceeding."""
-        self._check_open()
+    def decisions(self, unrecorded_system: str | None = None) -> dict[str, UUID]:
+        """The decisions on record by discipline system (at most one each). A decision from a
+        version-1 ``Decided`` is filed under ``unrecorded_system`` (the caller reads it from
+        the decision), else under both systems: it closed the proceeding when recorded."""
+        if self.decided_system_unrecorded:
+            systems = (unrecorded_system,) if unrecorded_system else DISCIPLINE_SYSTEMS
+            return {s: self.decision_id for s in systems}
+        found = {"state": self.decision_id, "party": self.party_decision_id}
+        return {s: d for s, d in found.items() if d is not None}
+
+    def check_decidable(self, decided_on: date, system: str = "state",
+                        unrecorded_system: str | None = None) -> None:
+        """Refuse a decision on a dismissed or currently deferred proceeding, or a second
+        decision of the same discipline system: one state and one Party decision at most."""
+        if self.dismissed_on is not None:
+            raise RuleViolation("the proceeding is dismissed", code="proceeding_dismissed")
+        existing = self.decisions(unrecorded_system).get(system)
+        if existing is not None:
+            if system == "party":
+                raise RuleViolation(
+                    f"the proceeding already has a Party decision ({existing})",
+                    code="proceeding_party_decided", details={"decision_id": str(existing)})
+            raise RuleViolation(f"the proceeding is decided (decision {existing})",
+                                code="proceeding_decided",
+                                details={"decision_id": str(existing)})
         if self.deferred_until is not None and decided_on <= self.deferred_until:
             raise RuleViolation(
                 f"the proceeding is deferred ({self.deferral_reason}) until {self.deferred_until}",
@@ -92,14 +131,42 @@ class Proceeding(AuditAggregate):
             raise RuleViolation("a decision cannot predate its proceeding",
                                 code="decision_before_proceeding")
 
-    def decide(self, decision_id: UUID, decided_on: date, actor_id: str, actor_role: str) -> None:
-        self.check_decidable(decided_on)
-        self._decided(decision_id=decision_id, decided_on=decided_on, actor_id=actor_id,
+    def decide(self, decision_id: UUID, decided_on: date, actor_id: str, actor_role: str,
+               discipline_system: str = "state", unrecorded_system: str | None = None) -> None:
+        self.check_decidable(decided_on, discipline_system, unrecorded_system)
+        self._decided(decision_id=decision_id, decided_on=decided_on,
+                      discipline_system=discipline_system, actor_id=actor_id,
                       actor_role=actor_role)
 
-    @event("Decided")
-    def _decided(self, decision_id: UUID, decided_on: date, actor_id: str, actor_role: str) -> None:
-        self.decision_id = decision_id
+    class Decided(AuditAggregate.Event):
+        """Version 2 added ``discipline_system``: a proceeding takes one state and one Party
+        decision, each its own ``Decided``. A version-1 ``Decided`` (None here) was the one
+        decision of its proceeding, of either system, and closed it."""
+
+        class_version = 2
+        decision_id: UUID
+        decided_on: date
+        discipline_system: str | None
+        actor_id: str
+        actor_role: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["discipline_system"] = None
+
+    @event(Decided)
+    def _decided(self, decision_id: UUID, decided_on: date, discipline_system: str | None,
+                 actor_id: str, actor_role: str) -> None:
+        if self.decided_system_unrecorded:
+            # the old decision is of the other system: a second of the same was refused
+            if discipline_system == "state":
+                self.party_decision_id = self.decision_id
+            self._system_unrecorded = False
+        if discipline_system == "party":
+            self.party_decision_id = decision_id
+        else:
+            self.decision_id = decision_id
+            self._system_unrecorded = discipline_system is None
 
 
 #: Discipline systems: state (administrative, Decree 112/2020 then 172/2025) or Party
