@@ -11,7 +11,7 @@ from eventsourcing.application import project_aggregate
 from ..domain import Index, Officer, Unit, index_id
 from ..errors import ConfigurationError, NotFound, RuleViolation, ValidationFailed
 from ..pii import national_id_hash, national_id_problem
-from ..rotation import evaluate_rotation
+from ..rotation import evaluate_rotation, serving_unit
 from .core import _BATCH, Actor, CommandResult, ServiceCore
 
 TRANSFER_KINDS = ("transfer", "rotation")
@@ -129,18 +129,21 @@ class OfficerCommands(ServiceCore):
         """A rotation (luân chuyển) breaching the weak-ward rule is refused unless the board
         records a reasoned exception, kept in the event. Same rule as the rotation-check
         read (audit_service.rotation.evaluate_rotation); ratings known now, in force on
-        ``day``; the source unit is followed to its successor if it was merged away."""
+        ``day``; the source unit is the one served in on ``day`` (``serving_unit``)."""
         if kind != "rotation":
             return None
-        source = self._get(Unit, officer.unit_id, "unit")
-        seen = {source.id}
-        while source.merged_by(day) and source.merged_into not in seen:
-            source = self._get(Unit, source.merged_into, "unit")
-            seen.add(source.id)
-        as_dict = lambda u: {"unit_id": str(u.id), "name": u.name,  # noqa: E731
-                             "level": u.level, "merged_into": None}
-        answer = evaluate_rotation(self.reference, as_dict(source), as_dict(target),
-                                   dict(source.ratings), day)
+
+        def as_dict(unit: Unit) -> dict:
+            return {"unit_id": str(unit.id), "name": unit.name, "level": unit.level,
+                    "merged_into": str(unit.merged_into) if unit.merged_into else None,
+                    "merged_on": unit.merged_on}
+
+        start = self._get(Unit, officer.unit_id, "unit")
+        source, merged = serving_unit(
+            as_dict(start), lambda i: as_dict(self._get(Unit, UUID(i), "unit")), day)
+        ratings = self._get(Unit, UUID(source["unit_id"]), "unit").ratings
+        answer = evaluate_rotation(self.reference, source, as_dict(target), dict(ratings), day,
+                                   merged_away=merged)
         if answer["flag"] is None:
             return None
         if not exception_reason:
