@@ -95,6 +95,15 @@ def evaluate_rotation(reference: Any, from_unit: Mapping[str, Any],
         return answer
     if not answer["rule_in_force"]:
         until = rule.valid_until.isoformat() if rule.valid_until else "?"
+        if day < rule.valid_from:  # before the statement: nothing has ended yet
+            answer.update(
+                reason_vi=(f"Quy định {rule.title_vi[:1].lower()}{rule.title_vi[1:]} chưa có"
+                           f" hiệu lực ngày {day.isoformat()} (áp dụng"
+                           f" {rule.valid_from.isoformat()} đến {until}): không áp dụng."),
+                reason_en=(f"The rule ({rule.title_en}) is not yet in force on {day.isoformat()}"
+                           f" (in force {rule.valid_from.isoformat()} to {until}): it does not"
+                           " apply."))
+            return answer
         answer.update(
             reason_vi=(f"Quy định {rule.title_vi[:1].lower()}{rule.title_vi[1:]} không còn"
                        f" hiệu lực ngày {day.isoformat()} (áp dụng {rule.valid_from.isoformat()}"
