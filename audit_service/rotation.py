@@ -22,7 +22,7 @@ WEAK = "weak"  # the unit-rating value (strong | average | weak) the rule is abo
 
 
 def _level(reference: Any, unit: Mapping[str, Any]) -> Any:
-    return reference.unit_levels.get(unit.get("level")) if unit else None
+    return reference.unit_levels.get(unit.get("level"))
 
 
 def check_rotation(reference: Any, from_unit: Mapping[str, Any], to_unit: Mapping[str, Any],
@@ -114,7 +114,7 @@ def evaluate_rotation(reference: Any, from_unit: Mapping[str, Any],
         return answer
     rating = rating_in_force(ratings, day)
     answer["rating_used"] = rating
-    flag = check_rotation(reference, from_unit, to_unit, rating, on=day)
+    flag = check_rotation(reference, from_unit, to_unit, rating)  # in force: checked above
     if flag is not None:
         answer.update(allowed=False, flag=flag, reason_code=rule.id,
                       reason_vi=flag["message_vi"], reason_en=flag["message_en"])
