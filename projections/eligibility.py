@@ -110,9 +110,9 @@ class _Ctx:
         self.term = state.term_on(on)  # the term in force on the evaluation date
 
     def decisions(self) -> list[DecisionState]:
+        # every decision in the state has at least one row (timeline.fold)
         return sorted(self.state.decisions.values(),
-                      key=lambda d: (d.issued_position if d.issued_position is not None
-                                     else 1 << 62, d.decision_id))
+                      key=lambda d: (d.issued_position, d.decision_id))
 
     def in_force(self) -> list[DecisionState]:
         """In-force decisions that had taken effect by the evaluation date."""
@@ -229,8 +229,8 @@ def _open_on(p: ProceedingState, on: date) -> bool:
 def _open_proceeding(ctx: _Ctx, rule: Any) -> list[dict]:
     on = ctx.on
     out = []
-    procs = sorted(ctx.state.proceedings.values(),
-                   key=lambda p: (p.positions[0] if p.positions else 1 << 62, p.proceeding_id))
+    procs = sorted(ctx.state.proceedings.values(),  # each has at least one row (timeline.fold)
+                   key=lambda p: (p.positions[0], p.proceeding_id))
     for p in procs:
         if not _open_on(p, on):
             continue
@@ -282,7 +282,6 @@ def _open_proceeding(ctx: _Ctx, rule: Any) -> list[dict]:
 def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
     on = ctx.on
     out: list[dict] = []
-    hits = 0
     for d in ctx.decisions():
         label_vi, label_en = ctx.decision_label(d)
         positions = ctx.decision_positions(d)
@@ -333,7 +332,6 @@ def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
                 " catalogued for this form (it ends the employment or the post, or no longer"
                 f" applies); needs review.{pending_en}",
                 positions))
-            hits += 1
             continue
         ended = []
         for e in effects:
@@ -342,7 +340,6 @@ def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
             s_vi, s_en = _SCOPES.get(e.scope, (e.scope, e.scope))
             b_vi, b_en = _BARS.get(e.bars, (e.bars, e.bars))
             if eff <= on < end:
-                hits += 1
                 bars = e.bars_post(ctx.post)
                 p_vi, p_en = _POSTS[ctx.post]
                 period_vi = (f"{label_vi}{changed_vi}, hiệu lực từ {eff.isoformat()}: thời hạn"
