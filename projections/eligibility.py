@@ -239,7 +239,7 @@ def _open_proceeding(ctx: _Ctx, rule: Any) -> list[dict]:
         for d in p.deferrals:
             if d["deferred_on"] is None or d["deferred_on"] <= on:
                 deferral = d
-        positions = [p.opened_position] if p.opened_position is not None else p.positions[:1]
+        positions = [p.opened_position]  # open, so its Opened row was folded
         if deferral is None:
             vi = (f"Đang bị xem xét kỷ luật: việc xem xét mở ngày {opened}, chưa có quyết định;"
                   " chưa xem xét bổ nhiệm lại.")
