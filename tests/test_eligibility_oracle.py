@@ -802,7 +802,10 @@ def test_the_rules_use_the_laws_figures_when_the_reference_gives_none():
     stripped = Tuned(**{rule.replace("-", "_"): {"outcome": REF.rule(rule).params["outcome"]}
                         for rule in (*EXPECTED_HITS, "notice-window")})
     stripped._params["corruption-bar"]["conduct_code"] = "corruption"  # a code, no figure
-    assert _outcomes(evaluate(stripped, _history().rows, "2024-02-01")) == EXPECTED_HITS
+    result = evaluate(stripped, _history().rows, "2024-02-01")
+    assert _outcomes(result) == EXPECTED_HITS
+    # 2022 (a reprimand, rated KHTNV) is consistent; 2023 (three decisions, rated HTNV) is not
+    assert [r["positions"] for r in reasons(result, "rating-inconsistent")] == [[9, 12, 15, 18]]
     assert _outcomes(evaluate(REF, _history().rows, "2024-02-01")) == EXPECTED_HITS
     late = evaluate(stripped, officer(term="2021-06-01").rows, "2026-05-29")
     assert reasons(late, "notice-window")[0]["message_en"].endswith(
@@ -872,3 +875,105 @@ def test_refusals_say_why():
         evaluate(REF, [], "2023-03-01")
     assert nobody.value.details == {"as_of": None}
     assert OFFICER  # the rows' subject
+
+
+# --------------------------------------------------------------------------- more histories
+
+def test_prosecution_without_an_end_date():
+    # a prosecution deferral "until further notice": the proceeding waits, its end unknown
+    log = officer()
+    pid = log.open_proceeding("2023-01-09")                # 3
+    log.defer(pid, "prosecution", "2023-02-01", None)      # 4
+    got = reasons(evaluate(REF, log.rows, "2023-03-01"), "open-proceeding")
+    assert got == [reason("open-proceeding", "needs_review", C_OPEN,
+                          PROSECUTED_VI.format(until="?"), PROSECUTED_EN.format(until="?"),
+                          [3, 4])]
+
+
+def test_a_decision_taking_effect_on_the_evaluation_date_is_in_force():
+    log = officer()
+    log.decide("buoc_thoi_viec", "2023-03-01")
+    assert [r["outcome"] for r in reasons(evaluate(REF, log.rows, "2023-03-01"),
+                                           "ended-employment")] == ["not_eligible"]
+    assert [r["outcome"] for r in reasons(evaluate(REF, log.rows, "2023-02-28"),
+                                           "ended-employment")] == ["ok"]
+
+
+def test_a_decision_on_a_deferred_proceeding_names_the_row_that_decided_it():
+    log = officer()
+    pid = log.open_proceeding("2022-01-10")                                  # 3
+    log.defer(pid, "serious_illness", "2022-01-20", "2022-02-20")            # 4
+    did = "00000000-0000-4000-8000-00000000d001"
+    log.add("Decision.Issued", did, "2022-03-15", {                          # 5
+        "proceeding_id": pid, "officer_id": OFFICER, "category": "cong_chuc",
+        "form": "giang_chuc", "regime": "nd112-2020",
+        "decision_ref": {"number": "12", "symbol": "QĐ-UBND", "issuer": "UBND phường Tây Hồ",
+                         "signed_on": "2022-03-10"},
+        "effective_from": "2022-03-15", "corruption_related": False})
+    log.add("Proceeding.Decided", pid, "2022-03-10",                         # 6
+            {"decision_id": did, "decided_on": "2022-03-10"})
+    got = reasons(evaluate(REF, log.rows, "2023-03-01"), "discipline-effect")
+    assert [(r["outcome"], r["positions"]) for r in got] == [("not_eligible", [5, 6])]
+    # as recorded before the proceeding was decided: only the decision's own row
+    early = evaluate(REF, log.rows, "2023-03-01", as_of=log.recorded_at(5))
+    assert [r["positions"] for r in reasons(early, "discipline-effect")] == [[5]]
+
+
+def test_each_year_with_discipline_is_checked_and_names_the_decisions_first_row():
+    log = officer()
+    log.decide("khien_trach", "2021-05-03", number="12")  # 3, 4, 5
+    log.rate(2021, "KHTNV")                                # 6: consistent
+    _, did = log.decide("canh_cao", "2022-04-01", number="13")  # 7, 8, 9
+    log.appeal(did, "2022-04-10")                          # 10
+    log.rate(2022, "HTNV")                                 # 11
+    got = reasons(evaluate(REF, log.rows, "2023-06-01"), "rating-inconsistent")
+    assert [(r["outcome"], r["positions"]) for r in got] == [("needs_review", [8, 11])]
+
+
+def test_the_rules_read_their_figures_from_the_reference():
+    # each rule's params (rules.toml) set, one at a time here, to a value other than the law's
+    def tuned(rule_id, **params):
+        return Tuned(**{rule_id.replace("-", "_"): {**REF.rule(rule_id).params, **params}})
+
+    log = officer()
+    log.decide("canh_cao", "2022-04-01", corruption=True)  # 3, 4, 5
+    log.decide("cach_chuc", "2022-06-01", number="13")     # 6, 7, 8
+    log.rate(2022, "KHTNV")                                 # 9
+    on = "2022-09-01"
+    out = lambda ref, rule: [(r["outcome"], r["positions"])  # noqa: E731
+                             for r in reasons(evaluate(ref, log.rows, on), rule)]
+    assert out(tuned("corruption-bar", forms=["canh_cao"]), "corruption-bar") == \
+        [("not_eligible", [4, 5])]
+    assert out(tuned("ended-employment", forms=["cach_chuc"]), "ended-employment") == \
+        [("not_eligible", [7, 8])]
+    repeated = reasons(evaluate(tuned("repeated-discipline-in-term", forms=["cach_chuc"],
+                                      count=1), log.rows, on), "repeated-discipline-in-term")
+    assert [(r["outcome"], r["positions"]) for r in repeated] == [("needs_review", [7, 8])]
+    assert repeated[0]["message_en"].startswith("1 reprimands or warnings within the term")
+    assert out(tuned("rating-inconsistent", forced_level="HTNV"), "rating-inconsistent") == \
+        [("needs_review", [4, 7, 9])]
+    (window,) = reasons(evaluate(tuned("notice-window", notice_working_days=10),
+                                 officer(term="2021-06-01").rows, "2026-03-02"),
+                        "notice-window")
+    assert "(more than 10): the notice window has not opened" in window["message_en"]
+
+
+def test_party_discipline_counts_for_the_rating_from_the_reference_year():
+    # rules.toml rating-inconsistent: Party discipline from the 2023 evaluation year (Decree
+    # 48/2023); with the year left out, from the rule's first year (2020)
+    log = officer()
+    log.decide("khien_trach", "2022-11-01", system="party")  # 3, 4, 5
+    log.rate(2022, "HTNV")                                    # 6
+    params = {k: v for k, v in REF.rule("rating-inconsistent").params.items()
+              if k != "party_from_year"}
+    assert [r["outcome"] for r in reasons(evaluate(REF, log.rows, "2023-06-01"),
+                                           "rating-inconsistent")] == ["ok"]
+    assert [r["positions"] for r in reasons(evaluate(Tuned(rating_inconsistent=params), log.rows,
+                                                     "2023-06-01"), "rating-inconsistent")] == \
+        [[4, 6]]
+
+
+def test_the_default_failed_level_is_named_in_the_ok_reason():
+    stripped = Tuned(term_failed_rating={"outcome": "not_eligible"})
+    (got,) = reasons(evaluate(stripped, officer().rows, "2023-03-01"), "term-failed-rating")
+    assert got["message_en"].startswith("No year rated KHTNV within the term")
