@@ -101,7 +101,7 @@ def notice_deadline(term_end: date, notice_days: int) -> date:
 
 class _Ctx:
     def __init__(self, reference: Any, state: OfficerState, on: date, leadership: bool,
-                 post: str = "same"):
+                 post: str):
         self.ref = reference
         self.state = state
         self.on = on
