@@ -191,6 +191,11 @@ def test_the_failed_level_comes_from_the_reference():
     assert [r["positions"] for r in reasons(result, "consecutive-failed-ratings")] == [[3, 4]]
     assert reasons(evaluate(tuned, officer().rows, "2025-11-03"),
                    "term-failed-rating")[0]["message_en"].startswith("No year rated HTNV ")
+    other = officer()
+    other.rate(2022, "KHTNV")  # 3
+    other.rate(2023, "HTNV")   # 4: failed by the parameter alone
+    assert [r["positions"] for r in reasons(evaluate(tuned, other.rows, "2025-11-03"),
+                                            "consecutive-failed-ratings")] == [[3, 4]]
 
 
 # --------------------------------------------------------------------------- consecutive ratings
@@ -462,8 +467,10 @@ def test_each_decision_is_answered_whatever_comes_before_it():
 def test_a_form_without_a_catalogued_period_needs_review():
     # effect_periods.toml: Law 80/2025 has no giáng chức entry (no period catalogued)
     log = officer()
-    log.decide("giang_chuc", "2025-07-15", signed_on="2025-07-15")
-    (got,) = reasons(evaluate(REF, log.rows, "2025-09-01"), "discipline-effect")
+    log.decide("giang_chuc", "2025-07-15", signed_on="2025-07-15")  # 3, 4, 5
+    log.decide("canh_cao", "2025-08-01", number="13")                # 6, 7, 8
+    got, after = reasons(evaluate(REF, log.rows, "2025-09-01"), "discipline-effect")
+    assert after["positions"] == [7, 8]  # the next decision is still answered
     assert got["outcome"] == "needs_review" and got["positions"] == [4, 5]
     assert got["message_vi"] == (
         f"Quyết định kỷ luật giáng chức số 12/QĐ-UBND (UBND phường Tây Hồ), hiệu lực từ"
@@ -977,3 +984,9 @@ def test_the_default_failed_level_is_named_in_the_ok_reason():
     stripped = Tuned(term_failed_rating={"outcome": "not_eligible"})
     (got,) = reasons(evaluate(stripped, officer().rows, "2023-03-01"), "term-failed-rating")
     assert got["message_en"].startswith("No year rated KHTNV within the term")
+
+
+def test_no_decision_on_record_in_both_languages():
+    assert reasons(evaluate(REF, officer().rows, "2023-03-01"), "discipline-effect") == [
+        reason("discipline-effect", "ok", C_EFFECT, "Không có quyết định kỷ luật nào trong hồ sơ.",
+               "No discipline decision on record.")]
