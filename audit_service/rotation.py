@@ -23,7 +23,7 @@ WEAK = "weak"  # the unit-rating value (strong | average | weak) the rule is abo
 
 
 def _level(reference: Any, unit: Mapping[str, Any]) -> Any:
-    return reference.unit_levels.get(unit.get("level")) if unit else None
+    return reference.unit_levels.get(unit.get("level"))
 
 
 def check_rotation(reference: Any, from_unit: Mapping[str, Any], to_unit: Mapping[str, Any],
@@ -135,6 +135,15 @@ def evaluate_rotation(reference: Any, from_unit: Mapping[str, Any],
                   f" judged as {src_name}, by its ratings.")
     if not answer["rule_in_force"]:
         until = rule.valid_until.isoformat() if rule.valid_until else "?"
+        if day < rule.valid_from:  # before the statement: nothing has ended yet
+            answer.update(
+                reason_vi=(f"Quy định {rule.title_vi[:1].lower()}{rule.title_vi[1:]} chưa có"
+                           f" hiệu lực ngày {day.isoformat()} (áp dụng"
+                           f" {rule.valid_from.isoformat()} đến {until}): không áp dụng."),
+                reason_en=(f"The rule ({rule.title_en}) is not yet in force on {day.isoformat()}"
+                           f" (in force {rule.valid_from.isoformat()} to {until}): it does not"
+                           " apply."))
+            return answer
         answer.update(
             reason_vi=(f"Quy định {rule.title_vi[:1].lower()}{rule.title_vi[1:]} không còn"
                        f" hiệu lực ngày {day.isoformat()} (áp dụng {rule.valid_from.isoformat()}"
@@ -145,7 +154,7 @@ def evaluate_rotation(reference: Any, from_unit: Mapping[str, Any],
         return answer
     rating = rating_in_force(ratings, day)
     answer["rating_used"] = rating
-    flag = check_rotation(reference, from_unit, to_unit, rating, on=day)
+    flag = check_rotation(reference, from_unit, to_unit, rating)  # in force: checked above
     if flag is not None:
         answer.update(allowed=False, flag=flag, reason_code=rule.id,
                       reason_vi=flag["message_vi"] + via_vi,

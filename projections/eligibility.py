@@ -102,7 +102,7 @@ def notice_deadline(term_end: date, notice_days: int) -> date:
 
 class _Ctx:
     def __init__(self, reference: Any, state: OfficerState, on: date, leadership: bool,
-                 post: str = "same"):
+                 post: str):
         self.ref = reference
         self.state = state
         self.on = on
@@ -111,9 +111,9 @@ class _Ctx:
         self.term = state.term_on(on)  # the term in force on the evaluation date
 
     def decisions(self) -> list[DecisionState]:
+        # every decision in the state has at least one row (timeline.fold)
         return sorted(self.state.decisions.values(),
-                      key=lambda d: (d.issued_position if d.issued_position is not None
-                                     else 1 << 62, d.decision_id))
+                      key=lambda d: (d.issued_position, d.decision_id))
 
     def in_force(self) -> list[DecisionState]:
         """In-force decisions that had taken effect by the evaluation date."""
@@ -230,8 +230,8 @@ def _open_on(p: ProceedingState, on: date) -> bool:
 def _open_proceeding(ctx: _Ctx, rule: Any) -> list[dict]:
     on = ctx.on
     out = []
-    procs = sorted(ctx.state.proceedings.values(),
-                   key=lambda p: (p.positions[0] if p.positions else 1 << 62, p.proceeding_id))
+    procs = sorted(ctx.state.proceedings.values(),  # each has at least one row (timeline.fold)
+                   key=lambda p: (p.positions[0], p.proceeding_id))
     for p in procs:
         if not _open_on(p, on):
             continue
@@ -240,7 +240,7 @@ def _open_proceeding(ctx: _Ctx, rule: Any) -> list[dict]:
         for d in p.deferrals:
             if d["deferred_on"] is None or d["deferred_on"] <= on:
                 deferral = d
-        positions = [p.opened_position] if p.opened_position is not None else p.positions[:1]
+        positions = [p.opened_position]  # open, so its Opened row was folded
         if deferral is None:
             vi = (f"Đang bị xem xét kỷ luật: việc xem xét mở ngày {opened}, chưa có quyết định;"
                   " chưa xem xét bổ nhiệm lại.")
@@ -343,7 +343,6 @@ def _effect_start(ctx: _Ctx, d: DecisionState
 def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
     on = ctx.on
     out: list[dict] = []
-    hits = 0
     for d in ctx.decisions():
         label_vi, label_en = ctx.decision_label(d)
         positions = ctx.decision_positions(d)
@@ -394,7 +393,6 @@ def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
                 " catalogued for this form (it ends the employment or the post, or no longer"
                 f" applies); needs review.{pending_en}",
                 positions))
-            hits += 1
             continue
         start, alt, why_vi, why_en, twin_positions = _effect_start(ctx, d)
         positions = [*positions, *twin_positions]
@@ -415,7 +413,6 @@ def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
             b_vi, b_en = _BARS.get(e.bars, (e.bars, e.bars))
             running = start <= on < end
             if alt is not None and running != (alt <= on < add_months(alt, e.months)):
-                hits += 1
                 a_last = add_months(alt, e.months) - timedelta(days=1)
                 out.append(_reason(
                     rule, NEEDS_REVIEW,
@@ -431,7 +428,6 @@ def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:
                     f" applies is open; needs review.{why_en}{pending_en}", positions))
                 continue
             if running:
-                hits += 1
                 bars = e.bars_post(ctx.post)
                 p_vi, p_en = _POSTS[ctx.post]
                 period_vi = (f"{label_vi}{changed_vi}, hiệu lực từ {eff.isoformat()}: thời hạn"

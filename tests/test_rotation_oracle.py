@@ -1,0 +1,204 @@
+"""The weak-ward rotation answer against hand-written expectations, each row with its source.
+
+Oracles, not recomputations: every expected answer below is written out in full from the
+rule's text (rules.toml ``weak-ward-rotation``: Hanoi's 2019 statement "chấm dứt luân chuyển
+cán bộ từ phường yếu lên công tác ở quận", in force 2019-01-01 to 2025-06-30, the district
+level's last day) and the domain notes ("use the ward's rating known and in force on the day
+of the move"); dates sit on the day before, of and after each boundary: the rule's first and
+last day, the end of the rated year, and a target unit's merger.
+"""
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import pytest
+
+from audit_service.reference import load_reference
+from audit_service.rotation import check_rotation, evaluate_rotation, rating_in_force
+
+REF = load_reference()
+
+HN2019 = ("Chủ trương của TP Hà Nội (2019): chấm dứt luân chuyển cán bộ từ phường yếu lên"
+          " công tác ở quận")  # rules.toml weak-ward-rotation, its citation
+MERGER = ("units.toml / Unit.merged_by: a unit merged on a day no longer exists from that day"
+          " (Luật Tổ chức chính quyền địa phương; sắp xếp đơn vị hành chính 2025)")
+IN_FORCE = "domain notes: the ward's rating known and in force on the day of the move"
+
+WARD = {"unit_id": "w", "level": "ward", "name": "Phường Phúc Xá"}
+DISTRICT = {"unit_id": "d", "level": "district", "name": "Quận Ba Đình"}
+
+FLAG_VI = ("Luân chuyển từ Phường Phúc Xá (phường, xếp loại yếu năm {year}) lên Quận Ba Đình"
+           " (quận, huyện, thị xã, cấp cao hơn): trái chủ trương chấm dứt luân chuyển cán bộ"
+           " từ phường yếu lên công tác ở quận.")
+FLAG_EN = ("Rotation from Phường Phúc Xá (ward, rated weak in {year}) up to Quận Ba Đình"
+           " (district (urban or rural) or town, a higher level): contrary to the policy: no"
+           " rotation of officials from weak wards up to district level.")
+
+
+def refused(year: int, position: int | None) -> dict:
+    """The answer for a move the rule refuses: the flag and its texts, from the rule."""
+    flag = {"rule_id": "weak-ward-rotation", "outcome": "not_allowed", "citation": HN2019,
+            "message_vi": FLAG_VI.format(year=year), "message_en": FLAG_EN.format(year=year),
+            "positions": [position] if position is not None else []}
+    return {"rule_id": "weak-ward-rotation", "citation": HN2019, "rule_in_force": True,
+            "rating_used": {"year": year, "rating": "weak", "position": position},
+            "allowed": False, "flag": flag, "reason_code": "weak-ward-rotation",
+            "reason_vi": flag["message_vi"], "reason_en": flag["message_en"]}
+
+
+def allowed(rating: dict | None) -> dict:
+    seen = f"{rating['year']}: {rating['rating']}" if rating else "none in force"
+    return {"rule_id": "weak-ward-rotation", "citation": HN2019, "rule_in_force": True,
+            "rating_used": rating, "allowed": True, "flag": None,
+            "reason_vi": f"Không trái quy định (xếp loại đơn vị đang dùng: {seen}).",
+            "reason_en": f"Not contrary to the rule (unit rating in force: {seen})."}
+
+
+def merged() -> dict:
+    return {"rule_id": "weak-ward-rotation", "citation": HN2019,
+            "rule_in_force": None,  # filled per row: the rule's own dates still answer this
+            "rating_used": None, "allowed": False, "flag": None, "reason_code": "unit_merged",
+            "reason_vi": "Đơn vị đến đã được sáp nhập vào đơn vị khác.",
+            "reason_en": "The target unit was merged into another unit."}
+
+
+def ended(day: str) -> dict:
+    return {"rule_id": "weak-ward-rotation", "citation": HN2019, "rule_in_force": False,
+            "rating_used": None, "allowed": True, "flag": None,
+            "reason_vi": ("Quy định chấm dứt luân chuyển cán bộ từ phường yếu lên công tác ở quận"
+                          f" không còn hiệu lực ngày {day} (áp dụng 2019-01-01 đến 2025-06-30;"
+                          " cấp quận đã bỏ từ 2025-07-01): không áp dụng."),
+            "reason_en": ("The rule (No rotation of officials from weak wards up to district"
+                          f" level) is not in force on {day} (in force 2019-01-01 to 2025-06-30;"
+                          " the district level was abolished on 2025-07-01): it does not"
+                          " apply.")}
+
+
+def not_yet(day: str, until: str = "2025-06-30") -> dict:
+    return {"rule_id": "weak-ward-rotation", "citation": HN2019, "rule_in_force": False,
+            "rating_used": None, "allowed": True, "flag": None,
+            "reason_vi": ("Quy định chấm dứt luân chuyển cán bộ từ phường yếu lên công tác ở quận"
+                          f" chưa có hiệu lực ngày {day} (áp dụng 2019-01-01 đến {until}):"
+                          " không áp dụng."),
+            "reason_en": ("The rule (No rotation of officials from weak wards up to district"
+                          f" level) is not yet in force on {day} (in force 2019-01-01 to"
+                          f" {until}): it does not apply.")}
+
+
+def rated(year: int, rating: str, position: int) -> dict:
+    return {"year": year, "rating": rating, "position": position}
+
+
+# (case, ratings (read-side list), move date, expected answer, source)
+RATINGS_LIST = [
+    ("weak 2023, moved on the last day of 2023: the 2023 rating is not yet in force",
+     [rated(2023, "weak", 4)], "2023-12-31", allowed(None), IN_FORCE),
+    ("weak 2023, moved on the first day of 2024", [rated(2023, "weak", 4)], "2024-01-01",
+     refused(2023, 4), f"{HN2019}; {IN_FORCE}"),
+    ("weak 2022 then average 2023: the latest ended year decides",
+     [rated(2022, "weak", 2), rated(2023, "average", 5)], "2024-06-03",
+     allowed(rated(2023, "average", 5)), IN_FORCE),
+    ("average 2022 then weak 2023, listed out of order",
+     [rated(2023, "weak", 5), rated(2022, "average", 2)], "2024-06-03",
+     refused(2023, 5), f"{HN2019}; {IN_FORCE}"),
+    ("weak 2023 corrected to average: the correction (the later position) is in force",
+     [rated(2023, "weak", 3), rated(2023, "average", 8)], "2024-06-03",
+     allowed(rated(2023, "average", 8)), IN_FORCE),
+    ("average 2023 corrected to weak, the correction listed first",
+     [rated(2023, "weak", 8), rated(2023, "average", 3)], "2024-06-03",
+     refused(2023, 8), f"{HN2019}; {IN_FORCE}"),
+    ("strong 2023", [rated(2023, "strong", 1)], "2024-06-03", allowed(rated(2023, "strong", 1)),
+     HN2019),
+    ("no rating at all", [], "2024-06-03", allowed(None), IN_FORCE),
+    # the rule's own dates: 2019-01-01 (the statement's year) to 2025-06-30
+    ("weak 2018, moved on 2018-12-31, before the statement", [rated(2018, "weak", 1)],
+     "2018-12-31", not_yet("2018-12-31"), HN2019),
+    ("weak 2018, moved on 2019-01-01, the rule's first day", [rated(2018, "weak", 1)],
+     "2019-01-01", refused(2018, 1), HN2019),
+    ("weak 2024, moved on 2025-06-30, the district level's last day", [rated(2024, "weak", 6)],
+     "2025-06-30", refused(2024, 6), HN2019),
+    ("weak 2024, moved on 2025-07-01: no district level any more", [rated(2024, "weak", 6)],
+     "2025-07-01", ended("2025-07-01"), HN2019),
+]
+
+
+@pytest.mark.parametrize("case,ratings,on,expected,source", RATINGS_LIST,
+                         ids=[r[0] for r in RATINGS_LIST])
+def test_rotation_answer_table(case, ratings, on, expected, source):
+    assert evaluate_rotation(REF, WARD, DISTRICT, ratings, on) == expected, (case, source)
+
+
+def test_a_date_object_and_its_text_give_the_same_answer():
+    assert evaluate_rotation(REF, WARD, DISTRICT, [rated(2023, "weak", 4)], date(2024, 1, 1)) \
+        == refused(2023, 4)
+
+
+def test_ratings_given_as_a_year_mapping_carry_no_position():
+    # the service's write side passes the unit's {year: rating}; there are no log positions
+    assert evaluate_rotation(REF, WARD, DISTRICT, {2022: "average", 2023: "weak"},
+                             "2024-06-03") == refused(2023, None)
+    assert evaluate_rotation(REF, WARD, DISTRICT, {2023: "average"}, "2024-06-03") == \
+        allowed({"year": 2023, "rating": "average", "position": None})
+    assert rating_in_force({2023: "weak", 2024: "average"}, date(2025, 1, 1)) == \
+        {"year": 2024, "rating": "average", "position": None}
+
+
+# (case, target's merger fields, move date, merged?, rule in force?, source). The target unit was merged on
+# 2024-03-01: it no longer exists from that day (the same reading as Unit.merged_by).
+MERGERS = [
+    ("moved the day before the merger", {"merged_into": "x", "merged_on": "2024-02-29"},
+     "2024-02-28", False, True, MERGER),
+    ("moved on the day of the merger", {"merged_into": "x", "merged_on": "2024-02-29"},
+     "2024-02-29", True, True, MERGER),
+    ("moved the day after the merger", {"merged_into": "x", "merged_on": "2024-02-29"},
+     "2024-03-01", True, True, MERGER),
+    ("merged, its date unknown", {"merged_into": "x"}, "2020-01-06", True, True, MERGER),
+    ("merged, its date given as a date", {"merged_into": "x", "merged_on": date(2024, 2, 29)},
+     "2024-02-28", False, True, MERGER),
+    ("a merger date without a successor is no merger", {"merged_on": "2024-02-29"},
+     "2024-06-03", False, True, MERGER),
+    ("merged after the weak-ward rule ended: still merged", {"merged_into": "x",
+                                                              "merged_on": "2025-07-01"},
+     "2025-08-01", True, False, f"{MERGER}; {HN2019}"),
+]
+
+
+@pytest.mark.parametrize("case,fields,on,is_merged,in_force,source", MERGERS,
+                         ids=[r[0] for r in MERGERS])
+def test_merged_target_table(case, fields, on, is_merged, in_force, source):
+    target = {**DISTRICT, **fields}
+    answer = evaluate_rotation(REF, WARD, target, [rated(2022, "strong", 1)], on)
+    if is_merged:
+        assert answer == {**merged(), "rule_in_force": in_force}, (case, source)
+    else:
+        assert answer == allowed(rated(2022, "strong", 1)), (case, source)
+
+
+def test_a_weak_ward_moved_up_the_day_before_the_target_merged_is_still_refused():
+    # both rules at once: the unit still exists on 2024-02-28, so the weak-ward rule answers
+    target = {**DISTRICT, "merged_into": "x", "merged_on": "2024-02-29"}
+    assert evaluate_rotation(REF, WARD, target, [rated(2023, "weak", 2)], "2024-02-28") == \
+        refused(2023, 2)
+
+
+def test_an_open_ended_rule_before_its_start_says_so():
+    # A rule with no end date (rules.toml: valid_until absent means open-ended) is not yet in
+    # force before its start; the reason must not invent an end date.
+    class OpenEnded:
+        unit_levels = REF.unit_levels
+
+        def rule(self, rule_id):
+            return dataclasses.replace(REF.rule(rule_id), valid_until=None)
+
+    assert evaluate_rotation(OpenEnded(), WARD, DISTRICT, [rated(2018, "weak", 1)],
+                             "2018-12-31") == not_yet("2018-12-31", until="?")
+    assert evaluate_rotation(OpenEnded(), WARD, DISTRICT, [rated(2024, "weak", 1)],
+                             "2026-01-05")["allowed"] is False
+
+
+def test_check_rotation_on_an_empty_unit_raises_no_flag():
+    # a unit without a level (an empty record) has no rank to compare
+    weak = {"year": 2023, "rating": "weak", "position": 1}
+    assert check_rotation(REF, {}, DISTRICT, weak) is None
+    assert check_rotation(REF, WARD, {}, weak) is None
