@@ -16,6 +16,7 @@ from auditing.access import AccessLog, TokenStore
 from audit_service.application import AuditService
 from audit_service.config import Settings
 from projections.db import ReadModelDB
+from projections.officer_cache import OfficerCache
 from projections.queries import ReadModels
 
 from .errors import Unavailable
@@ -30,6 +31,8 @@ class Services:
     _local: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _probe: DatabaseProbe | None = None
+    # officer answers kept between requests, exact (keyed by the timeline's version)
+    officer_cache: OfficerCache = field(default_factory=OfficerCache)
 
     @property
     def probe(self) -> DatabaseProbe:
@@ -61,10 +64,9 @@ class Services:
         503 projection_behind): what a reappointment decision's eligibility_hash is checked
         against at write time."""
         self.wait_for(self.service.recorder.max_notification_id() or 0)
-        models = self.readmodels
-        rows = models.timeline_rows(str(officer_id))  # once for the four questions
-        return [models.eligibility(str(officer_id), on=on, leadership=lead, post=post, rows=rows)
-                for lead in (True, False) for post in ("same", "higher")]
+        with self.readmodels.one_read() as models:  # the timeline read once for the four
+            return [models.eligibility(str(officer_id), on=on, leadership=lead, post=post)
+                    for lead in (True, False) for post in ("same", "higher")]
 
     def _db(self) -> ReadModelDB:
         db = getattr(self._local, "db", None)
@@ -78,7 +80,8 @@ class Services:
 
     @property
     def readmodels(self) -> ReadModels:
-        return ReadModels(self._db(), self.service.reference, today=self.service.today)
+        return ReadModels(self._db(), self.service.reference, today=self.service.today,
+                          cache=self.officer_cache)
 
     @property
     def tokens(self) -> TokenStore:
