@@ -108,8 +108,10 @@ class Services:
                                " WHERE name <> 'integrity'")
         return int(row[0] or 0) if row else 0
 
-    def wait_for(self, position: int | None) -> None:
-        """Read-your-writes: wait (bounded) until the projections include ``position``."""
+    def wait_for(self, position: int | None, seconds: float | None = None) -> None:
+        """Read-your-writes: wait (at most ``seconds``, by default ``read_wait_seconds``)
+        until the projections include ``position``; then 503 ``projection_behind``. The API's
+        ``min_position`` and the pages' ``?at=`` after a form both wait here."""
         if not position:
             return
         head = self.service.recorder.max_notification_id() or 0
@@ -120,7 +122,7 @@ class Services:
                 f"min_position {position} is beyond the end of the log ({head})",
                 code="min_position_ahead",
                 details={"min_position": f"must not exceed the log head, {head}"})
-        deadline = time.monotonic() + self.read_wait_seconds
+        deadline = time.monotonic() + (self.read_wait_seconds if seconds is None else seconds)
         delay = 0.01
         while self.projected_position() < position:
             if time.monotonic() >= deadline:

@@ -126,6 +126,14 @@ class ReadModelDB:
             with conn.transaction():
                 yield self
 
+    def columns(self, table: str) -> set[str]:
+        """The names of a table's columns (none: no such table)."""
+        if self.kind == "sqlite":
+            return {r[1] for r in self.fetchall(f"PRAGMA table_info({table})")}
+        return {r[0] for r in self.fetchall("SELECT column_name FROM information_schema.columns"
+                                            " WHERE table_schema = current_schema()"
+                                            " AND table_name = ?", (table,))}
+
     def table_exists(self, name: str) -> bool:
         if self.kind == "sqlite":
             return self.fetchone("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",

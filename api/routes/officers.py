@@ -1,8 +1,9 @@
 """Officers: registration, transfers, appointments, reappointment; history and verdicts."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app
 
+from ..access_audit import audited_read
 from ..auth import READERS, current_user
 from ..commands import ID, link, run
 from ..schemas import (AppointmentCreate, AsOf, Eligibility, EligibilityQuery, History,
@@ -67,9 +68,8 @@ def leaving(body, officer_id):
 def _audited_read(officer_id: str, what: str, as_of, min_position, query: str | None = None):
     s = services()
     s.wait_for(min_position)
-    s.access_log.record(current_user(), officer_id, what,
-                        as_of.isoformat() if as_of else None, query)
-    g.access_logged = True
+    audited_read(officer_id, what, as_of.isoformat() if as_of else None, query,
+                 user=current_user())
     return s
 
 
