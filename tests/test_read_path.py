@@ -8,27 +8,17 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import pytest
-
-from api import create_app
 from audit_service.config import Settings
 from auditing.access import AccessLog
 from auditing.accounts import Accounts
 from projections.officer_cache import OfficerCache
 from projections.queries import ReadModels
-from tests.api_support import ApiHarness, build_city, ref
-from tests.conftest import BOARD, build_app
+from tests.api_support import build_city, ref
+from tests.conftest import BOARD
+from tests.test_history_pages import _pages
+from tests.test_worklists import h  # noqa: F401 - the fixture: an API on each kind of store
 
 GRADES = 40
-
-
-@pytest.fixture
-def h(store_env):
-    settings = Settings.from_env(store_env)
-    flask_app = create_app(settings, service=build_app(store_env))
-    harness = ApiHarness(flask_app, flask_app.extensions["audit_service"].service, settings)
-    yield harness
-    harness.close()
 
 
 def _services(h):
@@ -53,18 +43,6 @@ def _graded_officer(h) -> tuple[dict, str]:
                                     reason="Chấm lại")
     h.project()
     return w, officer
-
-
-def _pages(h, officer, **params) -> list[dict]:
-    pages, after = [], None
-    while True:
-        query = dict(params, **({"after": after} if after is not None else {}))
-        r = h.get("board", f"/officers/{officer}/history", **query)
-        assert r.status_code == 200, r.get_json()
-        pages.append(r.get_json())
-        after = pages[-1]["next_after"]
-        if after is None:
-            return pages
 
 
 def test_history_pages_and_kinds_match_a_fresh_reading(h):
