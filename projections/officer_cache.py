@@ -56,6 +56,7 @@ class OfficerCache:
         self._rows = 0
         self._lock = threading.Lock()
         self.hits = self.misses = 0
+        self.quarantine_table = False  # known to exist (``ReadModels._has_quarantine``)
 
     def answers(self, key: tuple, version: Version,
                 load: Callable[[], list[dict]]) -> OfficerAnswers:

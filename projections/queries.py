@@ -147,14 +147,29 @@ class ReadModels:
 
     def _version(self, officer_id: str, bound: str | None) -> tuple[int, int]:
         """(rows, highest position) of the officer's timeline by ``bound``: one indexed
-        aggregate that says whether cached answers still hold."""
-        sql = "SELECT COUNT(*), MAX(position) FROM officer_timeline WHERE officer_id = ?"
+        aggregate that says whether cached answers still hold. The same round trip counts
+        the quarantined events, so that a read with none (the usual case) reads no more."""
+        sql = "SELECT COUNT(*), MAX(position)"
+        if self._aside is None and self._scope and self._has_quarantine():
+            sql += f", (SELECT COUNT(*) FROM {quarantine.TABLE} WHERE resolved_at IS NULL)"
+        sql += " FROM officer_timeline WHERE officer_id = ?"
         params: list[Any] = [str(officer_id)]
         if bound:
             sql += " AND recorded_at <= ?"
             params.append(bound)
         row = self.db.fetchone(sql, params)
-        return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
+        if row is None:
+            return (0, 0)
+        if len(row) > 2 and not row[2]:
+            self._aside = []  # nothing set aside: no warnings in this read
+        return (int(row[0] or 0), int(row[1] or 0))
+
+    def _has_quarantine(self) -> bool:
+        """Whether the quarantine table exists (stores made before it lack it until
+        ``init-db``); once it does, it stays."""
+        if not self.cache.quarantine_table:
+            self.cache.quarantine_table = self.db.table_exists(quarantine.TABLE)
+        return self.cache.quarantine_table
 
     def answers(self, officer_id: str, as_of: datetime | str | None = None) -> OfficerAnswers:
         """The officer's rows (by ``as_of``) and what earlier reads computed from them."""
