@@ -57,18 +57,6 @@ class RawJSON(str):
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def history_json(result: dict) -> str:
-    """``ReadModels.history`` as JSON text: each entry's stored ``data`` spliced in as it is,
-    the rest encoded once per entry, never field by field."""
-    parts = []
-    for entry in result["entries"]:
-        head = _DUMPS({k: v for k, v in entry.items() if k != "data"})
-        data = entry["data"]
-        parts.append(f'{head[:-1]},"data":{data if isinstance(data, RawJSON) else _DUMPS(data)}}}')
-    top = _DUMPS({k: v for k, v in result.items() if k != "entries"})
-    return f'{top[:-1]},"entries":[{",".join(parts)}]}}'
-
-
 def _entry_head(row: dict, changes: dict) -> dict:
     """A history entry without its ``data``."""
     change = changes.get(row["position"], {"status": "active"})
@@ -220,16 +208,16 @@ class ReadModels:
         return quarantine.warnings_for(self.db, officer_id, subjects(), "officer_timeline",
                                        aside=self.quarantined())
 
-    def _entry_texts(self, entry: OfficerAnswers) -> list[tuple[int, str, str]]:
-        """(position, event type, the entry's JSON text) of every row, its status worked out
-        over the whole timeline and its stored ``data`` spliced in unparsed."""
-        def encode() -> list[tuple[int, str, str]]:
+    @staticmethod
+    def _entry_texts(entry: OfficerAnswers) -> list[str]:
+        """Every row's history entry as JSON text, its status worked out over the whole
+        timeline and its stored ``data`` spliced in unparsed (made once per version)."""
+        def encode() -> list[str]:
             changes = entry.get("changes", lambda: entry_status_changes(entry.rows))
             out = []
             for row in entry.rows:
                 head = _DUMPS(_entry_head(row, changes))
-                out.append((row["position"], row["event_type"],
-                            f'{head[:-1]},"data":{row["data_text"]}}}'))
+                out.append(f'{head[:-1]},"data":{row["data_text"]}}}')
             return out
 
         return entry.get("entry_texts", encode)
@@ -293,7 +281,7 @@ class ReadModels:
         top = _DUMPS({"officer_id": str(officer_id), "as_of": as_of_text(as_of),
                       "next_after": next_after,
                       "warnings": self.warnings(officer_id, entry.rows)})
-        return f'{top[:-1]},"entries":[{",".join(texts[i][2] for i in chosen)}]}}'
+        return f'{top[:-1]},"entries":[{",".join(texts[i] for i in chosen)}]}}'
 
     @_in_one_read
     def standing(self, officer_id: str, as_of: datetime | str | None = None,
