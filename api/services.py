@@ -17,6 +17,7 @@ from auditing.directory import UserDirectory
 from audit_service.application import AuditService
 from audit_service.config import Settings
 from projections.db import ReadModelDB
+from projections.officer_cache import OfficerCache
 from projections.queries import ReadModels
 
 from .errors import Unavailable
@@ -31,6 +32,8 @@ class Services:
     _local: threading.local = field(default_factory=threading.local)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _probe: DatabaseProbe | None = None
+    # officer answers kept between requests, exact (keyed by the timeline's version)
+    officer_cache: OfficerCache = field(default_factory=OfficerCache)
 
     @property
     def probe(self) -> DatabaseProbe:
@@ -71,10 +74,9 @@ class Services:
         503 projection_behind): what a reappointment decision's eligibility_hash is checked
         against at write time."""
         self.wait_for(self.service.recorder.max_notification_id() or 0)
-        models = self.readmodels
-        rows = models.timeline_rows(str(officer_id))  # once for the four questions
-        return [models.eligibility(str(officer_id), on=on, leadership=lead, post=post, rows=rows)
-                for lead in (True, False) for post in ("same", "higher")]
+        with self.readmodels.one_read() as models:  # the timeline read once for the four
+            return [models.eligibility(str(officer_id), on=on, leadership=lead, post=post)
+                    for lead in (True, False) for post in ("same", "higher")]
 
     def _db(self) -> ReadModelDB:
         db = getattr(self._local, "db", None)
@@ -88,7 +90,8 @@ class Services:
 
     @property
     def readmodels(self) -> ReadModels:
-        return ReadModels(self._db(), self.service.reference, today=self.service.today)
+        return ReadModels(self._db(), self.service.reference, today=self.service.today,
+                          cache=self.officer_cache)
 
     @property
     def tokens(self) -> TokenStore:
@@ -115,8 +118,10 @@ class Services:
                                " WHERE name <> 'integrity'")
         return int(row[0] or 0) if row else 0
 
-    def wait_for(self, position: int | None) -> None:
-        """Read-your-writes: wait (bounded) until the projections include ``position``."""
+    def wait_for(self, position: int | None, seconds: float | None = None) -> None:
+        """Read-your-writes: wait (at most ``seconds``, by default ``read_wait_seconds``)
+        until the projections include ``position``; then 503 ``projection_behind``. The API's
+        ``min_position`` and the pages' ``?at=`` after a form both wait here."""
         if not position:
             return
         head = self.service.recorder.max_notification_id() or 0
@@ -127,7 +132,7 @@ class Services:
                 f"min_position {position} is beyond the end of the log ({head})",
                 code="min_position_ahead",
                 details={"min_position": f"must not exceed the log head, {head}"})
-        deadline = time.monotonic() + self.read_wait_seconds
+        deadline = time.monotonic() + (self.read_wait_seconds if seconds is None else seconds)
         delay = 0.01
         while self.projected_position() < position:
             if time.monotonic() >= deadline:

@@ -53,19 +53,11 @@ def create_tables(db: ReadModelDB) -> list[str]:
     with db.transaction():
         for ddl in DDL:
             db.execute(ddl.format(serial=serial))
-        have = _columns(db, "access_log")
+        have = db.columns("access_log")
         for column, kind in CHAIN_COLUMNS.items():
             if column not in have:
                 db.execute(f"ALTER TABLE access_log ADD COLUMN {column} {kind}")
     return ["api tokens", "access log"]
-
-
-def _columns(db: ReadModelDB, table: str) -> set[str]:
-    if db.kind == "sqlite":
-        return {r[1] for r in db.fetchall(f"PRAGMA table_info({table})")}
-    return {r[0] for r in db.fetchall("SELECT column_name FROM information_schema.columns"
-                                      " WHERE table_schema = current_schema()"
-                                      " AND table_name = ?", (table,))}
 
 
 def access_head(db: ReadModelDB) -> tuple[int, str, int] | None:
@@ -153,21 +145,32 @@ class TokenStore:
                                 (_now(), user_id))
 
 
-# Reads the access log keeps besides the officer reads the routes record themselves: any read
-# refused (no valid token, a role not allowed, nothing there), and reads of decisions,
-# proceedings, the raw events, exports and rotation checks.
+# Reads the access log keeps besides the officer reads recorded before answering
+# (``audited_read`` in the entry points): any read refused (no valid token, a role not
+# allowed, nothing there), and reads of decisions, proceedings, the raw events, exports and
+# rotation checks; for the pages, refused page reads and the decision and proceeding pages.
 LOGGED_READ = re.compile(r"^/api/v1/(decisions/|proceedings/|events$|audit/export$"
                          r"|officers/[^/]+/rotation-check$)")
+LOGGED_PAGE = re.compile(r"^/(decisions|proceedings)/[0-9a-fA-F-]{36}$")
 DENIED = (401, 403, 404)
-OFFICER_IN_PATH = re.compile(r"^/api/v1/officers/([0-9a-fA-F-]{36})(/|$)")
+OFFICER_IN_PATH = re.compile(r"^(?:/api/v1)?/officers/([0-9a-fA-F-]{36})(/|$)")
+UNLOGGED_PAGES = ("/static/", "/login", "/logout", "/language/", "/healthz", "/readyz",
+                  "/metrics", "/openapi.json")
 
 
-def logged_read(method: str, path: str, status: int, recorded: bool) -> bool:
-    """Whether a finished request is an access the log must hold (``recorded``: the route
-    already logged it, before answering)."""
-    if method != "GET" or not path.startswith("/api/v1/") or recorded:
+def logged_read(method: str, path: str, status: int, recorded: bool,
+                routed: bool = True) -> bool:
+    """Whether a finished request is an access the log must hold (``recorded``: the view
+    already logged it, before answering): an API or page read refused, or a read of a kind
+    always logged. ``routed``: the path names a page (a browser's stray requests, such as
+    /favicon.ico, are not reads)."""
+    if method != "GET" or recorded:
         return False
-    return status in DENIED or bool(LOGGED_READ.match(path))
+    if path.startswith("/api/v1/"):
+        return status in DENIED or bool(LOGGED_READ.match(path))
+    if path.startswith(UNLOGGED_PAGES) or not routed:
+        return False
+    return status in DENIED or bool(LOGGED_PAGE.match(path))
 
 
 def officer_in(path: str) -> str | None:

@@ -21,9 +21,9 @@ def answers_now(app: AuditService, officer_id: UUID, on: date) -> list[dict]:
     try:
         projector.catch_up()
         models = ReadModels(projector.db, app.reference, today=app.today)
-        rows = models.timeline_rows(str(officer_id))  # once for the four questions
-        return [models.eligibility(str(officer_id), on=on, leadership=lead, post=post, rows=rows)
-                for lead in (True, False) for post in ("same", "higher")]
+        with models.one_read():  # the timeline read once for the four questions
+            return [models.eligibility(str(officer_id), on=on, leadership=lead, post=post)
+                    for lead in (True, False) for post in ("same", "higher")]
     finally:
         projector.db.close()
 

@@ -56,12 +56,26 @@ def create_tables(db: ReadModelDB) -> list[str]:
         quarantine.create_table(db)
         for cls in PROJECTIONS:
             projection = cls(reference=None)
+            _upgrade(db, projection)
             projection.create(db)
             db.execute("INSERT INTO projection_positions (name, position, updated_at)"
                        " SELECT ?, 0, ? WHERE NOT EXISTS"
                        " (SELECT 1 FROM projection_positions WHERE name = ?)",
                        (cls.name, iso_ts(_now()), cls.name))
     return [f"projection {cls.name}" for cls in PROJECTIONS] + ["projection quarantine"]
+
+
+def _upgrade(db: ReadModelDB, projection: Projection) -> None:
+    """A projection whose tables predate columns it now keeps (``added_columns``) is emptied
+    and applied again from the start of the log: the new columns are worked out from the
+    events, never left empty."""
+    for table, added in projection.added_columns.items():
+        have = db.columns(table)
+        if have and not set(added) <= have:
+            projection.drop(db)
+            db.execute("UPDATE projection_positions SET position = 0 WHERE name = ?",
+                       (projection.name,))
+            return
 
 
 def topic_kind(topic: str) -> str:

@@ -173,11 +173,15 @@ def concerning(rows: list[dict], officer_id: str, subject_ids: Iterable[str]) ->
 
 
 def warnings_for(db: ReadModelDB, officer_id: str, subject_ids: Iterable[str],
-                 projection: str | None = None) -> list[dict]:
+                 projection: str | None = None, aside: list[dict] | None = None
+                 ) -> list[dict]:
     """The ``warnings`` of an officer read (from ``projection``'s tables): one
     ``quarantined_events`` warning listing the positions of the quarantined events that may
-    concern the officer, or none."""
-    aside = unresolved(db, projection)
+    concern the officer, or none. ``aside``: every unresolved row, already read."""
+    if aside is None:
+        aside = unresolved(db, projection)
+    elif projection is not None:
+        aside = [r for r in aside if r["projection"] == projection]
     if not aside:  # the usual case: ``subject_ids`` (maybe a generator) is never read
         return []
     found = concerning(aside, officer_id, subject_ids)

@@ -7,7 +7,10 @@ only rows recorded at or before T, so the past is answered from the same tables.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections import Counter
+from contextlib import contextmanager
+from functools import wraps
 from dataclasses import asdict
 from datetime import date, datetime, timezone
 from typing import Any, Callable
@@ -17,10 +20,12 @@ from audit_service.errors import NotFound, ValidationFailed
 
 from . import quarantine
 from .db import ReadModelDB
+from .effects import effect_periods
 from .eligibility import evaluate
+from .officer_cache import OfficerAnswers, OfficerCache
 from .readmodels import iso_ts, search_key
 from audit_service.rotation import check_rotation, evaluate_rotation, serving_unit
-from .timeline import add_months, entry_status_changes, fold, jsonable
+from .timeline import entry_status_changes, fold, jsonable
 from .worklists import Worklists
 
 TIMELINE_COLUMNS = ("officer_id", "position", "event_type", "recorded_at", "occurred_on",
@@ -49,26 +54,42 @@ class RawJSON(str):
         return (json.loads, (str(self),))
 
 
-def history_json(result: dict) -> str:
-    """``ReadModels.history`` as JSON text: each entry's stored ``data`` spliced in as it is,
-    the rest encoded once per entry, never field by field."""
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    parts = []
-    for entry in result["entries"]:
-        head = dumps({k: v for k, v in entry.items() if k != "data"})
-        data = entry["data"]
-        parts.append(f'{head[:-1]},"data":{data if isinstance(data, RawJSON) else dumps(data)}}}')
-    top = dumps({k: v for k, v in result.items() if k != "entries"})
-    return f'{top[:-1]},"entries":[{",".join(parts)}]}}'
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _entry_head(row: dict, changes: dict) -> dict:
+    """A history entry without its ``data``."""
+    change = changes.get(row["position"], {"status": "active"})
+    return {"position": row["position"], "event_type": row["event_type"],
+            "recorded_at": row["recorded_at"], "occurred_on": row["occurred_on"],
+            "actor": {"id": row["actor_id"], "role": row["actor_role"]},
+            "summary_vi": row["summary_vi"], "summary_en": row["summary_en"],
+            "status": change["status"], "status_changed_by": change.get("changed_by"),
+            "subject_id": row["subject_id"]}
+
+
+def _in_one_read(method: Callable) -> Callable:
+    """Run an officer read inside ``ReadModels.one_read``."""
+    @wraps(method)
+    def read(self: "ReadModels", *args: Any, **kwargs: Any) -> Any:
+        with self.one_read():
+            return method(self, *args, **kwargs)
+
+    return read
 
 
 class ReadModels:
     def __init__(self, db: ReadModelDB, reference: Any,
-                 today: Callable[[], date] | None = None):
+                 today: Callable[[], date] | None = None, cache: OfficerCache | None = None):
         self.db = db
         self.reference = reference
         # the default day of date-dependent answers: the caller's clock, else AUDIT_TODAY/real
         self.today = today or Clock.from_env().today
+        # answers kept between reads (a worker passes its own); by default this object's only
+        self.cache = cache if cache is not None else OfficerCache()
+        self._scope = 0  # > 0 inside ``one_read``
+        self._aside: list[dict] | None = None  # the quarantine, read once per ``one_read``
+        self._entries: dict[tuple, OfficerAnswers] = {}  # the rows, read once per ``one_read``
 
     @property
     def worklists(self) -> Worklists:
@@ -76,34 +97,102 @@ class ReadModels:
         return Worklists(self.db, self.reference)
 
     # -- officers --------------------------------------------------------------
-    def timeline_rows(self, officer_id: str, as_of: datetime | str | None = None) -> list[dict]:
-        bound = as_of_text(as_of)
+    @contextmanager
+    def one_read(self):
+        """One request's reads: the quarantine is read once and each officer's rows are
+        checked once, however many answers (history, standing, eligibility) are given."""
+        self._scope += 1
+        try:
+            yield self
+        finally:
+            self._scope -= 1
+            if not self._scope:
+                self._aside, self._entries = None, {}
+
+    def quarantined(self) -> list[dict]:
+        """The events still set aside (within ``one_read``, read once)."""
+        if self._aside is not None:
+            return self._aside
+        aside = quarantine.unresolved(self.db)
+        if self._scope:
+            self._aside = aside
+        return aside
+
+    def _load_rows(self, officer_id: str, bound: str | None) -> list[dict]:
         sql = f"SELECT {', '.join(TIMELINE_COLUMNS)} FROM officer_timeline WHERE officer_id = ?"
         params: list[Any] = [str(officer_id)]
         if bound:
             sql += " AND recorded_at <= ?"
             params.append(bound)
-        rows = self.db.fetchall(sql + " ORDER BY position", params)
         out = []
-        for r in rows:
+        for r in self.db.fetchall(sql + " ORDER BY position", params):
             row = dict(zip(TIMELINE_COLUMNS, r))
             row["position"] = int(row["position"])
             row["data_text"] = row["data"]  # the stored JSON, answered as it is (history)
             row["data"] = json.loads(row["data"])
             out.append(row)
-        if not out:
+        return out
+
+    def _version(self, officer_id: str, bound: str | None) -> tuple[int, int]:
+        """(rows, highest position) of the officer's timeline by ``bound``: one indexed
+        aggregate that says whether cached answers still hold. The same round trip counts
+        the quarantined events, so that a read with none (the usual case) reads no more."""
+        sql = "SELECT COUNT(*), MAX(position)"
+        if self._aside is None and self._scope and self._has_quarantine():
+            sql += f", (SELECT COUNT(*) FROM {quarantine.TABLE} WHERE resolved_at IS NULL)"
+        sql += " FROM officer_timeline WHERE officer_id = ?"
+        params: list[Any] = [str(officer_id)]
+        if bound:
+            sql += " AND recorded_at <= ?"
+            params.append(bound)
+        row = self.db.fetchone(sql, params)
+        if row is None:
+            return (0, 0)
+        if len(row) > 2 and not row[2]:
+            self._aside = []  # nothing set aside: no warnings in this read
+        return (int(row[0] or 0), int(row[1] or 0))
+
+    def _has_quarantine(self) -> bool:
+        """Whether the quarantine table exists (stores made before it lack it until
+        ``init-db``); once it does, it stays."""
+        if not self.cache.quarantine_table:
+            self.cache.quarantine_table = self.db.table_exists(quarantine.TABLE)
+        return self.cache.quarantine_table
+
+    def answers(self, officer_id: str, as_of: datetime | str | None = None) -> OfficerAnswers:
+        """The officer's rows (by ``as_of``) and what earlier reads computed from them."""
+        officer_id, bound = str(officer_id), as_of_text(as_of)
+        if self._scope and (officer_id, bound) in self._entries:
+            return self._entries[officer_id, bound]
+        version = self._version(officer_id, bound)
+        if version[0] == 0:
+            entry = OfficerAnswers([])
+        else:
+            entry = self.cache.answers((officer_id, bound), version,
+                                       lambda: self._load_rows(officer_id, bound))
+        if not entry.rows:
             known = self.db.fetchone("SELECT 1 FROM officers WHERE officer_id = ?",
-                                     (str(officer_id),))
+                                     (officer_id,))
             if not known and not self._named_by_quarantined(officer_id):
                 raise NotFound(f"no officer with id {officer_id}", code="officer_not_found")
-        return out
+        if self._scope:
+            self._entries[officer_id, bound] = entry
+        return entry
+
+    def _entry(self, officer_id: str, as_of: datetime | str | None,
+                rows: list[dict] | None) -> OfficerAnswers:
+        """The cached entry, or one for rows the caller read (computed, not kept)."""
+        return self.answers(officer_id, as_of) if rows is None else OfficerAnswers(rows)
+
+    def timeline_rows(self, officer_id: str, as_of: datetime | str | None = None) -> list[dict]:
+        """The officer's timeline rows in log order (shared with the cache: not to be changed)."""
+        return self.answers(officer_id, as_of).rows
 
     def _named_by_quarantined(self, officer_id: str) -> bool:
         """Whether a quarantined (decoded) event names the officer: then the officer exists in
         the log even if no read model has them yet, and reads answer with a warning."""
         officer = str(officer_id)
-        return any(officer in (row["officer_ids"] or [])
-                   for row in quarantine.unresolved(self.db))
+        return any(officer in (row["officer_ids"] or []) for row in self.quarantined())
 
     def warnings(self, officer_id: str, rows: list[dict]) -> list[dict]:
         """The ``warnings`` of an officer read: events the officer timeline (what these reads
@@ -116,8 +205,45 @@ class ReadModels:
                 yield from (v for k, v in row["data"].items()
                             if k.endswith("_id") and isinstance(v, str))
 
-        return quarantine.warnings_for(self.db, officer_id, subjects(), "officer_timeline")
+        return quarantine.warnings_for(self.db, officer_id, subjects(), "officer_timeline",
+                                       aside=self.quarantined())
 
+    @staticmethod
+    def _entry_texts(entry: OfficerAnswers) -> list[str]:
+        """Every row's history entry as JSON text, its status worked out over the whole
+        timeline and its stored ``data`` spliced in unparsed (made once per version)."""
+        def encode() -> list[str]:
+            changes = entry.get("changes", lambda: entry_status_changes(entry.rows))
+            out = []
+            for row in entry.rows:
+                head = _DUMPS(_entry_head(row, changes))
+                out.append(f'{head[:-1]},"data":{row["data_text"]}}}')
+            return out
+
+        return entry.get("entry_texts", encode)
+
+    @staticmethod
+    def _page(entry: OfficerAnswers, after: int | None, limit: int | None,
+              kinds: list[str] | None) -> tuple[list[int], int | None]:
+        """The indexes of the rows on a page (those after position ``after`` of the kinds
+        asked, at most ``limit``), and the cursor of the next page."""
+        rows = entry.rows
+        start = 0
+        if after is not None:
+            positions = entry.get("positions", lambda: [r["position"] for r in rows])
+            start = bisect_right(positions, after)
+        wanted = set(kinds or ())
+        chosen: list[int] = []
+        for i in range(start, len(rows)):
+            kind = rows[i]["event_type"]
+            if wanted and kind not in wanted and kind.split(".", 1)[0] not in wanted:
+                continue
+            if limit is not None and len(chosen) == limit:
+                return chosen, rows[chosen[-1]]["position"]
+            chosen.append(i)
+        return chosen, None
+
+    @_in_one_read
     def history(self, officer_id: str, as_of: datetime | str | None = None,
                 after: int | None = None, limit: int | None = None,
                 kinds: list[str] | None = None, raw_data: bool = False,
@@ -128,53 +254,57 @@ class ReadModels:
 
         Statuses and warnings are worked out over the whole timeline (a correction on a
         later page still marks an entry on this one). With ``raw_data`` each entry's ``data``
-        is the stored JSON text (``RawJSON``), which ``history_json`` splices in unparsed.
+        is the stored JSON text (``RawJSON``). ``history_text`` answers the same as JSON.
         """
-        rows = self.timeline_rows(officer_id, as_of) if rows is None else rows
-        changes = entry_status_changes(rows)
-        wanted = set(kinds or ())
+        entry = self._entry(officer_id, as_of, rows)
+        changes = entry.get("changes", lambda: entry_status_changes(entry.rows))
+        chosen, next_after = self._page(entry, after, limit, kinds)
         entries = []
-        next_after = None
-        for row in rows:
-            if after is not None and row["position"] <= after:
-                continue
-            if wanted and row["event_type"] not in wanted \
-                    and row["event_type"].split(".", 1)[0] not in wanted:
-                continue
-            if limit is not None and len(entries) == limit:
-                next_after = entries[-1]["position"]
-                break
-            change = changes.get(row["position"], {"status": "active"})
-            entries.append({
-                "position": row["position"], "event_type": row["event_type"],
-                "recorded_at": row["recorded_at"], "occurred_on": row["occurred_on"],
-                "actor": {"id": row["actor_id"], "role": row["actor_role"]},
-                "summary_vi": row["summary_vi"], "summary_en": row["summary_en"],
-                "status": change["status"], "status_changed_by": change.get("changed_by"),
-                "subject_id": row["subject_id"],
-                "data": RawJSON(row["data_text"]) if raw_data else row["data"],
-            })
+        for i in chosen:
+            row = entry.rows[i]
+            body = _entry_head(row, changes)
+            body["data"] = RawJSON(row["data_text"]) if raw_data else row["data"]
+            entries.append(body)
         return {"officer_id": str(officer_id), "as_of": as_of_text(as_of),
                 "next_after": next_after, "entries": entries,
-                "warnings": self.warnings(officer_id, rows)}
+                "warnings": self.warnings(officer_id, entry.rows)}
 
+    @_in_one_read
+    def history_text(self, officer_id: str, as_of: datetime | str | None = None,
+                     after: int | None = None, limit: int | None = None,
+                     kinds: list[str] | None = None) -> str:
+        """``history`` as JSON text: each entry's text made once per version of the timeline
+        (its stored ``data`` spliced in as it is) and the page's entries joined."""
+        entry = self.answers(officer_id, as_of)
+        texts = self._entry_texts(entry)
+        chosen, next_after = self._page(entry, after, limit, kinds)
+        top = _DUMPS({"officer_id": str(officer_id), "as_of": as_of_text(as_of),
+                      "next_after": next_after,
+                      "warnings": self.warnings(officer_id, entry.rows)})
+        return f'{top[:-1]},"entries":[{",".join(texts[i] for i in chosen)}]}}'
+
+    @_in_one_read
     def standing(self, officer_id: str, as_of: datetime | str | None = None,
                  on: date | None = None, rows: list[dict] | None = None) -> dict:
         """Current unit and position, term, discipline effects in force, ratings, open cases."""
-        rows = self.timeline_rows(officer_id, as_of) if rows is None else rows
-        state = fold(rows)
+        entry = self._entry(officer_id, as_of, rows)
         day = on or self.today()
+        body = entry.get(("standing", day), lambda: self._standing(entry, day))
+        return {"officer_id": str(officer_id), "as_of": as_of_text(as_of), **body,
+                "warnings": self.warnings(officer_id, entry.rows)}
+
+    def _standing(self, entry: OfficerAnswers, day: date) -> dict:
+        state = entry.get("state", lambda: fold(entry.rows))
         effects = []
         for d in state.decisions.values():
             if not d.in_force or d.effective_from is None:
                 continue
-            for effect in self.reference.effects_for(d.form, d.signed_on or d.effective_from,
-                                                     d.discipline_system):
-                ends = add_months(d.effective_from, effect.months)
-                if d.effective_from <= day < ends:
+            for effect, start, ends in effect_periods(self.reference, d.form, d.effective_from,
+                                                      d.signed_on, d.discipline_system):
+                if start <= day < ends:
                     effects.append({"decision_id": d.decision_id, "form": d.form,
                                     "scope": effect.scope, "bars": effect.bars,
-                                    "from": d.effective_from.isoformat(), "until": ends.isoformat(),
+                                    "from": start.isoformat(), "until": ends.isoformat(),
                                     "source": effect.source, "positions": d.positions})
         open_cases = [{"proceeding_id": p.proceeding_id, "status": p.status,
                        "opened_on": p.opened_on.isoformat() if p.opened_on else None,
@@ -185,44 +315,48 @@ class ReadModels:
                          "term": asdict(state.term) if state.term else None,
                          "decisions": {k: asdict(v) for k, v in state.decisions.items()}})
         return {
-            "officer_id": str(officer_id), "as_of": as_of_text(as_of), "on": day.isoformat(),
+            "on": day.isoformat(),
             "personnel_code": state.personnel_code, "full_name": state.full_name,
             "category": state.category, "unit_id": state.unit_id, "position": state.position,
             "left_on": body["left_on"], "term": body["term"],
             "effects_in_force": effects, "open_proceedings": open_cases,
             "ratings": {str(y): r.rating for y, r in sorted(state.ratings.items())},
-            "decisions": body["decisions"], "warnings": self.warnings(officer_id, rows),
+            "decisions": body["decisions"],
         }
 
+    @_in_one_read
     def eligibility(self, officer_id: str, on: date | str, as_of: datetime | str | None = None,
                     leadership: bool = True, post: str = "same",
                     rows: list[dict] | None = None) -> dict:
-        rows = self.timeline_rows(officer_id, as_of) if rows is None else rows
+        """The verdict on ``on`` (computed once per version of the timeline and question)."""
+        entry = self._entry(officer_id, as_of, rows)
+        bound = as_of_text(as_of)
+        key = ("eligibility", str(on), bool(leadership), post)
         try:
-            result = evaluate(self.reference, rows, on, as_of_text(as_of),
-                              leadership=leadership, post=post)
+            result = entry.get(key, lambda: evaluate(self.reference, entry.rows, on, bound,
+                                                     leadership=leadership, post=post))
         except NotFound as exc:
             # No verdict without a registration; when the registration (or another event
             # of the officer's) is quarantined, the refusal says so rather than "not on record"
             # alone.
-            warnings = self.warnings(officer_id, rows)
+            warnings = self.warnings(officer_id, entry.rows)
             if warnings:
                 exc.details = {**(exc.details or {}), "warnings": warnings}
             raise
         # The hash covers the verdict on the rows the read models hold; a warning says that
         # rows may be missing (quarantined events), so the verdict may be incomplete.
         return {"officer_id": str(officer_id), **result,
-                "warnings": self.warnings(officer_id, rows)}
+                "warnings": self.warnings(officer_id, entry.rows)}
 
     def officer_record(self, officer_id: str, on: date, as_of: datetime | str | None = None,
                        leadership: bool = True, post: str = "same") -> dict:
         """History, standing and eligibility on ``on`` from one read of the timeline (the
         officer page and the dossier)."""
-        rows = self.timeline_rows(officer_id, as_of)
-        return {"history": self.history(officer_id, as_of, rows=rows),
-                "standing": self.standing(officer_id, as_of, on=on, rows=rows),
-                "eligibility": self.eligibility(officer_id, on, as_of, leadership, post=post,
-                                                rows=rows)}
+        with self.one_read():
+            return {"history": self.history(officer_id, as_of),
+                    "standing": self.standing(officer_id, as_of, on=on),
+                    "eligibility": self.eligibility(officer_id, on, as_of, leadership,
+                                                    post=post)}
 
     def list_officers(self, unit_id: str | None = None, q: str | None = None,
                       after: str | None = None, limit: int = 50) -> dict:

@@ -22,6 +22,7 @@ from uuid import UUID
 from audit_service.clock import local_date
 
 from .db import ReadModelDB, WriteBatch
+from .effects import effect_until
 from .summaries import summarize, summary_key
 from .timeline import add_years, jsonable
 
@@ -270,6 +271,7 @@ class Projection:
     # Append-only tables whose primary key a PostgreSQL rebuild adds after loading the rows.
     deferred_keys: dict[str, str] = {}
     updated_tables: frozenset = frozenset()  # tables with rows changed after their insert
+    added_columns: dict[str, tuple[str, ...]] = {}  # columns added since a table's first version
     ignored_aggregates: frozenset = frozenset()  # event types "Aggregate.*" never applied
     kinds: frozenset | None = None  # the only event types applied (None: all but the ignored)
     # Whether a rebuild may split this projection between processes by originator: true when
@@ -750,7 +752,8 @@ class Casework(Projection):
             "CREATE TABLE IF NOT EXISTS {t} (decision_id TEXT PRIMARY KEY,"
             " proceeding_id TEXT NOT NULL, officer_id TEXT NOT NULL, form TEXT NOT NULL,"
             " effective_from TEXT NOT NULL, status TEXT NOT NULL, appeal_id TEXT,"
-            " appeal_lodged_on TEXT, issued_position {big} NOT NULL, position {big} NOT NULL)"),
+            " appeal_lodged_on TEXT, issued_position {big} NOT NULL, position {big} NOT NULL,"
+            " regime_on TEXT, discipline_system TEXT, effect_until TEXT)"),
         "work_terms": (
             "CREATE TABLE IF NOT EXISTS {t} (officer_id TEXT PRIMARY KEY,"
             " job_position TEXT, term_start TEXT NOT NULL, term_years INTEGER NOT NULL,"
@@ -760,7 +763,9 @@ class Casework(Projection):
         "work_proceedings": ["CREATE INDEX IF NOT EXISTS ix_{t}_officer_{token} ON {t}"
                              " (officer_id)"],
         "work_decisions": ["CREATE INDEX IF NOT EXISTS ix_{t}_officer_{token} ON {t}"
-                           " (officer_id)"],
+                           " (officer_id)",
+                           "CREATE INDEX IF NOT EXISTS ix_{t}_until_{token} ON {t}"
+                           " (effect_until, issued_position)"],
         "work_terms": ["CREATE INDEX IF NOT EXISTS ix_{t}_end_{token} ON {t} (term_end)"],
     }
     updated_tables = frozenset({"work_inspections", "work_proceedings", "work_decisions",
@@ -773,12 +778,30 @@ class Casework(Projection):
                        "Officer.ReappointmentDecided",
                        "Officer.ReappointmentDecisionCorrected", "Officer.LeftService"})
 
+    #: columns added since the first version of a table: a store made before them gets
+    #: them and the projection is applied again from the start (``upgrade``)
+    added_columns = {"work_decisions": ("regime_on", "discipline_system", "effect_until")}
+
     def __init__(self, reference: Any, suffix: str = ""):
         self.terms = Lookup(self._load_term)
+        self.decisions = Lookup(self._load_decision)
         super().__init__(reference, suffix)
 
     def _lookups(self) -> list:
-        return [self.terms]
+        return [self.terms, self.decisions]
+
+    def _load_decision(self, out: WriteBatch, decision_id: str) -> tuple | None:
+        rows = self._read(out, f"SELECT effective_from, regime_on, discipline_system FROM"
+                               f" {self.t['work_decisions']} WHERE decision_id = ?",
+                          (decision_id,))
+        return tuple(rows[0]) if rows else None
+
+    def _effect_until(self, form: str, decision: tuple) -> str | None:
+        """The first day free of the decision's effects, by the rule standing uses."""
+        effective_from, regime_on, system = decision
+        until = effect_until(self.reference, form, date.fromisoformat(effective_from),
+                             date.fromisoformat(regime_on) if regime_on else None, system)
+        return until.isoformat() if until else None
 
     def _load_term(self, out: WriteBatch, officer_id: str) -> tuple | None:
         rows = self._read(out, f"SELECT term_end, term_years FROM {self.t['work_terms']}"
@@ -831,9 +854,15 @@ class Casework(Projection):
                            " position = ? WHERE proceeding_id = ?",
                        (str(event.decision_id), position, oid))
         elif kind == "Decision.Issued":
+            signed = (event.decision_ref or {}).get("signed_on")
+            regime_on = str(signed) if signed else event.effective_from.isoformat()
+            system = getattr(event, "discipline_system", None) or "state"
+            decision = (event.effective_from.isoformat(), regime_on, system)
             out.insert(t["work_decisions"], (
                 oid, str(event.proceeding_id), str(event.officer_id), event.form,
-                event.effective_from.isoformat(), "in_force", None, None, position, position))
+                event.effective_from.isoformat(), "in_force", None, None, position, position,
+                regime_on, system, self._effect_until(event.form, decision)))
+            self.decisions.put(oid, decision)
         elif kind == "Decision.AppealLodged":
             self._set(out, "work_decisions", "decision_id", oid, position,
                       appeal_id=str(event.appeal_id),
@@ -844,6 +873,9 @@ class Casework(Projection):
                 changes["status"] = "overturned"
             elif event.outcome == "form_changed" and event.new_form:
                 changes["form"] = event.new_form
+                decision = self.decisions.get(out, oid)
+                if decision is not None:
+                    changes["effect_until"] = self._effect_until(event.new_form, decision)
             self._set(out, "work_decisions", "decision_id", oid, position, **changes)
         elif kind == "Decision.Annulled":
             self._set(out, "work_decisions", "decision_id", oid, position, status="annulled")

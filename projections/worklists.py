@@ -1,8 +1,9 @@
 """Worklists and case lists read from the ``casework`` read model.
 
 Lists come in the order a board works them: the soonest deadline first, ties broken by log
-position (never by id). Pages are ``limit`` rows from an offset; ``next`` is the offset of
-the following page, or None.
+position (never by id). Pages are ``limit`` rows from an offset, cut by the database
+(``LIMIT``/``OFFSET`` on the list's order); ``next`` is the offset of the following page, or
+None.
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from typing import Any
 
 from .db import ReadModelDB
 from .eligibility import notice_deadline, working_days
-from .timeline import add_months
 
 NOTICE_LEAD_DAYS = 30  # a notice falls "due" this many days before its due date
 OFFICER = "o.full_name, o.personnel_code, o.unit_id"
@@ -20,9 +20,15 @@ OFFICER_KEYS = ("full_name", "personnel_code", "unit_id")
 
 
 def _page(rows: list[dict], offset: int, limit: int) -> dict:
-    items = rows[offset:offset + limit]
-    more = len(rows) > offset + limit
-    return {"items": items, "next": str(offset + limit) if more else None}
+    """A page from the rows the database gave for it (``limit`` + 1: the extra one says
+    that another page follows)."""
+    items = rows[:limit]
+    return {"items": items, "next": str(offset + limit) if len(rows) > limit else None}
+
+
+def _cut(sql: str, params: list, offset: int, limit: int) -> tuple[str, list]:
+    """``sql`` limited to one page and the row after it."""
+    return sql + " LIMIT ? OFFSET ?", [*params, int(limit) + 1, int(offset)]
 
 
 def offset_of(after: str | None) -> int:
@@ -61,18 +67,18 @@ class Worklists:
         if team_member:
             sql += " AND w.team LIKE ?"
             params.append("%" + json.dumps(str(team_member)) + "%")
-        sql += (" ORDER BY CASE WHEN w.closed_on IS NULL THEN 0 ELSE 1 END, w.started_on,"
-                " w.position")
+        # open ones by start; closed ones by closing, latest first; then start and position
+        sql += (" ORDER BY CASE WHEN w.closed_on IS NULL THEN 0 ELSE 1 END,"
+                " CASE WHEN w.closed_on IS NULL THEN w.started_on END,"
+                " w.closed_on DESC, w.started_on, w.position")
         keys = ("inspection_id", "unit_id", "unit_name", "team", "started_on", "closed_on",
                 "conclusion_ref", "findings")
-        rows = self._select(sql, params, keys)
-        open_rows = [r for r in rows if r["closed_on"] is None]
-        closed = sorted((r for r in rows if r["closed_on"] is not None),
-                        key=lambda r: r["closed_on"], reverse=True)
+        offset = offset_of(after)
+        rows = self._select(*_cut(sql, params, offset, limit), keys)
         for r in rows:
             r["team"] = json.loads(r["team"])
             r["status"] = "open" if r["closed_on"] is None else "closed"
-        return _page(open_rows + closed, offset_of(after), limit)
+        return _page(rows, offset, limit)
 
     def inspection(self, inspection_id: str) -> dict | None:
         found = self.db.fetchone("SELECT w.unit_id, u.name FROM work_inspections w LEFT JOIN"
@@ -81,14 +87,22 @@ class Worklists:
         return {"unit_id": found[0], "unit_name": found[1]} if found else None
 
     # -- proceedings ---------------------------------------------------------------------
-    def _proceedings(self, where: str, params: list) -> list[dict]:
+    def _proceedings(self, where: str, params: list, offset: int = 0,
+                     limit: int | None = None) -> list[dict]:
         sql = ("SELECT p.proceeding_id, p.officer_id, " + OFFICER + ", p.opened_on, p.status,"
                " p.deferred_until, p.deadline, p.deadline_complex, p.decision_id"
                " FROM work_proceedings p LEFT JOIN officers o ON o.officer_id = p.officer_id"
                " WHERE " + where + " ORDER BY p.deadline, p.opened_position")
         keys = ("proceeding_id", "officer_id", *OFFICER_KEYS, "opened_on", "status",
                 "deferred_until", "deadline", "deadline_complex", "decision_id")
+        if limit is not None:
+            sql, params = _cut(sql, params, offset, limit)
         return self._select(sql, params, keys)
+
+    def proceeding(self, proceeding_id: str) -> dict | None:
+        """One proceeding's row, by id."""
+        found = self._proceedings("p.proceeding_id = ?", [str(proceeding_id)])
+        return found[0] if found else None
 
     def proceedings(self, status: str | None = None, unit_id: str | None = None,
                     officer_id: str | None = None, after: str | None = None,
@@ -99,7 +113,8 @@ class Worklists:
             if value:
                 where += f" AND {column} = ?"
                 params.append(str(value))
-        return _page(self._proceedings(where, params), offset_of(after), limit)
+        offset = offset_of(after)
+        return _page(self._proceedings(where, params, offset, limit), offset, limit)
 
     def proceedings_due(self, today: date, unit_id: str | None = None,
                         after: str | None = None, limit: int = 50) -> dict:
@@ -109,55 +124,55 @@ class Worklists:
         if unit_id:
             where += " AND o.unit_id = ?"
             params.append(str(unit_id))
-        rows = self._proceedings(where, params)
+        offset = offset_of(after)
+        rows = self._proceedings(where, params, offset, limit)
         for r in rows:
             r["days_left"] = (date.fromisoformat(r["deadline"]) - today).days
             r["days_left_complex"] = (date.fromisoformat(r["deadline_complex"]) - today).days
             r["overdue"] = r["days_left"] < 0
-        return _page(rows, offset_of(after), limit)
+        return _page(rows, offset, limit)
 
     # -- decisions and appeals -----------------------------------------------------------
-    def _decisions(self, where: str, params: list, order: str) -> list[dict]:
+    def _decisions(self, where: str, params: list, order: str, offset: int = 0,
+                   limit: int | None = None) -> list[dict]:
         sql = ("SELECT d.decision_id, d.proceeding_id, d.officer_id, " + OFFICER + ", d.form,"
-               " d.effective_from, d.status, d.appeal_id, d.appeal_lodged_on"
+               " d.effective_from, d.status, d.appeal_id, d.appeal_lodged_on, d.effect_until"
                " FROM work_decisions d LEFT JOIN officers o ON o.officer_id = d.officer_id"
                " WHERE " + where + " ORDER BY " + order)
         keys = ("decision_id", "proceeding_id", "officer_id", *OFFICER_KEYS, "form",
-                "effective_from", "status", "appeal_id", "appeal_lodged_on")
+                "effective_from", "status", "appeal_id", "appeal_lodged_on", "effect_until")
+        if limit is not None:
+            sql, params = _cut(sql, params, offset, limit)
         return self._select(sql, params, keys)
 
-    def effect_until(self, form: str, effective_from: date) -> date | None:
-        """The last day any effect of a decision form reaches (None: it has no effects)."""
-        ends = [add_months(effective_from, e.months)
-                for e in self.reference.effects_for(form, effective_from)]
-        return max(ends) if ends else None
+    def decision(self, decision_id: str) -> dict | None:
+        """One decision's row, by id."""
+        found = self._decisions("d.decision_id = ?", [str(decision_id)], "d.decision_id")
+        return found[0] if found else None
 
     def decisions(self, officer_id: str | None = None, in_force_on: date | None = None,
                   unit_id: str | None = None, after: str | None = None,
                   limit: int = 50) -> dict:
-        """Decisions, latest effective first; ``in_force_on``: only those in force with an
-        effect still running on that day, the soonest to end first."""
+        """Decisions, latest effective first, each with ``effect_until`` (the first day free
+        of its effects, stored by the read model: ``effects.effect_until``); ``in_force_on``:
+        only those in force with an effect still running on that day, the soonest to end
+        first."""
         where, params = "1 = 1", []
         for column, value in (("d.officer_id", officer_id), ("o.unit_id", unit_id)):
             if value:
                 where += f" AND {column} = ?"
                 params.append(str(value))
+        offset = offset_of(after)
         if in_force_on is None:
-            rows = self._decisions(where, params, "d.effective_from DESC, d.issued_position DESC")
-            for r in rows:
-                until = self.effect_until(r["form"], date.fromisoformat(r["effective_from"]))
-                r["effect_until"] = until.isoformat() if until else None
-            return _page(rows, offset_of(after), limit)
-        where += " AND d.status = 'in_force' AND d.effective_from <= ?"
-        params.append(in_force_on.isoformat())
-        rows = []
-        for r in self._decisions(where, params, "d.issued_position"):
-            until = self.effect_until(r["form"], date.fromisoformat(r["effective_from"]))
-            if until is not None and in_force_on < until:
-                r["effect_until"] = until.isoformat()
-                rows.append(r)
-        rows.sort(key=lambda r: r["effect_until"])  # stable: log order within a day
-        return _page(rows, offset_of(after), limit)
+            rows = self._decisions(where, params, "d.effective_from DESC, d.issued_position DESC",
+                                   offset, limit)
+            return _page(rows, offset, limit)
+        day = in_force_on.isoformat()
+        where += (" AND d.status = 'in_force' AND d.effective_from <= ?"
+                  " AND d.effect_until IS NOT NULL AND d.effect_until > ?")
+        rows = self._decisions(where, [*params, day, day], "d.effect_until, d.issued_position",
+                               offset, limit)
+        return _page(rows, offset, limit)
 
     def appeals_pending(self, today: date, unit_id: str | None = None,
                         after: str | None = None, limit: int = 50) -> dict:
@@ -166,10 +181,12 @@ class Worklists:
         if unit_id:
             where += " AND o.unit_id = ?"
             params.append(str(unit_id))
-        rows = self._decisions(where, params, "d.appeal_lodged_on, d.issued_position")
+        offset = offset_of(after)
+        rows = self._decisions(where, params, "d.appeal_lodged_on, d.issued_position", offset,
+                               limit)
         for r in rows:
             r["days_waiting"] = (today - date.fromisoformat(r["appeal_lodged_on"])).days
-        return _page(rows, offset_of(after), limit)
+        return _page(rows, offset, limit)
 
     # -- leadership terms ----------------------------------------------------------------
     def terms_ending(self, today: date, within_days: int = 180, unit_id: str | None = None,
@@ -189,7 +206,9 @@ class Worklists:
             params.append(str(unit_id))
         keys = ("officer_id", *OFFICER_KEYS, "job_position", "term_start", "term_years",
                 "term_end")
-        rows = self._select(sql + " ORDER BY t.term_end, t.position", params, keys)
+        offset = offset_of(after)
+        rows = self._select(*_cut(sql + " ORDER BY t.term_end, t.position", params, offset,
+                                  limit), keys)
         for r in rows:
             end = date.fromisoformat(r["term_end"])
             due = notice_deadline(end, n)
@@ -198,4 +217,4 @@ class Worklists:
             r["notice_status"] = ("overdue" if today > due else
                                   "due" if (due - today).days <= NOTICE_LEAD_DAYS
                                   else "not_yet_due")
-        return _page(rows, offset_of(after), limit)
+        return _page(rows, offset, limit)

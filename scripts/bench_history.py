@@ -6,7 +6,10 @@ after registration, then annual ratings and transfers), brings the read models u
 --no-projector`` and times ``history``, ``standing`` and ``eligibility`` over HTTP with one
 client, taking the officers in turn so that each sees the same machine load. It prints p50
 and p99 per officer and the p99 ratio long/short (targets: p99 ≤ 10 ms at 300 entries,
-ratio ≤ 1.5, the default history answer for 1,000 entries under 50 ms).
+ratio ≤ 1.5, the default history answer for 1,000 entries under 50 ms). In the same rounds
+it times two floors: ``/healthz`` (the HTTP stack alone) and ``GET /api/v1/officers?limit=1``
+(a token check and one indexed query, no access-log write), so that what an officer read
+adds to any request can be told from what every request costs on the machine.
 """
 from __future__ import annotations
 
@@ -29,6 +32,10 @@ BOARD = Actor("bench-board", "board")
 DEFAULT_URL = "postgresql://root@127.0.0.1:5432/test"
 PATHS = {"history": ("/history", {}), "standing": ("/standing", {"on": "2026-06-01"}),
          "eligibility": ("/eligibility", {"on": "2026-06-01"})}
+
+
+# what every request costs: the HTTP stack alone, and a token check with one indexed query
+FLOORS = {"floor_http": ("/healthz", {}), "floor_api": ("/api/v1/officers", {"limit": 1})}
 
 
 MONTHS = 970  # monthly grades 1946-01 … 2026-10, then annual ratings 2015-2025, transfers
@@ -91,8 +98,15 @@ def main(argv: list[str] | None = None) -> int:
                     requests.Session() as s:
                 s.headers["Authorization"] = f"Bearer {board}"
                 times: dict = {(name, size): [] for name in PATHS for size in sizes}
+                floors: dict = {name: [] for name in FLOORS}
                 entries = {}
                 for round_ in range(args.samples + 10):  # the first 10 rounds warm up
+                    for name, (path, params) in FLOORS.items():
+                        t = time.perf_counter()
+                        s.get(f"{server.base}{path}", params=params,
+                              timeout=30).raise_for_status()
+                        if round_ >= 10:
+                            floors[name].append((time.perf_counter() - t) * 1000)
                     for name, (suffix, params) in PATHS.items():
                         for size in sizes:
                             t = time.perf_counter()
@@ -120,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
                     + f"   p99 {args.long}/{args.short} {row['p99_ratio_long_short']:.2f}"
                     + f"   p50 {args.long}/{args.short} {row['p50_ratio_long_short']:.2f}",
                     flush=True)
+            for name, t in floors.items():
+                results[name] = {"p50_ms": percentile(t, 0.5), "p99_ms": percentile(t, 0.99)}
+                print(f"{name:<12}  p50 {results[name]['p50_ms']:6.2f} ms"
+                      f" p99 {results[name]['p99_ms']:6.2f} ms", flush=True)
             results["history_entries_answered"] = entries
             print(f"history entries answered by default: {entries}")
         finally:

@@ -1,10 +1,9 @@
 """Officers: registration, transfers, appointments, reappointment; history and verdicts."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app
 
-from projections.queries import history_json
-
+from ..access_audit import audited_read
 from ..auth import READERS, current_user
 from ..commands import ID, link, run
 from ..schemas import (AppointmentCreate, AsOf, Eligibility, EligibilityQuery, History,
@@ -78,9 +77,8 @@ def leaving(body, officer_id):
 def _audited_read(officer_id: str, what: str, as_of, min_position, query: str | None = None):
     s = services()
     s.wait_for(min_position)
-    s.access_log.record(current_user(), officer_id, what,
-                        as_of.isoformat() if as_of else None, query)
-    g.access_logged = True
+    audited_read(officer_id, what, as_of.isoformat() if as_of else None, query,
+                 user=current_user())
     return s
 
 
@@ -88,9 +86,9 @@ def _audited_read(officer_id: str, what: str, as_of, min_position, query: str | 
       summary="Everything on record about an officer, superseded entries marked (paged)")
 def history(officer_id, as_of=None, min_position=None, after=None, limit=500, kind=None):
     s = _audited_read(officer_id, "history", as_of, min_position)
-    result = s.readmodels.history(officer_id, as_of=as_of, after=after, limit=limit, kinds=kind,
-                                  raw_data=True)
-    return current_app.response_class(history_json(result), mimetype="application/json")
+    text = s.readmodels.history_text(officer_id, as_of=as_of, after=after, limit=limit,
+                                     kinds=kind)
+    return current_app.response_class(text, mimetype="application/json")
 
 
 @read(blp, "/officers/<officer_id>/standing", BOARD_AUDITOR, query=AsOf, schema=Standing,

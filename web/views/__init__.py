@@ -1,7 +1,6 @@
 """The ``web`` blueprint: sign-in, the home redirect, errors, and the page modules."""
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, current_app, flash, g, redirect, render_template, request, session,
@@ -11,6 +10,8 @@ from flask_wtf.csrf import CSRFError
 
 from audit_service.errors import AuditError, NotFound, ValidationFailed
 from audit_service.validation import MULTILINE_FIELDS, text_problem
+
+from api.errors import Unavailable
 
 from .. import csrf
 from ..auth import (HOME, accounts, page, sign_in, sign_out, signed_in_user, throttle,
@@ -74,14 +75,14 @@ def wait_for_write() -> None:
     at = request.args.get("at", "")
     if not at.isdigit():
         return
-    s = services()
-    deadline = time.monotonic() + current_app.config.get("WEB_READ_WAIT_SECONDS", 3.0)
-    while s.projected_position() < int(at):
-        if time.monotonic() >= deadline:
-            flash(_("Danh sách có thể chưa kịp cập nhật thay đổi vừa ghi; hãy tải lại sau"
-                    " ít giây."), "error")
-            return
-        time.sleep(0.05)
+    try:
+        services().wait_for(int(at), seconds=current_app.config.get("WEB_READ_WAIT_SECONDS",
+                                                                     3.0))
+    except Unavailable:
+        flash(_("Danh sách có thể chưa kịp cập nhật thay đổi vừa ghi; hãy tải lại sau"
+                " ít giây."), "error")
+    except ValidationFailed:  # beyond the log's end: nothing to wait for
+        return
 
 
 @blp.errorhandler(CSRFError)

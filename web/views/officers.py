@@ -10,6 +10,8 @@ from audit_service.errors import ValidationFailed
 from audit_service.validation import EARLIEST_DATE, LATEST_DATE
 from auditing.integrity import latest_checkpoint
 
+from api.access_audit import audited_read
+
 from ..auth import BOARD_AUDITOR, page, signed_in_user
 from ..forms import decision_ref, field, number, perform
 from ..sessions import services
@@ -34,10 +36,10 @@ def officer_context(officer_id: str, what: str) -> dict:
     access log as the API writes them (history, standing, eligibility)."""
     s = services()
     day = _day()
-    user = signed_in_user()
     record = s.readmodels.officer_record(officer_id, on=day)
     for part in ("history", "standing", "eligibility"):
-        s.access_log.record(user, officer_id, part, None, f"{what}; on={day.isoformat()}")
+        audited_read(officer_id, part, None, f"{what}; on={day.isoformat()}",
+                     user=signed_in_user())
     standing = record["standing"]
     unit = s.readmodels.unit(standing["unit_id"]) if standing["unit_id"] else None
     reference = s.reference_catalogues()
@@ -133,8 +135,9 @@ def proceeding(proceeding_id):
     wait_for_write()
     s = services()
     p = s.service.get_proceeding(proceeding_id)
-    rows = s.readmodels.worklists.proceedings(officer_id=str(p.officer_id), limit=500)["items"]
-    row = next((r for r in rows if r["proceeding_id"] == str(proceeding_id)), None)
+    audited_read(p.officer_id, "proceeding", query=f"web proceeding page {proceeding_id}",
+                 user=signed_in_user())
+    row = s.readmodels.worklists.proceeding(str(proceeding_id))
     return render_template("proceeding.html", p=p, row=row,
                            forms=s.reference_catalogues()["discipline_forms"],
                            reasons=s.reference_catalogues()["deferral_reasons"])
@@ -170,8 +173,9 @@ def decision(decision_id):
     wait_for_write()
     s = services()
     d = s.service.get_decision(decision_id)
-    rows = s.readmodels.worklists.decisions(officer_id=str(d.officer_id), limit=500)["items"]
-    row = next((r for r in rows if r["decision_id"] == str(decision_id)), None)
+    audited_read(d.officer_id, "decision", query=f"web decision page {decision_id}",
+                 user=signed_in_user())
+    row = s.readmodels.worklists.decision(str(decision_id))
     return render_template("decision.html", d=d, row=row,
                            forms=s.reference_catalogues()["discipline_forms"])
 
