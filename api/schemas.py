@@ -300,6 +300,11 @@ class EligibilityQuery(AsOf):
                                    " (bổ nhiệm lại); higher: appointment to a higher post"})
 
 
+class DossierQuery(Strict):
+    on = day(load_default=None, metadata={"description": "date of the eligibility questions"
+                                          " (default the service's today in Vietnam)"})
+
+
 class RotationQuery(AsOf):
     to_unit_id = fields.UUID(required=True)
     on = day(load_default=None, metadata={"description": "the move's effective date (default"

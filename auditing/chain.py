@@ -103,8 +103,9 @@ CHAIN = "chain"            # the chain entry does not follow from its predecesso
 CHECKPOINT = "checkpoint"  # a checkpoint is unsigned where required, forged, or disagrees
 BOARD = "board_hash"       # a reappointment quotes an eligibility hash that does not recompute
 KEY = "key"                # a stored public key that the pinned keys do not lead to
+OFFICER_MAP = "officer_map"  # a signed officer map root the events do not give
 FAULT_KINDS = (ALTERED, MISSING, INSERTED, REORDERED, TRUNCATED, SHIFTED, FORKED, CHAIN,
-               CHECKPOINT, BOARD, KEY)
+               CHECKPOINT, BOARD, KEY, OFFICER_MAP)
 ROTATION_FORMAT = "audit-service-key-rotation/1"
 
 MAX_FAULTS_LISTED = 200

@@ -464,7 +464,9 @@ class IntegrityFollower:
                 return None
             latest = latest_checkpoint(db)
             key_id = self.signer.key_id if self.signer else None
-            if latest and latest["position"] == position and latest["key_id"] == key_id:
+            if latest and latest["position"] == position and latest["key_id"] == key_id and \
+                    (latest["officers_root"] or
+                     officer_chains.officers_position(db) < position):
                 return latest
             seq, _prev, _digest, head = chain_entry(db, position)
             return self._checkpoint(position, head, seq, self.clock())

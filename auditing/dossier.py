@@ -1,0 +1,155 @@
+"""The board dossier: one officer's record with the proof that it is all of the record.
+
+A dossier (one JSON file) holds, for one officer, as of the newest checkpoint that commits
+to the officer map:
+
+- ``checkpoint``: that checkpoint, signed (format 2: it signs ``officers_root``), with the
+  store's public keys and rotation statements (a verifier trusts only the keys it pins);
+- ``events``: every event the officer's chain holds up to the checkpoint, with the stored
+  bytes (``state``, base64), the readable state when the store encrypts or compresses
+  (``plain``), and the officer chain's hash after each one (``officer_hash``);
+- ``officer``: the map leaf (``key``, ``head``, ``count``) and ``proof`` (its non-default
+  siblings, ``officer_map``);
+- ``eligibility``: the four reappointment answers (leadership post or not, same or higher
+  post) on ``on``, computed from exactly these events (replayed alone into a fresh store).
+
+The dossier's hash is the SHA-256 of the file's bytes (``dossier_bytes``).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import date, datetime, timezone
+from typing import Any, Iterable
+from uuid import UUID
+
+from audit_service.errors import NotFound, ValidationFailed
+
+from .chain import GENESIS, content_bytes, position_bytes
+from .integrity import CHECKPOINT_SELECT, CHECKPOINT_COLUMNS, public_keys, rotations
+from .officer_chains import officer_entries, officer_proof
+from .officer_map import leaf_hash, officer_link, proof_json, root_from_proof
+from .records import plain_state, record_of
+from .replay import ReplayStore
+
+FORMAT = "audit-service-dossier"
+FORMAT_VERSION = 1
+QUESTIONS = tuple((lead, post) for lead in (True, False) for post in ("same", "higher"))
+
+
+def dossier_bytes(bundle: dict) -> bytes:
+    return json.dumps(bundle, ensure_ascii=False, sort_keys=True,
+                      separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def dossier_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def rooted_checkpoint(db: Any) -> dict | None:
+    """The newest checkpoint that commits to the officer map (signed ones first)."""
+    rows = db.fetchall(CHECKPOINT_SELECT + " WHERE officers_root IS NOT NULL ORDER BY position"
+                       " DESC, (signature IS NULL), checkpoint_id DESC LIMIT 1")
+    if not rows:
+        return None
+    cp = dict(zip(CHECKPOINT_COLUMNS, rows[0]))
+    cp.update(checkpoint_id=int(cp["checkpoint_id"]), position=int(cp["position"]),
+              count=int(cp["count"]))
+    return cp
+
+
+def _event_line(n: Any, mapper: Any, officer_hash: str) -> dict:
+    originator_id, version, topic, state, recorded_at = record_of(n, mapper)
+    line = {"position": n.id, "originator_id": originator_id, "originator_version": version,
+            "topic": topic, "recorded_at": recorded_at,
+            "state": base64.b64encode(state).decode("ascii"), "officer_hash": officer_hash}
+    if mapper.cipher or mapper.compressor:
+        plain = plain_state(mapper, state)
+        line["plain"] = base64.b64encode(plain).decode("ascii") if plain is not None else None
+    return line
+
+
+def event_plain(line: dict) -> bytes | None:
+    """The readable state of a dossier event (its stored state in a plain store)."""
+    if "plain" in line:
+        return base64.b64decode(line["plain"]) if line["plain"] is not None else None
+    return base64.b64decode(line["state"])
+
+
+def chain_of(events: Iterable[dict]) -> list[bytes]:
+    """The officer chain's hash after each event, recomputed from the events alone."""
+    out, prev = [], GENESIS
+    for e in events:
+        content = content_bytes(e["originator_id"], e["originator_version"], e["topic"],
+                                base64.b64decode(e["state"]), e["recorded_at"])
+        prev = officer_link(prev, position_bytes(e["position"]) + content, event_plain(e))
+        out.append(prev)
+    return out
+
+
+def eligibility_from_events(events: list[dict], officer_id: str, on: str) -> list[dict]:
+    """The four reappointment answers on ``on`` from exactly ``events`` (replayed alone)."""
+    with ReplayStore() as store:
+        for e in events:
+            plain = event_plain(e)
+            store.add(e["position"], e["originator_id"], e["originator_version"], e["topic"],
+                      plain if plain is not None else b"")
+        models = store.build()
+        answers = []
+        for leadership, post in QUESTIONS:
+            try:
+                answers.append(models.eligibility(officer_id, on=on, leadership=leadership,
+                                                  post=post))
+            except NotFound as exc:
+                answers.append({"officer_id": officer_id, "leadership": leadership,
+                                "post": post, "refused": exc.code})
+        return json.loads(json.dumps(answers, default=str))
+
+
+def build_dossier(app: Any, db: Any, officer_id: Any, on: date | None = None) -> dict:
+    """The dossier of ``officer_id`` as of the newest checkpoint committing to the map."""
+    try:
+        officer = str(UUID(str(officer_id)))
+    except ValueError:
+        raise ValidationFailed(f"{officer_id!r} is not an officer id",
+                               code="bad_officer_id") from None
+    day = (on or app.today()).isoformat()
+    for _attempt in range(5):
+        cp = rooted_checkpoint(db)
+        if cp is None:
+            raise NotFound("no checkpoint commits to the officer map yet (the integrity"
+                           " follower makes one: audit-service project, or checkpoint now)",
+                           code="no_officer_checkpoint")
+        entries = officer_entries(db, officer, cp["position"])
+        proof = officer_proof(db, officer)
+        head = bytes.fromhex(proof["head"])
+        leaf = leaf_hash(bytes.fromhex(proof["key"]), head, proof["count"]) \
+            if proof["count"] else None
+        if root_from_proof(bytes.fromhex(proof["key"]), leaf, proof["siblings"]).hex() == \
+                cp["officers_root"] and proof["count"] == len(entries) and \
+                (not entries or entries[-1][2] == proof["head"]):
+            break  # else a checkpoint moved the map between the reads: read again
+    else:
+        raise RuntimeError("the officer map kept moving while the dossier was read")
+    events = []
+    recorder, mapper = app.recorder, app.mapper
+    for _seq, position, officer_hash in entries:
+        found = recorder.select_notifications(start=position, limit=1, stop=position)
+        if not found:
+            raise RuntimeError(f"the log has no event at {position}, which the chain of"
+                               f" officer {officer} holds: run verify")
+        events.append(_event_line(found[0], mapper, officer_hash))
+    bundle = {
+        "type": "dossier", "format": FORMAT, "format_version": FORMAT_VERSION,
+        "officer_id": officer, "on": day,
+        "created_at": datetime.now(timezone.utc).isoformat(),
+        "checkpoint": {k: v for k, v in cp.items()},
+        "keys": public_keys(db), "rotations": rotations(db),
+        "officer": {"key": proof["key"], "head": proof["head"], "count": proof["count"]},
+        "proof": proof_json(proof["siblings"]),
+        "events": events,
+        "eligibility": eligibility_from_events(events, officer, day),
+        "description": "See README, 'A board dossier: what it proves'.",
+    }
+    return bundle

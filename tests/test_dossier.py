@@ -1,0 +1,299 @@
+"""The board dossier: officer chains, the officer map, the bundle and its offline verifier.
+
+A clean dossier verifies; each change a forger could make to one is refused with its kind
+(``scripts/verify_dossier.py``): an event removed (``missing_event``), one added from another
+officer (``extra_event``), two swapped or a byte altered (``altered``), another officer's
+proof (``bad_proof``), a checkpoint signed by a key nobody pinned (``unknown_key``), an
+eligibility answer the events do not give (``verdict_mismatch``).
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from audit_service.config import Settings
+from auditing import officer_map
+from auditing.bootstrap import init_database
+from auditing.dossier import build_dossier, chain_of, dossier_bytes, dossier_hash
+from auditing.signing import Signer
+from projections.concerns import SubjectMemory
+from projections.projector import Projector
+from scripts import verify_dossier, verify_export
+from tests.test_integrity import Store, more_history
+
+ROOT = Path(__file__).resolve().parents[1]
+DAY = "2026-06-01"
+
+
+def trusted(signer: Signer) -> dict:
+    return {signer.key_id: {"public_key": signer.public_b64, "valid_from": None}}
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory):
+    """A demo store with signed checkpoints; (store, signer, two officers with most events)."""
+    root = tmp_path_factory.mktemp("dossier")
+    env = {"AUDIT_DATABASE_URL": f"sqlite:///{root}/audit.sqlite3"}
+    init_database(Settings.from_env(env))
+    signer = Signer.generate()
+    s = Store(env, signer, demo=True, every_events=50)
+    busiest = [r[0] for r in s.db.fetchall(
+        "SELECT officer_id FROM integrity_officer_chain GROUP BY officer_id"
+        " ORDER BY COUNT(*) DESC, officer_id LIMIT 2")]
+    yield s, signer, busiest
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def bundles(signed):
+    s, _signer, (first, second) = signed
+    on = __import__("datetime").date.fromisoformat(DAY)
+    return build_dossier(s.app, s.db, first, on), build_dossier(s.app, s.db, second, on)
+
+
+def write(tmp_path: Path, bundle: dict, name: str = "dossier") -> Path:
+    path = tmp_path / f"{name}.json"
+    path.write_bytes(dossier_bytes(bundle))
+    return path
+
+
+def fault_of(tmp_path, bundle, signer) -> dict | None:
+    return verify_dossier.check_dossier(write(tmp_path, bundle), trusted(signer))["fault"]
+
+
+# --------------------------------------------------------------------------- the chains
+
+def test_officer_chains_hold_exactly_the_timeline_rows_and_the_map_root_is_signed(signed):
+    s, signer, _ = signed
+    Projector(s.app).catch_up()
+    timeline = {(o, int(p)) for o, p in s.db.fetchall(
+        "SELECT officer_id, position FROM officer_timeline")}
+    chained = {(o, int(p)) for o, p in s.db.fetchall(
+        "SELECT officer_id, position FROM integrity_officer_chain")}
+    assert chained == timeline and len({o for o, _ in timeline}) > 2
+    cp = s.db.fetchone("SELECT position, officers_root, signature FROM integrity_checkpoints"
+                       " ORDER BY checkpoint_id DESC LIMIT 1")
+    # the root recomputed in memory from every chain row up to the checkpoint
+    memory = officer_map.MemoryMap()
+    for officer, seq, head in s.db.fetchall(
+            "SELECT officer_id, seq, hash FROM integrity_officer_chain c WHERE seq = (SELECT"
+            " MAX(seq) FROM integrity_officer_chain d WHERE d.officer_id = c.officer_id AND"
+            " d.position <= ?)", (cp[0],)):
+        memory.set(officer, bytes.fromhex(head), int(seq))
+    assert memory.root().hex() == cp[1] and cp[2]
+
+
+def test_the_map_proves_every_officer_and_the_absence_of_one_never_seen():
+    memory = officer_map.MemoryMap()
+    heads = {f"officer-{i}": (bytes([i]) * 32, i + 1) for i in range(50)}
+    for officer, (head, count) in heads.items():
+        memory.set(officer, head, count)
+    root = memory.root()
+    for officer, (head, count) in heads.items():
+        key = officer_map.key_of(officer)
+        proof = officer_map.prove(memory, key)
+        assert officer_map.root_from_proof(key, officer_map.leaf_hash(key, head, count),
+                                           proof) == root
+        assert officer_map.root_from_proof(key, officer_map.leaf_hash(key, head, count + 1),
+                                           proof) != root
+    nobody = officer_map.key_of("nobody")
+    assert officer_map.root_from_proof(nobody, None, officer_map.prove(memory, nobody)) == root
+
+
+def test_updating_some_officers_gives_the_root_of_building_the_map_afresh():
+    grown = officer_map.MemoryMap()
+    final = {}
+    for step in range(5):
+        for i in range(step, 40, 3):
+            final[f"o{i}"] = (bytes([step, i]) * 16, step + i)
+            grown.set(f"o{i}", *final[f"o{i}"])
+        grown_root = grown.root()
+    fresh = officer_map.MemoryMap()
+    for officer, (head, count) in final.items():
+        fresh.set(officer, head, count)
+    assert fresh.root() == grown_root
+
+
+def test_a_store_older_than_the_officer_chains_catches_up_from_position_zero(store_env,
+                                                                            tmp_path):
+    """A store whose checkpoints were signed before officer chains existed: init-db adds the
+    tables, the follower chains every officer from position 0, then signs the map again."""
+    init_database(Settings.from_env(store_env))
+    signer = Signer.generate()
+    s = Store(store_env, signer, demo=False, every_events=5)
+    try:
+        officers = more_history(s.app) + more_history(s.app)
+        s.follower.catch_up()
+        s.follower.checkpoint_now()
+        expected = s.db.fetchall("SELECT officer_id, seq, position, hash FROM"
+                                 " integrity_officer_chain ORDER BY officer_id, seq")
+        assert {r[0] for r in expected} == set(map(str, officers))
+        for table in ("integrity_officer_chain", "integrity_subjects", "integrity_officers",
+                      "integrity_officer_nodes"):
+            s.db.execute(f"DELETE FROM {table}")
+        s.db.execute("DELETE FROM projection_positions WHERE name = 'integrity_officers'")
+        s.db.execute("UPDATE integrity_checkpoints SET officers_root = NULL, signature ="
+                     " NULL")  # as made before: no root
+        follower = s.make_follower(signer, 5, batch_size=3)
+        try:
+            follower.catch_up()
+            cp = follower.checkpoint_now()
+        finally:
+            follower.close()
+        assert s.db.fetchall("SELECT officer_id, seq, position, hash FROM"
+                             " integrity_officer_chain ORDER BY officer_id, seq") == expected
+        assert cp["officers_root"] and cp["signature"]  # caught up: the map is signed again
+        bundle = build_dossier(s.app, s.db, officers[0])
+        assert bundle["checkpoint"]["checkpoint_id"] == cp["checkpoint_id"]
+        assert len(bundle["events"]) == bundle["officer"]["count"] == 1
+        assert verify_dossier.check_dossier(write(tmp_path, bundle), trusted(signer))["ok"]
+    finally:
+        s.close()
+
+
+# --------------------------------------------------------------------------- the bundle
+
+def test_a_clean_dossier_verifies_and_its_events_rebuild_the_officer_chain(bundles, signed,
+                                                                          tmp_path):
+    _s, signer, (first, _) = signed
+    bundle = bundles[0]
+    assert bundle["officer_id"] == first and bundle["officer"]["count"] == len(bundle["events"])
+    assert [e["officer_hash"] for e in bundle["events"]] == \
+        [h.hex() for h in chain_of(bundle["events"])]
+    memory = SubjectMemory()
+    assert all(first in memory.assign(e["topic"], e["originator_id"],
+                                      base64.b64decode(e["state"])) for e in bundle["events"])
+    assert {a["verdict"] for a in bundle["eligibility"]} <= {"eligible", "not_eligible",
+                                                              "needs_review"}
+    path = write(tmp_path, bundle)
+    report = verify_dossier.check_dossier(path, trusted(signer))
+    assert report["ok"] and report["fault"] is None and report["verdict"] == "checked"
+    assert report["dossier_hash"] == dossier_hash(path.read_bytes())
+
+
+def test_one_event_removed_is_a_missing_event(bundles, signed, tmp_path):
+    bundle = copy.deepcopy(bundles[0])
+    removed = bundle["events"].pop(3)
+    fault = fault_of(tmp_path, bundle, signed[1])
+    assert fault["kind"] == "missing_event" and fault["position"] > removed["position"]
+    bundle = copy.deepcopy(bundles[0])
+    bundle["events"].pop()  # the last one: every remaining hash still holds
+    assert fault_of(tmp_path, bundle, signed[1])["kind"] == "missing_event"
+
+
+def test_an_event_of_another_officer_added_is_an_extra_event(bundles, signed, tmp_path):
+    bundle = copy.deepcopy(bundles[0])
+    mine = {e["position"] for e in bundle["events"]}
+    stranger = next(e for e in bundles[1]["events"] if e["position"] not in mine)
+    bundle["events"] = sorted(bundle["events"] + [stranger], key=lambda e: e["position"])
+    fault = fault_of(tmp_path, bundle, signed[1])
+    assert (fault["kind"], fault["position"]) == ("extra_event", stranger["position"])
+
+
+def test_two_events_swapped_are_altered_as_reordered(bundles, signed, tmp_path):
+    bundle = copy.deepcopy(bundles[0])
+    events = bundle["events"]
+    events[4], events[5] = events[5], events[4]
+    fault = fault_of(tmp_path, bundle, signed[1])
+    assert (fault["kind"], fault["reason"]) == ("altered", "reordered")
+
+
+def test_one_byte_altered_in_an_event_is_altered(bundles, signed, tmp_path):
+    bundle = copy.deepcopy(bundles[0])
+    event = bundle["events"][0]  # the officer's registration
+    state = bytearray(base64.b64decode(event["state"]))
+    at = state.index(b'"full_name"') + len(b'"full_name":"')
+    state[at] ^= 0x01
+    event["state"] = base64.b64encode(bytes(state)).decode()
+    fault = fault_of(tmp_path, bundle, signed[1])
+    assert (fault["kind"], fault["position"]) == ("altered", event["position"])
+
+
+def test_a_proof_for_another_officer_is_a_bad_proof(bundles, signed, tmp_path):
+    bundle = copy.deepcopy(bundles[0])
+    bundle["officer"], bundle["proof"] = bundles[1]["officer"], bundles[1]["proof"]
+    assert fault_of(tmp_path, bundle, signed[1])["kind"] == "bad_proof"
+    bundle = copy.deepcopy(bundles[0])
+    bundle["proof"] = bundles[1]["proof"]  # this officer's leaf, another's siblings
+    assert fault_of(tmp_path, bundle, signed[1])["kind"] == "bad_proof"
+
+
+def test_a_checkpoint_from_another_key_is_an_unknown_key(bundles, signed, tmp_path):
+    bundle = copy.deepcopy(bundles[0])
+    other = Signer.generate()
+    bundle["checkpoint"]["key_id"] = other.key_id
+    bundle["checkpoint"]["signature"] = other.sign(bundle["checkpoint"])
+    fault = fault_of(tmp_path, bundle, signed[1])
+    assert (fault["kind"], fault["reason"]) == ("unknown_key", "unknown_key")
+    # the same checkpoint verifies for whoever pinned that other key: only the pin differs
+    assert verify_dossier.check_dossier(write(tmp_path, bundle), trusted(other))["ok"]
+
+
+def test_an_eligibility_answer_the_events_do_not_give_is_a_verdict_mismatch(bundles, signed,
+                                                                            tmp_path):
+    bundle = copy.deepcopy(bundles[0])
+    answer = bundle["eligibility"][1]
+    answer["verdict"] = "eligible" if answer["verdict"] != "eligible" else "not_eligible"
+    assert fault_of(tmp_path, bundle, signed[1])["kind"] == "verdict_mismatch"
+
+
+# --------------------------------------------------------------------------- command line
+
+def test_the_cli_writes_a_dossier_that_the_script_verifies(signed, tmp_path, monkeypatch):
+    s, signer, (first, _) = signed
+    out = tmp_path / "d.json"
+    env = {"AUDIT_DATABASE_URL": s.env["AUDIT_DATABASE_URL"],
+           "AUDIT_SIGNING_KEY": signer.seed_b64(), "AUDIT_TODAY": DAY}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    from click.testing import CliRunner
+    from scripts.cli import main
+
+    result = CliRunner().invoke(main, ["dossier", "--officer", first, "--on", DAY,
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    digest = dossier_hash(out.read_bytes())
+    assert digest in result.output
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "verify_dossier.py"), str(out),
+                          "--trusted-key", signer.public_b64],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert digest in run.stdout and "OK" in run.stdout
+    bundle = json.loads(out.read_text())
+    bundle["events"].pop(1)
+    out.write_bytes(dossier_bytes(bundle))
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "verify_dossier.py"), str(out),
+                          "--trusted-key", signer.public_b64, "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1 and json.loads(run.stdout)["fault"]["kind"] == "missing_event"
+
+
+# --------------------------------------------------------------------------- full-log verifier
+
+def test_the_export_verifier_recomputes_officer_chains_and_catches_a_wrong_root(signed,
+                                                                             tmp_path):
+    s, signer, _ = signed
+    path = s.export(tmp_path / "export.ndjson")
+    report = verify_export.check_export(path, trusted_keys=trusted(signer))
+    assert report["ok"], report["faults"][:3]
+    assert report["officer_map"]["checked_roots"] >= 1
+    assert report["officer_map"]["skipped"] is None
+    lines = [json.loads(x) for x in path.read_bytes().splitlines()]
+    cp = next(o for o in reversed(lines) if o["type"] == "checkpoint" and o["officers_root"])
+    # a service that put one event in the wrong officer's chain signs another root
+    cp["officers_root"] = officer_map.ZERO.hex()
+    cp["signature"] = signer.sign(cp)
+    forged = tmp_path / "forged.ndjson"
+    forged.write_bytes(b"".join(json.dumps(o, ensure_ascii=False, separators=(",", ":"))
+                                .encode() + b"\n" for o in lines[:-1]))
+    report = verify_export.check_export(forged, trusted_keys=trusted(signer))
+    kinds = {f["kind"] for f in report["faults"]}
+    assert not report["ok"] and "officer_map" in kinds
+    officer_fault = next(f for f in report["faults"] if f["kind"] == "officer_map")
+    assert officer_fault["position"] == cp["position"]
