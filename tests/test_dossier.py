@@ -26,6 +26,7 @@ from projections.concerns import SubjectMemory
 from projections.projector import Projector
 from scripts import verify_dossier, verify_export
 from tests.test_integrity import Store, more_history
+from tests.test_integrity_checks import crypto_only_python  # noqa: F401 - a fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = "2026-06-01"
@@ -297,3 +298,77 @@ def test_the_export_verifier_recomputes_officer_chains_and_catches_a_wrong_root(
     assert not report["ok"] and "officer_map" in kinds
     officer_fault = next(f for f in report["faults"] if f["kind"] == "officer_map")
     assert officer_fault["position"] == cp["position"]
+
+
+# --------------------------------------------------------------------------- over HTTP
+
+@pytest.fixture
+def h(store_env, monkeypatch):
+    from api import create_app
+    from tests.api_support import ApiHarness
+    from tests.conftest import build_app
+
+    monkeypatch.setenv("AUDIT_SIGNING_KEY", base64.b64encode(b"s" * 32).decode())
+    settings = Settings.from_env(store_env)
+    flask_app = create_app(settings, service=build_app(store_env))
+    harness = ApiHarness(flask_app, flask_app.extensions["audit_service"].service, settings)
+    yield harness
+    harness.close()
+
+
+def test_the_dossier_over_http_is_for_the_board_and_auditors_logged_and_verifies(h, tmp_path):
+    from auditing.access import iter_access
+    from tests.api_support import build_city
+
+    w = build_city(h)
+    h.ok("board", "/evaluations/annual", {"officer_id": w["leader"], "year": 2024,
+                                          "rating": "HTNV"})
+    h.project()
+    path = f"/officers/{w['leader']}/dossier"
+    for role in ("inspector", "admin"):
+        r = h.get(role, path, on=DAY)
+        assert (r.status_code, r.get_json()["code"]) == (403, "forbidden")
+    logged = len(list(iter_access(h.db)))
+    r = h.get("board", path, on=DAY)
+    assert r.status_code == 200, r.get_json()
+    assert r.headers["X-Dossier-Hash"] == dossier_hash(r.data)
+    records = list(iter_access(h.db))[logged:]
+    assert [(x["officer_id"], x["what"], x["query"]) for x in records] == \
+        [(w["leader"], "dossier", f"on={DAY}")]
+    bundle = json.loads(r.data)
+    assert [e["topic"].rsplit(":", 1)[1] for e in bundle["events"]] == \
+        ["Officer.Registered", "Officer.Appointed", "AnnualRating.Recorded"]
+    signer = Signer.from_seed(b"s" * 32)
+    report = verify_dossier.check_dossier(write(tmp_path, bundle), trusted(signer))
+    assert report["ok"] and report["verdict"] == "checked"
+    assert h.get("auditor", path, on=DAY).status_code == 200
+    bundle["events"].pop(1)
+    report = verify_dossier.check_dossier(write(tmp_path, bundle, "cut"), trusted(signer))
+    assert report["fault"]["kind"] == "missing_event"
+
+
+# --------------------------------------------------------------------------- cryptography only
+
+def test_the_verifier_needs_only_cryptography_and_says_the_verdict_was_not_checked(
+        crypto_only_python, bundles, signed, tmp_path):
+    import os
+
+    script = crypto_only_python.parents[2] / "verify_dossier.py"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    key = signed[1].public_b64
+
+    def run(bundle, *args):
+        path = write(tmp_path, bundle, f"d{len(list(tmp_path.iterdir()))}")
+        out = subprocess.run([str(crypto_only_python), str(script), str(path), "--json",
+                              "--trusted-key", key, *args], capture_output=True, text=True,
+                             timeout=120, cwd=tmp_path, env=env)
+        return out.returncode, json.loads(out.stdout) if out.stdout.startswith("{") else None
+
+    code, report = run(bundles[0])
+    assert code == 0 and report["ok"] and report["verdict"] == "verdict_not_checked"
+    code, report = run(bundles[0], "--require-verdict")
+    assert code == 1 and report["fault"]["kind"] == "verdict_not_checked"
+    forged = copy.deepcopy(bundles[0])
+    forged["events"][2], forged["events"][3] = forged["events"][3], forged["events"][2]
+    code, report = run(forged)
+    assert code == 1 and report["fault"]["kind"] == "altered"
