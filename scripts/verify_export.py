@@ -193,6 +193,7 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | list | None = N
                 if checker is None:
                     checker = _checker(head, keys, rotations, cps, trusted_checkpoint,
                                        trusted_keys, require_signatures)
+                if officers is None:
                     officers = OfficerCheck(head, cps)
                 c = obj["chain"]
                 recorded_at = obj["recorded_at"]
@@ -293,7 +294,7 @@ class OfficerCheck:
             "the export's states are encrypted or compressed: officer chains need the readable"
             " events" if head.get("encrypted") or head.get("compressed") else
             "the export starts after position 0: officer chains start at the log's first event"
-            if head.get("from_position") not in (None, 0, 1) else None)
+            if int((head.get("start") or {}).get("position") or 0) > 0 else None)
         self.roots: dict[int, list[dict]] = {}
         for cp in cps:
             if cp.get("officers_root"):
@@ -325,10 +326,21 @@ class OfficerCheck:
                               " wrong officer's chain, or missing from one"})
 
     def merge(self, report: dict) -> None:
+        """Add the officer map's faults to the chain's report. A root after a fault of the
+        log itself follows from that fault (the events differ from what was signed), so it
+        is not listed as a fault of its own."""
         report["officer_map"] = {"checked_roots": self.checked, "officers": len(self.heads),
                                  "skipped": self.skipped}
         if self.skipped:
             report["notes"].append(f"officer chains not checked: {self.skipped}")
+        log_fault = min((f["position"] for f in report["faults"]), default=None)
+        if log_fault is not None:
+            after = [f for f in self.faults if f["position"] >= log_fault]
+            self.faults = [f for f in self.faults if f["position"] < log_fault]
+            if after:
+                report["notes"].append(f"{len(after)} officer map root(s) from position"
+                                       f" {log_fault} on were not judged: the log has a fault"
+                                       " there")
         if self.faults:
             report["faults"] = sorted(report["faults"] + self.faults,
                                       key=lambda f: f["position"])
