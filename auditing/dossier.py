@@ -13,12 +13,13 @@ to the officer map:
 - ``eligibility``: the four reappointment answers (leadership post or not, same or higher
   post) on ``on``, computed from exactly these events (replayed alone into a fresh store).
 
-The dossier's hash is the SHA-256 of the file's bytes (``dossier_bytes``).
+The dossier's hash (``officer_map.dossier_digest``) covers what it states: not when it was
+written (``created_at``) nor the key records it carries, so the same dossier built again
+from the log has the same hash.
 """
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from datetime import date, datetime, timezone
 from typing import Any, Iterable
@@ -29,7 +30,7 @@ from audit_service.errors import NotFound, ValidationFailed
 from .chain import GENESIS, content_bytes, position_bytes
 from .integrity import CHECKPOINT_SELECT, CHECKPOINT_COLUMNS, public_keys, rotations
 from .officer_chains import officer_entries, officer_proof
-from .officer_map import leaf_hash, officer_link, proof_json, root_from_proof
+from .officer_map import dossier_digest, leaf_hash, officer_link, proof_json, root_from_proof
 from .records import plain_state, record_of
 from .replay import ReplayStore
 
@@ -44,7 +45,8 @@ def dossier_bytes(bundle: dict) -> bytes:
 
 
 def dossier_hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    """The hash of a dossier file (``officer_map.dossier_digest`` of its content)."""
+    return dossier_digest(json.loads(data))
 
 
 def rooted_checkpoint(db: Any) -> dict | None:

@@ -35,6 +35,7 @@ changed officer (n officers), plus one walk of up to 256 default levels.
 from __future__ import annotations
 
 import hashlib
+import json
 from bisect import bisect_left, bisect_right
 from typing import Iterable, Protocol
 
@@ -201,6 +202,19 @@ def proof_from_json(data: dict) -> dict[int, bytes]:
             raise ValueError("a sibling hash is not 32 bytes")
         out[depth] = value
     return out
+
+
+DOSSIER_CORE = ("format", "format_version", "officer_id", "on", "checkpoint", "officer", "proof",
+                "events", "eligibility")
+
+
+def dossier_digest(bundle: dict) -> str:
+    """A dossier's hash: SHA-256 of the canonical JSON (keys sorted, no spaces, UTF-8) of its
+    ``DOSSIER_CORE`` fields: what it states, not when it was written nor the key records
+    it carries for convenience, so that the same dossier built again has the same hash."""
+    core = {k: bundle.get(k) for k in DOSSIER_CORE}
+    return hashlib.sha256(json.dumps(core, ensure_ascii=False, sort_keys=True,
+                                     separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
 class MemoryMap:

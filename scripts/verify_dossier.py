@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
 import importlib.util
 import json
 import os
@@ -90,7 +89,7 @@ def read_dossier(path: str | Path) -> tuple[dict, str]:
     if bundle.get("format_version") not in SUPPORTED_VERSIONS:
         raise DossierError(f"dossier format version {bundle.get('format_version')} is not"
                            f" supported (this verifier reads {SUPPORTED_VERSIONS})")
-    return bundle, hashlib.sha256(data).hexdigest()
+    return bundle, officer_map.dossier_digest(bundle)
 
 
 def _plain(e: dict) -> bytes | None:
