@@ -128,6 +128,7 @@ class ReappointmentCreate(Strict):
     decision_ref = ref()
     eligibility_hash = text(required=False, max_len=128)
     override_reason = text(required=False, max_len=2000)
+    dossier_hash = text(required=False, max_len=64)
 
 
 class LeavingCreate(Strict):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -656,19 +657,24 @@ class AuditService(Application):
     def decide_reappointment(self, actor: Actor, officer_id: Any, *, outcome: Any,
                              decided_on: Any, decision_ref: Any,
                              eligibility_hash: Any = None,
-                             override_reason: Any = None) -> CommandResult:
+                             override_reason: Any = None,
+                             dossier_hash: Any = None) -> CommandResult:
         c = self._checker()
         outcome = c.choice("outcome", outcome, REAPPOINTMENT_OUTCOMES)
+        dossier = c.text("dossier_hash", dossier_hash, required=False, max_len=64)
         day = c.date("decided_on", decided_on)
         ref = c.decision_ref("decision_ref", decision_ref)
         ehash = c.text("eligibility_hash", eligibility_hash, required=False, max_len=128)
         override = c.text("override_reason", override_reason, required=False, max_len=2000)
         c.done()
+        if dossier is not None and not re.fullmatch(r"[0-9a-f]{64}", dossier):
+            raise ValidationFailed("invalid input", details={
+                "dossier_hash": "a dossier's hash is 64 lowercase hex digits"})
         officer = self.get_officer(officer_id)
         verdict = self._check_eligibility_quoted(officer, day, outcome, ehash, override)
         officer.decide_reappointment(outcome=outcome, decided_on=day, decision_ref=ref,
                                      eligibility_verdict=verdict, override_reason=override,
-                                     eligibility_hash=ehash, **actor.kw)
+                                     eligibility_hash=ehash, dossier_hash=dossier, **actor.kw)
         claim = self._check_decision_ref_unique(ref, officer.id, actor)
         return self._save(officer.id, officer, claim)
 

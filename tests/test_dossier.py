@@ -372,3 +372,82 @@ def test_the_verifier_needs_only_cryptography_and_says_the_verdict_was_not_check
     forged["events"][2], forged["events"][3] = forged["events"][3], forged["events"][2]
     code, report = run(forged)
     assert code == 1 and report["fault"]["kind"] == "altered"
+
+
+# --------------------------------------------------------------------------- quoted by a decision
+
+def test_a_reappointment_quotes_a_dossier_and_verify_rebuilds_it_from_the_log(store_env):
+    from datetime import date
+
+    from audit_service.errors import ValidationFailed
+    from auditing.officer_map import dossier_digest
+    from auditing.verify import verify_store
+    from tests.world import BOARD, build_world, ref
+
+    init_database(Settings.from_env(store_env))
+    signer = Signer.generate()
+    s = Store(store_env, signer, demo=False, every_events=5)
+    try:
+        w = build_world(s.app)
+        s.follower.catch_up()
+        s.follower.checkpoint_now()
+        quoted = dossier_digest(build_dossier(s.app, s.db, w.leader, date(2026, 2, 20)))
+        with pytest.raises(ValidationFailed) as refused:
+            s.app.decide_reappointment(BOARD, w.leader, outcome="not_reappointed",
+                                       decided_on="2026-02-20", decision_ref=ref("31",
+                                                                                 "2026-02-20"),
+                                       dossier_hash="not-a-hash")
+        assert "dossier_hash" in refused.value.details
+        s.app.decide_reappointment(BOARD, w.leader, outcome="not_reappointed",
+                                   decided_on="2026-02-20", decision_ref=ref("31", "2026-02-20"),
+                                   dossier_hash=quoted)
+        s.app.appoint_officer(BOARD, w.officer, position="Chủ tịch UBND phường",
+                              term_start="2022-01-01", decision_ref=ref("40", "2021-12-20"))
+        s.app.decide_reappointment(BOARD, w.officer, outcome="not_reappointed",
+                                   decided_on="2026-02-21", decision_ref=ref("41", "2026-02-21"),
+                                   dossier_hash="ab" * 32)
+        more_history(s.app)  # the map moves on: the quoted dossier is rebuilt as it stood
+        s.follower.catch_up()
+        s.follower.checkpoint_now()
+        report = verify_store(s.app, s.db, trusted_keys=trusted(signer))
+        checks = {c["officer_id"]: c for c in report["dossiers"]["checks"]}
+        assert checks[str(w.leader)]["status"] == "match"
+        assert checks[str(w.officer)]["status"] == "mismatch"
+        assert [f["kind"] for f in report["faults"]] == ["dossier_hash"]
+        assert report["faults"][0]["position"] == checks[str(w.officer)]["position"]
+    finally:
+        s.close()
+
+
+def test_a_reappointment_decision_stored_before_dossiers_loads_without_one(store_env):
+    """A version-2 Officer.ReappointmentDecided (no dossier_hash) loads with None."""
+    from eventsourcing.persistence import StoredEvent
+
+    from tests.conftest import build_app
+    from tests.world import build_world
+
+    app = build_app(store_env)
+    try:
+        w = build_world(app)
+        leader = app.get_officer(w.leader)
+        d = lambda v: {"_type_": "date_iso", "_data_": v}  # noqa: E731
+        v2_state = {
+            "outcome": "reappointed", "decided_on": d("2026-02-20"),
+            "decision_ref": {"number": "31", "symbol": "QĐ-UBND", "issuer": "UBND quận Tây Hồ",
+                             "signed_on": d("2026-02-20")},
+            "eligibility_hash": None, "term_start": d("2021-03-01"),
+            "eligibility_verdict": "eligible", "override_reason": None,
+            "actor_id": "legacy", "actor_role": "board", "class_version": 2,
+            "timestamp": {"_type_": "datetime_iso", "_data_": "2026-02-20T01:00:00+00:00"},
+            "originator_topic": "audit_service.domain.officers:Officer",
+        }
+        app.recorder.insert_events([StoredEvent(
+            originator_id=leader.id, originator_version=leader.version + 1,
+            topic="audit_service.domain.officers:Officer.ReappointmentDecided",
+            state=json.dumps(v2_state).encode())])
+        assert app.get_officer(w.leader).term["term_start"].isoformat() == "2026-03-01"
+        event = app.mapper.to_domain_event(
+            app.recorder.select_notifications(start=1, limit=100_000)[-1])
+        assert (event.dossier_hash, event.eligibility_verdict) == (None, "eligible")
+    finally:
+        app.close()
