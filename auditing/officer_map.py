@@ -79,12 +79,18 @@ def span(depth: int, prefix: int) -> tuple[int, int]:
 
 
 def path_hashes(key_int: int, leaf: bytes) -> list[bytes]:
-    """A lone leaf's subtree hash at every depth (index = depth)."""
+    """A lone leaf's subtree hash at every depth (index = depth). The hot loop of a map
+    update (256 hashes per lone leaf met), so ``_node`` and ``_bit`` are written inline."""
     out = [ZERO] * (DEPTH + 1)
     cur = leaf
     out[DEPTH] = cur
+    sha256, defaults = hashlib.sha256, DEFAULTS
+    bits = format(key_int, "0256b")
     for d in range(DEPTH - 1, -1, -1):
-        cur = _node(DEFAULTS[d + 1], cur) if _bit(key_int, d) else _node(cur, DEFAULTS[d + 1])
+        if bits[d] == "1":
+            cur = sha256(b"\x01" + defaults[d + 1] + cur).digest()
+        else:
+            cur = sha256(b"\x01" + cur + defaults[d + 1]).digest()
         out[d] = cur
     return out
 
