@@ -118,28 +118,33 @@ class _Lone:
         return hashes[depth]
 
 
-def _subtree(store: MapStore, lone: _Lone, depth: int, prefix: int) -> bytes:
-    """The hash of an unchanged subtree."""
+def _small(store: MapStore, lone: _Lone, depth: int, prefix: int) -> bytes | None:
+    """The hash of a subtree holding no leaf or one (None when it holds two or more)."""
     lo, hi = span(depth, prefix)
     leaves = store.leaves_in(lo, hi, 2)
     if not leaves:
         return DEFAULTS[depth]
     if len(leaves) == 1:
         return lone.at(leaves[0][0], leaves[0][1], depth)
-    stored = store.node(depth, prefix)
-    if stored is not None:
-        return stored
-    return _update(store, lone, depth, prefix, [lo], write=False)  # not kept: recompute
+    return None
+
+
+def _subtree(store: MapStore, lone: _Lone, depth: int, prefix: int) -> bytes:
+    """The hash of an unchanged subtree."""
+    value = _small(store, lone, depth, prefix)
+    if value is None:
+        value = store.node(depth, prefix)
+    if value is None:  # not kept: recompute
+        value = _update(store, lone, depth, prefix, [span(depth, prefix)[0]], write=False)
+    return value
 
 
 def _update(store: MapStore, lone: _Lone, depth: int, prefix: int, changed: list[int],
             write: bool = True) -> bytes:
-    lo, hi = span(depth, prefix)
-    leaves = store.leaves_in(lo, hi, 2)
-    if not leaves:
-        return DEFAULTS[depth]
-    if len(leaves) == 1:
-        return lone.at(leaves[0][0], leaves[0][1], depth)
+    value = _small(store, lone, depth, prefix)
+    if value is not None:
+        return value
+    lo = span(depth, prefix)[0]
     mid = lo | (1 << (DEPTH - 1 - depth))
     cut = bisect_left(changed, mid)
     left_changed, right_changed = changed[:cut], changed[cut:]

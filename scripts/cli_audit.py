@@ -35,6 +35,13 @@ def _follower(app, db):
     return IntegrityFollower(app, db)
 
 
+def _checkpoint_head(app, db):
+    """Chain what is new and make a checkpoint at the head (signed if a key is set)."""
+    follower = _follower(app, db)
+    follower.catch_up()
+    return follower.checkpoint_now()
+
+
 def follow_integrity_with(projector):
     """Advance the integrity chain in every turn of the projector's loop (``project``)."""
     from auditing.integrity import follow_with
@@ -206,9 +213,7 @@ def export(out: str, from_position: int | None, to_position: int | None,
     app, db = _open()
     try:
         if not no_catch_up:
-            follower = _follower(app, db)
-            follower.catch_up()
-            follower.checkpoint_now()
+            _checkpoint_head(app, db)
         from auditing.integrity import chain_position
 
         last = to_position if to_position is not None else chain_position(db)
@@ -256,9 +261,7 @@ def dossier(officer_id, on, out: str, no_catch_up: bool) -> None:
     app, db = _open()
     try:
         if not no_catch_up:
-            follower = _follower(app, db)
-            follower.catch_up()
-            follower.checkpoint_now()
+            _checkpoint_head(app, db)
         try:
             data = dossier_bytes(build_dossier(app, db, officer_id, on))
         except AuditError as exc:

@@ -26,6 +26,7 @@ from projections.concerns import SubjectMemory
 from projections.projector import Projector
 from scripts import verify_dossier, verify_export
 from tests.test_integrity import Store, more_history
+from tests.test_api_audit import h  # noqa: F401 - a fixture (an API on a signing store)
 from tests.test_integrity_checks import crypto_only_python  # noqa: F401 - a fixture
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -301,20 +302,6 @@ def test_the_export_verifier_recomputes_officer_chains_and_catches_a_wrong_root(
 
 
 # --------------------------------------------------------------------------- over HTTP
-
-@pytest.fixture
-def h(store_env, monkeypatch):
-    from api import create_app
-    from tests.api_support import ApiHarness
-    from tests.conftest import build_app
-
-    monkeypatch.setenv("AUDIT_SIGNING_KEY", base64.b64encode(b"s" * 32).decode())
-    settings = Settings.from_env(store_env)
-    flask_app = create_app(settings, service=build_app(store_env))
-    harness = ApiHarness(flask_app, flask_app.extensions["audit_service"].service, settings)
-    yield harness
-    harness.close()
-
 
 def test_the_dossier_over_http_is_for_the_board_and_auditors_logged_and_verifies(h, tmp_path):
     from auditing.access import iter_access
