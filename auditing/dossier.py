@@ -132,7 +132,7 @@ def _bundle(app: Any, db: Any, officer: str, day: str, cp: dict,
         "checkpoint": dict(cp),
         "keys": public_keys(db), "rotations": rotations(db),
         "officer": {"key": proof["key"], "head": proof["head"], "count": proof["count"]},
-        "proof": proof_json(proof["siblings"]),
+        "proof": proof_json(proof["proof"]),
         "events": events,
         "eligibility": eligibility_from_events(events, officer, day),
         "description": "See README, 'A board dossier: what it proves'.",
@@ -143,7 +143,8 @@ def _holds(proof: dict, cp: dict, entries: list) -> bool:
     head = bytes.fromhex(proof["head"])
     key = bytes.fromhex(proof["key"])
     leaf = leaf_hash(key, head, proof["count"]) if proof["count"] else None
-    return root_from_proof(key, leaf, proof["siblings"]).hex() == cp["officers_root"] and \
+    root = root_from_proof(key, leaf, proof["proof"])
+    return root is not None and root.hex() == cp["officers_root"] and \
         proof["count"] == len(entries) and (not entries or entries[-1][2] == proof["head"])
 
 
@@ -197,7 +198,7 @@ def dossier_at(app: Any, db: Any, officer: str, day: str, cp: dict) -> dict:
         key = key_of(officer)
         leaf = memory.leaves.get(int.from_bytes(key, "big"))
         proof = {"key": key.hex(), "head": entries[-1][2] if entries else GENESIS.hex(),
-                 "count": len(entries), "siblings": prove(memory, key)}
+                 "count": len(entries), "proof": prove(memory, key)}
         if leaf is None and entries:
             raise RuntimeError(f"officer {officer} has chain entries but no map leaf")
     return _bundle(app, db, officer, day, cp, entries, proof)

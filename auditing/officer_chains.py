@@ -29,7 +29,7 @@ from projections.concerns import concerned, kind_of, remembers, state_fields
 from projections.db import ReadModelDB
 
 from .chain import GENESIS, position_bytes
-from .officer_map import DEPTH, key_of, leaf_hash, officer_link, prove, update_root
+from .officer_map import key_of, leaf_hash, officer_link, prove, update_root
 
 NAME = "integrity_officers"
 TABLES = {
@@ -226,6 +226,5 @@ def officer_proof(db: ReadModelDB, officer_id: str) -> dict[str, Any]:
     key = key_of(officer_id)
     row = db.fetchone("SELECT head, event_count, position FROM integrity_officers"
                       " WHERE officer_key = ?", (key.hex(),))
-    siblings = prove(TableMap(db), key)
     return {"key": key.hex(), "head": row[0] if row else GENESIS.hex(),
-            "count": int(row[1]) if row else 0, "siblings": siblings, "depth": DEPTH}
+            "count": int(row[1]) if row else 0, "proof": prove(TableMap(db), key)}

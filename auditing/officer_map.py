@@ -16,21 +16,27 @@ The officer's count is the number of events in its chain.
 The map
 -------
 
-A sparse Merkle tree of 256 levels over ``key = SHA-256(officer id as text)``::
+A compact binary Merkle tree over ``key = SHA-256(officer id as text)`` (256 bits, most
+significant first; bit ``d`` chooses the child at depth ``d + 1``)::
 
     leaf(key, head, count) = SHA-256(0x00 + key + head + count as 8 bytes big-endian)
     node(left, right)      = SHA-256(0x01 + left + right)
-    D[256] = 32 zero bytes (no officer); D[d] = node(D[d+1], D[d+1])
 
-Bit ``d`` of the key (most significant first) chooses the child at depth ``d + 1``. A
-proof lists the siblings on the officer's path that are not the default of their depth, as
-``{depth: hex}``; any other sibling is ``D[depth]``. An officer with no event has no leaf:
-its proof shows ``D[256]`` at its key (absence).
+The hash of the subtree of all keys starting with some ``d`` bits is 32 zero bytes when no
+officer's key starts so, the officer's ``leaf`` when exactly one does (a lone leaf hangs
+where its path parts from every other), and ``node(left child, right child)`` otherwise. The
+0x00 / 0x01 prefixes keep a leaf from passing for a node.
 
-Storage keeps only the leaves and the inner nodes whose subtree holds two leaves or more
-(a subtree with one leaf is that leaf hashed up with defaults), so a checkpoint re-hashes
-only the paths of the officers that changed since the last one: O(log n) stored nodes per
-changed officer (n officers), plus one walk of up to 256 default levels.
+A proof for a key: ``depth`` (where the key's path ends: at its own lone leaf, at another
+officer's lone leaf, or at an empty subtree), ``siblings`` (the non-zero sibling hashes on
+the path above, ``{depth: hex}``; a depth not listed is 32 zero bytes) and, for an officer
+with no leaf whose path ends at another officer's lone leaf, ``other`` (that leaf's key and
+hash, a key sharing the first ``depth`` bits). The verifier hashes from ``depth`` up to the
+root: O(log n) work for n officers.
+
+Storage keeps the leaves and the inner nodes of two leaves or more, so a checkpoint re-hashes
+only the paths of the officers whose chains grew since the previous one: O(log n) stored
+nodes per changed officer.
 """
 from __future__ import annotations
 
@@ -40,17 +46,11 @@ from bisect import bisect_left, bisect_right
 from typing import Iterable, Protocol
 
 DEPTH = 256
-FORMAT = "audit-service-officer-map/1"
 ZERO = bytes(32)
 
 
 def _node(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-DEFAULTS: list[bytes] = [ZERO] * (DEPTH + 1)
-for _d in range(DEPTH - 1, -1, -1):
-    DEFAULTS[_d] = _node(DEFAULTS[_d + 1], DEFAULTS[_d + 1])
 
 
 def officer_link(prev: bytes, canonical: bytes, plain: bytes | None) -> bytes:
@@ -78,23 +78,6 @@ def span(depth: int, prefix: int) -> tuple[int, int]:
     return lo, lo | ((1 << (DEPTH - depth)) - 1)
 
 
-def path_hashes(key_int: int, leaf: bytes) -> list[bytes]:
-    """A lone leaf's subtree hash at every depth (index = depth). The hot loop of a map
-    update (256 hashes per lone leaf met), so ``_node`` and ``_bit`` are written inline."""
-    out = [ZERO] * (DEPTH + 1)
-    cur = leaf
-    out[DEPTH] = cur
-    sha256, defaults = hashlib.sha256, DEFAULTS
-    bits = format(key_int, "0256b")
-    for d in range(DEPTH - 1, -1, -1):
-        if bits[d] == "1":
-            cur = sha256(b"\x01" + defaults[d + 1] + cur).digest()
-        else:
-            cur = sha256(b"\x01" + cur + defaults[d + 1]).digest()
-        out[d] = cur
-    return out
-
-
 class MapStore(Protocol):
     """Where the map's leaves and stored inner nodes live (a table, or memory)."""
 
@@ -103,55 +86,39 @@ class MapStore(Protocol):
     def put_node(self, depth: int, prefix: int, value: bytes) -> None: ...
 
 
-class _Lone:
-    """``path_hashes`` of the last few lone leaves met (one walk serves every depth)."""
-
-    def __init__(self) -> None:
-        self.cache: dict[tuple[int, bytes], list[bytes]] = {}
-
-    def at(self, key_int: int, leaf: bytes, depth: int) -> bytes:
-        hashes = self.cache.get((key_int, leaf))
-        if hashes is None:
-            if len(self.cache) > 4096:
-                self.cache.clear()
-            hashes = self.cache[(key_int, leaf)] = path_hashes(key_int, leaf)
-        return hashes[depth]
-
-
-def _small(store: MapStore, lone: _Lone, depth: int, prefix: int) -> bytes | None:
+def _small(store: MapStore, depth: int, prefix: int) -> bytes | None:
     """The hash of a subtree holding no leaf or one (None when it holds two or more)."""
-    lo, hi = span(depth, prefix)
-    leaves = store.leaves_in(lo, hi, 2)
+    leaves = store.leaves_in(*span(depth, prefix), 2)
     if not leaves:
-        return DEFAULTS[depth]
+        return ZERO
     if len(leaves) == 1:
-        return lone.at(leaves[0][0], leaves[0][1], depth)
+        return leaves[0][1]
     return None
 
 
-def _subtree(store: MapStore, lone: _Lone, depth: int, prefix: int) -> bytes:
+def _subtree(store: MapStore, depth: int, prefix: int) -> bytes:
     """The hash of an unchanged subtree."""
-    value = _small(store, lone, depth, prefix)
+    value = _small(store, depth, prefix)
     if value is None:
         value = store.node(depth, prefix)
     if value is None:  # not kept: recompute
-        value = _update(store, lone, depth, prefix, [span(depth, prefix)[0]], write=False)
+        value = _update(store, depth, prefix, [span(depth, prefix)[0]], write=False)
     return value
 
 
-def _update(store: MapStore, lone: _Lone, depth: int, prefix: int, changed: list[int],
+def _update(store: MapStore, depth: int, prefix: int, changed: list[int],
             write: bool = True) -> bytes:
-    value = _small(store, lone, depth, prefix)
+    value = _small(store, depth, prefix)
     if value is not None:
         return value
     lo = span(depth, prefix)[0]
     mid = lo | (1 << (DEPTH - 1 - depth))
     cut = bisect_left(changed, mid)
     left_changed, right_changed = changed[:cut], changed[cut:]
-    left = (_update(store, lone, depth + 1, prefix * 2, left_changed, write) if left_changed
-            else _subtree(store, lone, depth + 1, prefix * 2))
-    right = (_update(store, lone, depth + 1, prefix * 2 + 1, right_changed, write)
-             if right_changed else _subtree(store, lone, depth + 1, prefix * 2 + 1))
+    left = (_update(store, depth + 1, prefix * 2, left_changed, write) if left_changed
+            else _subtree(store, depth + 1, prefix * 2))
+    right = (_update(store, depth + 1, prefix * 2 + 1, right_changed, write)
+             if right_changed else _subtree(store, depth + 1, prefix * 2 + 1))
     value = _node(left, right)
     if write:
         store.put_node(depth, prefix, value)
@@ -162,57 +129,73 @@ def update_root(store: MapStore, changed_keys: Iterable[bytes]) -> bytes:
     """Re-hash the paths of the changed leaves (already written to the store); the root."""
     changed = sorted({int.from_bytes(k, "big") for k in changed_keys})
     if not changed:
-        return _subtree(store, _Lone(), 0, 0)
-    return _update(store, _Lone(), 0, 0, changed)
+        return _subtree(store, 0, 0)
+    return _update(store, 0, 0, changed)
 
 
-def prove(store: MapStore, key: bytes) -> dict[int, bytes]:
-    """The non-default siblings on ``key``'s path, by depth (the officer's map proof)."""
+def prove(store: MapStore, key: bytes) -> dict:
+    """``key``'s proof: ``depth``, ``siblings`` ({depth: hash}) and ``other`` (None, or the
+    (key, leaf hash) of the lone leaf that holds the place of an absent key)."""
     key_int = int.from_bytes(key, "big")
-    lone = _Lone()
     siblings: dict[int, bytes] = {}
-    for depth in range(DEPTH):
-        lo, hi = span(depth, key_int >> (DEPTH - depth))
-        leaves = store.leaves_in(lo, hi, 2)
-        if not leaves or (len(leaves) == 1 and leaves[0][0] == key_int):
-            return siblings  # below here every sibling is a default
-        if len(leaves) == 1:  # another officer's lone leaf: the paths part where bits differ
-            other, leaf = leaves[0]
-            split = DEPTH - (other ^ key_int).bit_length()
-            siblings[split + 1] = lone.at(other, leaf, split + 1)
-            return siblings
+    for depth in range(DEPTH + 1):
+        leaves = store.leaves_in(*span(depth, key_int >> (DEPTH - depth)), 2)
+        if len(leaves) <= 1:
+            other = None
+            if leaves and leaves[0][0] != key_int:
+                other = (leaves[0][0].to_bytes(32, "big"), leaves[0][1])
+            return {"depth": depth, "siblings": siblings, "other": other}
         child = key_int >> (DEPTH - depth - 1)
-        value = _subtree(store, lone, depth + 1, child ^ 1)
-        if value != DEFAULTS[depth + 1]:
+        value = _subtree(store, depth + 1, child ^ 1)
+        if value != ZERO:
             siblings[depth + 1] = value
-    return siblings
+    raise ValueError("two leaves under one full key")  # pragma: no cover - keys are unique
 
 
-def root_from_proof(key: bytes, leaf: bytes | None, siblings: dict[int, bytes]) -> bytes:
-    """The root a proof leads to, for ``leaf`` at ``key`` (None: no leaf, the default)."""
+def root_from_proof(key: bytes, leaf: bytes | None, proof: dict) -> bytes | None:
+    """The root a proof leads to for ``leaf`` at ``key`` (None: the officer has no leaf);
+    None when the proof cannot be one for this key."""
     key_int = int.from_bytes(key, "big")
-    cur = ZERO if leaf is None else leaf
-    for d in range(DEPTH - 1, -1, -1):
-        sibling = siblings.get(d + 1, DEFAULTS[d + 1])
+    depth, other = int(proof["depth"]), proof.get("other")
+    if not 0 <= depth <= DEPTH or any(not 1 <= d <= depth for d in proof["siblings"]):
+        return None
+    if leaf is not None:
+        if other is not None:
+            return None
+        cur = leaf
+    elif other is not None:
+        other_key, cur = other
+        other_int = int.from_bytes(other_key, "big")
+        if other_int == key_int or (other_int ^ key_int) >> (DEPTH - depth):
+            return None  # not another key in the same place
+    else:
+        cur = ZERO
+    siblings = proof["siblings"]
+    for d in range(depth - 1, -1, -1):
+        sibling = siblings.get(d + 1, ZERO)
         cur = _node(sibling, cur) if _bit(key_int, d) else _node(cur, sibling)
     return cur
 
 
-def proof_json(siblings: dict[int, bytes]) -> dict[str, str]:
-    return {str(d): h.hex() for d, h in sorted(siblings.items())}
+def proof_json(proof: dict) -> dict:
+    other = proof.get("other")
+    return {"depth": proof["depth"],
+            "siblings": {str(d): h.hex() for d, h in sorted(proof["siblings"].items())},
+            "other": {"key": other[0].hex(), "leaf": other[1].hex()} if other else None}
 
 
-def proof_from_json(data: dict) -> dict[int, bytes]:
-    out = {}
-    for d, h in data.items():
-        depth = int(d)
-        if not 1 <= depth <= DEPTH:
-            raise ValueError(f"a sibling at depth {depth}")
-        value = bytes.fromhex(h)
-        if len(value) != 32:
-            raise ValueError("a sibling hash is not 32 bytes")
-        out[depth] = value
-    return out
+def _hash32(text: str) -> bytes:
+    value = bytes.fromhex(text)
+    if len(value) != 32:
+        raise ValueError("a hash is not 32 bytes")
+    return value
+
+
+def proof_from_json(data: dict) -> dict:
+    other = data.get("other")
+    return {"depth": int(data["depth"]),
+            "siblings": {int(d): _hash32(h) for d, h in data["siblings"].items()},
+            "other": (_hash32(other["key"]), _hash32(other["leaf"])) if other else None}
 
 
 DOSSIER_CORE = ("format", "format_version", "officer_id", "on", "checkpoint", "officer", "proof",

@@ -142,7 +142,7 @@ def bench_map(url: str, officers: int, per_officer: int) -> dict:
         started = time.perf_counter()
         proof = officer_chains.officer_proof(db, ids[0])
         prove_s = time.perf_counter() - started
-        proof_bytes = len(json.dumps(proof_json(proof["siblings"])))
+        proof_bytes = len(json.dumps(proof_json(proof["proof"])))
         db.close()
     finally:
         drop_store(url, run_url, schema)
@@ -156,7 +156,7 @@ def bench_map(url: str, officers: int, per_officer: int) -> dict:
                 n / c for n, c in zip(nodes, changed)), 1),
             "map_reads_per_changed_officer": round(statistics.median(
                 r / c for r, c in zip(reads, changed)), 1),
-            "proof_siblings": len(proof["siblings"]), "proof_json_bytes": proof_bytes,
+            "proof_siblings": len(proof["proof"]["siblings"]), "proof_json_bytes": proof_bytes,
             "prove_ms": round(prove_s * 1000, 2)}
 
 
@@ -224,7 +224,7 @@ def bench_dossier(url: str, entries: int) -> dict:
             "baseline_eligibility_s": round(baseline, 4), "build_s": round(build, 3),
             "build_over_baseline": round(build / baseline, 1),
             "verify_with_verdict_s": round(full, 3), "verify_without_verdict_s":
-            round(proof_only, 4), "proof_siblings": len(bundle["proof"])}
+            round(proof_only, 4), "proof_siblings": len(bundle["proof"]["siblings"])}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -122,10 +122,11 @@ def check_proof(bundle: dict, cp: dict) -> tuple[bytes, int]:
     head, count = bytes.fromhex(officer["head"]), int(officer["count"])
     leaf = officer_map.leaf_hash(key, head, count) if count else None
     try:
-        siblings = officer_map.proof_from_json(bundle["proof"])
-    except (ValueError, TypeError, AttributeError) as exc:
+        proof = officer_map.proof_from_json(bundle["proof"])
+        root = officer_map.root_from_proof(key, leaf, proof)
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
         raise Fault(BAD_PROOF, f"the proof cannot be read ({exc})") from None
-    if officer_map.root_from_proof(key, leaf, siblings).hex() != cp["officers_root"]:
+    if root is None or root.hex() != cp["officers_root"]:
         raise Fault(BAD_PROOF, "the proof does not lead from the officer's entry (head and"
                     " count) to the checkpoint's officer map root")
     return head, count

@@ -100,12 +100,31 @@ def test_the_map_proves_every_officer_and_the_absence_of_one_never_seen():
     for officer, (head, count) in heads.items():
         key = officer_map.key_of(officer)
         proof = officer_map.prove(memory, key)
+        assert proof["other"] is None and 1 <= len(proof["siblings"]) <= proof["depth"]
         assert officer_map.root_from_proof(key, officer_map.leaf_hash(key, head, count),
                                            proof) == root
         assert officer_map.root_from_proof(key, officer_map.leaf_hash(key, head, count + 1),
                                            proof) != root
-    nobody = officer_map.key_of("nobody")
-    assert officer_map.root_from_proof(nobody, None, officer_map.prove(memory, nobody)) == root
+        assert officer_map.root_from_proof(key, None, proof) != root  # not absent
+    absent = [officer_map.key_of(f"nobody-{i}") for i in range(40)]
+    proofs = [officer_map.prove(memory, key) for key in absent]
+    for key, proof in zip(absent, proofs):
+        assert officer_map.root_from_proof(key, None, proof) == root
+        assert officer_map.root_from_proof(key, officer_map.leaf_hash(key, bytes(32), 1),
+                                           proof) != root
+    # an absence shown by another officer's lone leaf: that leaf cannot stand for this key
+    key, proof = next((k, p) for k, p in zip(absent, proofs) if p["other"] is not None)
+    other_key = proof["other"][0]
+    assert officer_map.root_from_proof(other_key, None, proof) is None
+    assert any(p["other"] is None for p in proofs)  # and one shown by an empty subtree
+
+
+def test_a_lone_leaf_hangs_where_its_path_parts_from_the_others():
+    memory = officer_map.MemoryMap()
+    memory.set("only", bytes(32), 1)
+    key = officer_map.key_of("only")
+    assert memory.root() == officer_map.leaf_hash(key, bytes(32), 1)
+    assert officer_map.prove(memory, key) == {"depth": 0, "siblings": {}, "other": None}
 
 
 def test_updating_some_officers_gives_the_root_of_building_the_map_afresh():
