@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.concerns import concerned, kind_of, remembers, state_fields
+from projections.concerns import concerned, kind_of, reads_state, remembers, state_fields
 from projections.db import ReadModelDB
 
 from .chain import GENESIS, position_bytes
@@ -119,7 +119,7 @@ class OfficerChainer:
             plain: bytes | None) -> list[str]:
         """Extend the chains of the officers the event concerns; returns them."""
         kind = kind_of(topic)
-        data = state_fields(plain) if plain is not None else {}
+        data = state_fields(plain) if plain is not None and reads_state(kind) else {}
         subject, officers = concerned(kind, originator_id, data, self.officer_of)
         if officers and remembers(kind):
             self.subjects[subject] = self.new_subjects[subject] = officers[-1]

@@ -212,24 +212,31 @@ def dossier_digest(bundle: dict) -> str:
 
 
 class MemoryMap:
-    """The map in memory (the offline verifier recomputes every root from an export)."""
+    """The map in memory (the offline verifier recomputes every root from an export).
+    ``set`` only notes the officer's head and count; ``root`` hashes the changed leaves once
+    each, however often they changed in between."""
 
     def __init__(self) -> None:
         self.keys: list[int] = []
         self.leaves: dict[int, bytes] = {}
         self.nodes: dict[tuple[int, int], bytes] = {}
-        self.changed: set[bytes] = set()
+        self.pending: dict[str, tuple[bytes, int]] = {}
+        self._key_ints: dict[str, int] = {}
 
     def set(self, officer_id: str, head: bytes, count: int) -> None:
-        key = key_of(officer_id)
-        key_int = int.from_bytes(key, "big")
-        if key_int not in self.leaves:
-            self.keys.insert(bisect_left(self.keys, key_int), key_int)
-        self.leaves[key_int] = leaf_hash(key, head, count)
-        self.changed.add(key)
+        self.pending[officer_id] = (head, count)
 
     def root(self) -> bytes:
-        changed, self.changed = self.changed, set()
+        changed = []
+        for officer_id, (head, count) in self.pending.items():
+            key_int = self._key_ints.get(officer_id)
+            if key_int is None:
+                key_int = self._key_ints[officer_id] = int.from_bytes(key_of(officer_id), "big")
+                self.keys.insert(bisect_left(self.keys, key_int), key_int)
+            key = key_int.to_bytes(32, "big")
+            self.leaves[key_int] = leaf_hash(key, head, count)
+            changed.append(key)
+        self.pending = {}
         return update_root(self, changed)
 
     def leaves_in(self, lo: int, hi: int, limit: int) -> list[tuple[int, bytes]]:

@@ -33,6 +33,14 @@ IGNORED_AGGREGATES = frozenset({"Unit", "Index", "IdempotencyRecord"})
 NAMED_BY_EVENT = frozenset({"Proceeding.Opened", "Decision.Issued", "AnnualRating.Recorded",
                             "MonthlyGrade.Recorded"})
 NO_OFFICER = frozenset({"Inspection.Opened", "Inspection.Closed"})
+_LOWER_HEX = frozenset("0123456789abcdef")
+_DECODER = json.JSONDecoder()
+
+
+def reads_state(kind: str) -> bool:
+    """Whether ``concerned`` reads the event's fields for this kind (the others are placed
+    by their aggregate alone, so their state need not be parsed)."""
+    return kind in NAMED_BY_EVENT or (kind.startswith("Inspection.") and kind not in NO_OFFICER)
 
 
 def kind_of(topic: str) -> str:
@@ -45,8 +53,11 @@ def id_text(value: Any) -> str | None:
     text, or the stored JSON form (``{"_type_": "uuid_hex", "_data_": ...}``)."""
     if value is None:
         return None
-    if isinstance(value, Mapping) and value.get("_type_") == "uuid_hex":
-        return str(UUID(str(value["_data_"])))
+    if (type(value) is dict or isinstance(value, Mapping)) and value.get("_type_") == "uuid_hex":
+        h = value["_data_"]
+        if isinstance(h, str) and len(h) == 32 and _LOWER_HEX.issuperset(h):  # the usual form
+            return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        return str(UUID(str(h)))
     return str(value)
 
 
@@ -54,7 +65,7 @@ def state_fields(plain_state: bytes) -> dict:
     """The fields this rule reads (``officer_id``, ``finding_id``) from a stored event's
     decrypted, decompressed JSON state; {} if it cannot be read."""
     try:
-        state = json.loads(plain_state)
+        state = _DECODER.raw_decode(plain_state.decode("utf-8"))[0]
     except (ValueError, UnicodeDecodeError):
         return {}
     if not isinstance(state, dict):
@@ -109,7 +120,8 @@ class SubjectMemory:
     def assign(self, topic: str, originator_id: str, plain_state: bytes | None) -> list[str]:
         """The officers a stored event concerns, remembering its subject's officer."""
         kind = kind_of(topic)
-        data = state_fields(plain_state) if plain_state is not None else {}
+        data = state_fields(plain_state) if plain_state is not None and reads_state(kind) \
+            else {}
         subject, officers = concerned(kind, originator_id, data, self)
         if officers and remembers(kind):
             self.officers[subject] = officers[-1]

@@ -309,8 +309,10 @@ class OfficerCheck:
         if self.skipped:
             return
         originator, _version, topic, state, _recorded = record
-        canonical = chain.position_bytes(position) + chain.content_bytes(*record)
-        for officer in self.memory.assign(topic, originator, state):
+        officers = self.memory.assign(topic, originator, state)
+        canonical = chain.position_bytes(position) + chain.content_bytes(*record) \
+            if officers else b""
+        for officer in officers:
             count, prev = self.heads.get(officer, (0, chain.GENESIS))
             value = officer_map.officer_link(prev, canonical, state)
             self.heads[officer] = (count + 1, value)
