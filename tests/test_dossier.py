@@ -457,3 +457,36 @@ def test_a_reappointment_decision_stored_before_dossiers_loads_without_one(store
         assert (event.dossier_hash, event.eligibility_verdict) == (None, "eligible")
     finally:
         app.close()
+
+
+def test_a_dossier_from_an_encrypted_store_carries_the_readable_events_bound_to_the_chain(
+        tmp_path, cipher_key):
+    from datetime import date
+
+    from tests.world import build_world
+
+    env = {"AUDIT_DATABASE_URL": f"sqlite:///{tmp_path}/enc.sqlite3",
+           "AUDIT_CIPHER_KEY": cipher_key}
+    init_database(Settings.from_env(env))
+    signer = Signer.generate()
+    s = Store(env, signer, demo=False, every_events=5)
+    try:
+        w = build_world(s.app)
+        s.follower.catch_up()
+        s.follower.checkpoint_now()
+        bundle = build_dossier(s.app, s.db, w.officer, date(2026, 6, 1))
+    finally:
+        s.close()
+    first = bundle["events"][0]
+    assert first["plain"] and base64.b64decode(first["plain"]) != base64.b64decode(first["state"])
+    assert [e["topic"].rsplit(":", 1)[1] for e in bundle["events"]] == \
+        ["Officer.Registered", "Inspection.FindingRecorded"]
+    report = verify_dossier.check_dossier(write(tmp_path, bundle), trusted(signer))
+    assert report["ok"] and report["verdict"] == "checked", report["fault"]
+    # the readable state is bound to the chain: changing it is caught without the key
+    plain = bytearray(base64.b64decode(first["plain"]))
+    at = plain.index(b'"full_name"') + len(b'"full_name":"')
+    plain[at] ^= 0x01
+    first["plain"] = base64.b64encode(bytes(plain)).decode()
+    fault = verify_dossier.check_dossier(write(tmp_path, bundle, "x"), trusted(signer))["fault"]
+    assert (fault["kind"], fault["position"]) == ("altered", first["position"])
