@@ -281,6 +281,9 @@ class IntegrityFollower:
                 seq, prev_hash = 0, GENESIS
             last_cp = self._last_checkpoint()
             officers_at = officer_chains.officers_position(db)
+            if officers_at > position:  # the log's chain was wiped under them: start again
+                officer_chains.clear(db)
+                officers_at = 0
             backfilled = 0
             if officers_at < position:  # a store older than the officer chains catches up
                 backfilled = self._backfill_officers(officers_at, position)

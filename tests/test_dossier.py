@@ -490,3 +490,29 @@ def test_a_dossier_from_an_encrypted_store_carries_the_readable_events_bound_to_
     first["plain"] = base64.b64encode(bytes(plain)).decode()
     fault = verify_dossier.check_dossier(write(tmp_path, bundle, "x"), trusted(signer))["fault"]
     assert (fault["kind"], fault["position"]) == ("altered", first["position"])
+
+
+def test_officer_chains_start_again_with_a_log_chain_wiped_under_them(tmp_path):
+    """Someone deletes the log's chain but not the officer chains: the follower (once told
+    to chain again) rebuilds the officer chains from position 0 rather than extending them
+    twice."""
+    env = {"AUDIT_DATABASE_URL": f"sqlite:///{tmp_path}/wiped.sqlite3"}
+    init_database(Settings.from_env(env))
+    s = Store(env, None, demo=False, every_events=5)
+    try:
+        more_history(s.app)
+        s.follower.catch_up()
+        before = s.db.fetchall("SELECT officer_id, seq, position, hash FROM"
+                               " integrity_officer_chain ORDER BY officer_id, seq")
+        for table in ("integrity_chain", "integrity_checkpoints"):
+            s.db.execute(f"DELETE FROM {table}")
+        s.db.execute("UPDATE projection_positions SET position = 0 WHERE name = 'integrity'")
+        follower = s.make_follower(None, 5)
+        try:
+            follower.catch_up()
+        finally:
+            follower.close()
+        assert s.db.fetchall("SELECT officer_id, seq, position, hash FROM"
+                             " integrity_officer_chain ORDER BY officer_id, seq") == before
+    finally:
+        s.close()
