@@ -28,6 +28,7 @@ from scripts import verify_dossier, verify_export
 from tests.test_integrity import Store, more_history
 from tests.test_api_audit import h  # noqa: F401 - a fixture (an API on a signing store)
 from tests.test_integrity_checks import crypto_only_python  # noqa: F401 - a fixture
+from tests.test_web import web_lite  # noqa: F401 - a fixture (the pages on SQLite)
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = "2026-06-01"
@@ -516,3 +517,38 @@ def test_officer_chains_start_again_with_a_log_chain_wiped_under_them(tmp_path):
                              " integrity_officer_chain ORDER BY officer_id, seq") == before
     finally:
         s.close()
+
+
+# --------------------------------------------------------------------------- the web PDF
+
+def test_the_web_dossier_pdf_prints_the_dossier_hash_and_its_checkpoint(web_lite):
+    import io
+    import re
+
+    from pypdf import PdfReader
+
+    from auditing.integrity import IntegrityFollower
+    from auditing.officer_map import dossier_digest
+
+    c = web_lite.client("board")
+    leader = web_lite.ids["leader"]
+
+    def pdf_text() -> str:
+        r = c.get(f"/officers/{leader}/dossier.pdf?on=2026-11-20")
+        assert r.status_code == 200
+        return re.sub(r"\s+", "", " ".join(
+            p.extract_text() for p in PdfReader(io.BytesIO(r.data)).pages))
+
+    assert "Mãbămhồsơ" not in pdf_text()  # no checkpoint signs the officer map yet
+    follower = IntegrityFollower(web_lite.service)
+    try:
+        follower.catch_up()
+        cp = follower.checkpoint_now()
+    finally:
+        follower.close()
+    from datetime import date
+
+    expected = dossier_digest(build_dossier(web_lite.service, web_lite.db, leader,
+                                            date(2026, 11, 20)))
+    text = pdf_text()
+    assert expected in text and f"#{cp['checkpoint_id']}tạivịtrí{cp['position']}" in text
