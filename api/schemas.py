@@ -128,6 +128,7 @@ class ReappointmentCreate(Strict):
     decision_ref = ref()
     eligibility_hash = text(required=False, max_len=128)
     override_reason = text(required=False, max_len=2000)
+    dossier_hash = text(required=False, max_len=64)
 
 
 class ReappointmentCorrection(Strict):
@@ -310,6 +311,11 @@ class EligibilityQuery(AsOf):
     post = fields.String(load_default="same", validate=validate.OneOf(["same", "higher"]),
                          metadata={"description": "same: reappointment to the post held"
                                    " (bổ nhiệm lại); higher: appointment to a higher post"})
+
+
+class DossierQuery(Strict):
+    on = day(load_default=None, metadata={"description": "date of the eligibility questions"
+                                          " (default the service's today in Vietnam)"})
 
 
 class RotationQuery(AsOf):

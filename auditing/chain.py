@@ -46,6 +46,10 @@ made, and the Ed25519 key that signed it (``null`` when unsigned). The signed by
                 "count": ..., "created_at": ..., "key_id": ...},
                sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
+A checkpoint that also commits to the officer map (``auditing/officer_map.py``) carries
+``officers_root`` (hex) and signs format ``audit-service-checkpoint/2``: the same object with
+``"format": "audit-service-checkpoint/2"`` and ``"officers_root": ...`` added.
+
 A key id is the first 32 hex digits of SHA-256 of the raw 32-byte Ed25519 public key.
 
 Trust
@@ -83,6 +87,7 @@ from typing import Any, Iterable, Mapping
 CANONICAL_VERSION = 1
 GENESIS = bytes(32)
 CHECKPOINT_FORMAT = "audit-service-checkpoint/1"
+CHECKPOINT_FORMAT_2 = "audit-service-checkpoint/2"  # with ``officers_root``
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 _TS_PREFIX = b'{"timestamp":{"_type_":"datetime_iso","_data_":"'
 
@@ -98,8 +103,9 @@ CHAIN = "chain"            # the chain entry does not follow from its predecesso
 CHECKPOINT = "checkpoint"  # a checkpoint is unsigned where required, forged, or disagrees
 BOARD = "board_hash"       # a reappointment quotes an eligibility hash that does not recompute
 KEY = "key"                # a stored public key that the pinned keys do not lead to
+OFFICER_MAP = "officer_map"  # a signed officer map root the events do not give
 FAULT_KINDS = (ALTERED, MISSING, INSERTED, REORDERED, TRUNCATED, SHIFTED, FORKED, CHAIN,
-               CHECKPOINT, BOARD, KEY)
+               CHECKPOINT, BOARD, KEY, OFFICER_MAP)
 ROTATION_FORMAT = "audit-service-key-rotation/1"
 
 MAX_FAULTS_LISTED = 200
@@ -184,9 +190,12 @@ def open_export(path: Any) -> Any:
 # --------------------------------------------------------------------------- checkpoints
 
 def checkpoint_payload(cp: Mapping[str, Any]) -> bytes:
-    """The bytes a checkpoint's signature covers."""
+    """The bytes a checkpoint's signature covers (format 2 when it carries the officer map's
+    root, ``officers_root``)."""
     body = {"format": CHECKPOINT_FORMAT, "position": int(cp["position"]), "head": cp["head"],
             "count": int(cp["count"]), "created_at": cp["created_at"], "key_id": cp["key_id"]}
+    if cp.get("officers_root"):
+        body.update(format=CHECKPOINT_FORMAT_2, officers_root=cp["officers_root"])
     return json.dumps(body, sort_keys=True, separators=(",", ":"),
                       ensure_ascii=True).encode("ascii")
 

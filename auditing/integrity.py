@@ -43,8 +43,9 @@ from projections.db import ReadModelDB
 from projections.projector import TRACKING_DDL, catch_up
 
 from .access import access_head
+from . import officer_chains
 from .chain import GENESIS, content_bytes, digest, link
-from .records import record_of
+from .records import plain_state, record_of
 from .lifecycle import ChainRecreation, recreations
 from .signing import AuditSettings, Signer
 from .witness import read_records, write_checkpoint, write_record
@@ -85,7 +86,9 @@ class ChainRestartRefused(RuntimeError):
 INDEXES = ["CREATE INDEX IF NOT EXISTS ix_integrity_checkpoints_position"
            " ON integrity_checkpoints (position)"]
 CHECKPOINT_COLUMNS = ("checkpoint_id", "position", "head", "count", "created_at", "key_id",
-                      "signature")
+                      "signature", "officers_root")
+CHECKPOINT_SELECT = ("SELECT checkpoint_id, position, head, event_count, created_at, key_id,"
+                     " signature, officers_root FROM integrity_checkpoints")
 
 
 def utc_now() -> datetime:
@@ -105,7 +108,8 @@ def create_tables(db: ReadModelDB) -> list[str]:
             db.execute(ddl.format(big=big))
         for ddl in INDEXES:
             db.execute(ddl)
-    return ["integrity chain"]
+        officer_chains.create_tables(db)
+    return ["integrity chain", "officer chains"]
 
 
 def _locked_position(db: ReadModelDB) -> int:
@@ -133,8 +137,7 @@ def chain_position(db: ReadModelDB) -> int:
 
 def checkpoints(db: ReadModelDB, lo: int | None = None, hi: int | None = None) -> list[dict]:
     """Checkpoints (optionally with ``lo <= position <= hi``) in creation order."""
-    sql = ("SELECT checkpoint_id, position, head, event_count, created_at, key_id, signature"
-           " FROM integrity_checkpoints WHERE 1 = 1")
+    sql = CHECKPOINT_SELECT + " WHERE 1 = 1"
     params: list[Any] = []
     if lo is not None:
         sql += " AND position >= ?"
@@ -154,8 +157,7 @@ def checkpoints(db: ReadModelDB, lo: int | None = None, hi: int | None = None) -
 
 def checkpoints_after(db: ReadModelDB, after: int, limit: int) -> list[dict]:
     """Up to ``limit`` checkpoints at a position after ``after``, by position."""
-    rows = db.fetchall("SELECT checkpoint_id, position, head, event_count, created_at, key_id,"
-                       " signature FROM integrity_checkpoints WHERE position > ?"
+    rows = db.fetchall(CHECKPOINT_SELECT + " WHERE position > ?"
                        " ORDER BY position, checkpoint_id LIMIT ?", (after, limit))
     return [dict(zip(CHECKPOINT_COLUMNS, (int(r[0]), int(r[1]), r[2], int(r[3]), *r[4:])))
             for r in rows]
@@ -172,9 +174,7 @@ def latest_checkpoint(db: ReadModelDB, signed_only: bool = False) -> dict | None
 
 
 def checkpoints_by_id(db: ReadModelDB, checkpoint_id: int) -> list[dict]:
-    rows = db.fetchall("SELECT checkpoint_id, position, head, event_count, created_at, key_id,"
-                       " signature FROM integrity_checkpoints WHERE checkpoint_id = ?",
-                       (checkpoint_id,))
+    rows = db.fetchall(CHECKPOINT_SELECT + " WHERE checkpoint_id = ?", (checkpoint_id,))
     return [dict(zip(CHECKPOINT_COLUMNS, (int(r[0]), int(r[1]), r[2], int(r[3]), *r[4:])))
             for r in rows]
 
@@ -280,6 +280,14 @@ class IntegrityFollower:
             else:
                 seq, prev_hash = 0, GENESIS
             last_cp = self._last_checkpoint()
+            officers_at = officer_chains.officers_position(db)
+            if officers_at > position:  # the log's chain was wiped under them: start again
+                officer_chains.clear(db)
+                officers_at = 0
+            backfilled = 0
+            if officers_at < position:  # a store older than the officer chains catches up
+                backfilled = self._backfill_officers(officers_at, position)
+            chainer = officer_chains.OfficerChainer(db) if officers_at >= position else None
             notifications = self.app.recorder.select_notifications(
                 start=position, limit=self.batch_size, inclusive_of_start=False)
             rows = []
@@ -288,8 +296,11 @@ class IntegrityFollower:
             every = self.settings.every_events
             since = seq - last_cp[0]
             for n in notifications:
-                content = content_bytes(*record_of(n, mapper))
+                record = record_of(n, mapper)
+                content = content_bytes(*record)
                 prev_hash = link(prev_hash, n.id, content)
+                if chainer is not None:
+                    chainer.add(n.id, record[2], record[0], content, self._plain(record[3]))
                 seq += 1
                 rows.append((n.id, seq, position, digest(content).hex(), prev_hash.hex()))
                 position = n.id
@@ -300,6 +311,9 @@ class IntegrityFollower:
             db.executemany("INSERT INTO integrity_chain (position, seq, prev_position, digest,"
                            " hash) VALUES (?, ?, ?, ?, ?)", rows)
             now = self.clock()
+            if chainer is not None and rows:
+                chainer.flush()
+                officer_chains.set_officers_position(db, position, iso(now))
             for cp_position, head, count in due_at:
                 self._checkpoint(cp_position, head, count, now)
             if not due_at and seq > last_cp[0] and \
@@ -310,7 +324,26 @@ class IntegrityFollower:
                 db.execute("UPDATE projection_positions SET position = ?, updated_at = ?"
                            " WHERE name = ?", (position, iso(now), NAME))
         self._guarded = True
-        return len(notifications)
+        return max(len(notifications), backfilled)
+
+    def _plain(self, state: bytes) -> bytes | None:
+        mapper = self.app.mapper
+        return plain_state(mapper, state) if (mapper.cipher or mapper.compressor) else state
+
+    def _backfill_officers(self, officers_at: int, position: int) -> int:
+        """Extend the officer chains over a batch of events the log chain already holds
+        (inside the caller's transaction)."""
+        chainer = officer_chains.OfficerChainer(self.db)
+        batch = self.app.recorder.select_notifications(
+            start=officers_at, limit=self.batch_size, stop=position, inclusive_of_start=False)
+        for n in batch:
+            record = record_of(n, self.app.mapper)
+            chainer.add(n.id, record[2], record[0], content_bytes(*record),
+                        self._plain(record[3]))
+        chainer.flush()
+        reached = batch[-1].id if len(batch) == self.batch_size else position
+        officer_chains.set_officers_position(self.db, reached, iso(self.clock()))
+        return len(batch)
 
     def _refuse_restart(self, position: int) -> None:
         """Raise ChainRestartRefused unless chaining from ``position`` continues the chain
@@ -366,16 +399,18 @@ class IntegrityFollower:
         db = self.db
         row = db.fetchone("SELECT COALESCE(MAX(checkpoint_id), 0) FROM integrity_checkpoints")
         cp = {"checkpoint_id": int(row[0]) + 1, "position": position, "head": head,
-              "count": count, "created_at": iso(now), "key_id": None, "signature": None}
+              "count": count, "created_at": iso(now), "key_id": None, "signature": None,
+              "officers_root": officer_chains.update_map(db, position)}
         signer = self.signer
         if signer is not None:
             self._register_key(signer, now)
             cp["key_id"] = signer.key_id
             cp["signature"] = signer.sign(cp)
         db.execute("INSERT INTO integrity_checkpoints (checkpoint_id, position, head,"
-                   " event_count, created_at, key_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   " event_count, created_at, key_id, signature, officers_root)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                    (cp["checkpoint_id"], position, head, count, cp["created_at"],
-                    cp["key_id"], cp["signature"]))
+                    cp["key_id"], cp["signature"], cp["officers_root"]))
         if self.settings.witness_dir:  # before commit: no checkpoint the witness lacks
             write_checkpoint(self.settings.witness_dir, cp)
         self._access_checkpoint(cp)
@@ -432,7 +467,9 @@ class IntegrityFollower:
                 return None
             latest = latest_checkpoint(db)
             key_id = self.signer.key_id if self.signer else None
-            if latest and latest["position"] == position and latest["key_id"] == key_id:
+            if latest and latest["position"] == position and latest["key_id"] == key_id and \
+                    (latest["officers_root"] or
+                     officer_chains.officers_position(db) < position):
                 return latest
             seq, _prev, _digest, head = chain_entry(db, position)
             return self._checkpoint(position, head, seq, self.clock())
@@ -475,6 +512,7 @@ def recreate_chain(app: Any, db: ReadModelDB, reason: str, *, actor_id: str,
         _locked_position(db)
         db.execute("DELETE FROM integrity_chain")
         db.execute("DELETE FROM integrity_checkpoints")
+        officer_chains.clear(db)
         db.execute("UPDATE projection_positions SET position = 0, updated_at = ? WHERE name = ?",
                    (record["created_at"], NAME))
         if witness_dir:

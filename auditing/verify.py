@@ -2,7 +2,8 @@
 
 ``verify_store(app, db)`` reads the log and the chain in batches (memory stays flat), checks
 every position with ``chain.ChainChecker``, checks every checkpoint's signature and head,
-and recomputes the eligibility hash of every reappointment decision that quotes one. With a
+recomputes the eligibility hash of every reappointment decision that quotes one, and
+rebuilds every board dossier a decision quotes (``dossier.check_quoted``). With a
 ``deadline`` (a ``time.monotonic()`` value) it stops when time is up and says how far it got
 (``complete: false``, ``last_position``), so an HTTP request can run it bounded in time.
 Such a report is never ``ok``: its ``status`` is ``incomplete`` (``failed`` if a fault was
@@ -17,6 +18,7 @@ from audit_service.bootstrap import EVENT_POSITION, EVENTS_TABLE
 from projections.queries import ReadModels
 
 from .board import BOARD_TOPICS, Corrections, check_decision, decision_of, merge_board
+from .dossier import check_quoted, merge_quoted, quoted_dossier
 from .access import iter_access
 from .chain import ChainChecker, check_access, merge_access, trust_closure
 from .export import iter_chain, iter_notifications, merged
@@ -57,6 +59,7 @@ def verify_store(app: Any, db: Any, deadline: float | None = None, *,
     mapper = app.mapper
     decisions = []
     corrections = Corrections()
+    dossiers = []
     complete = True
     seen = 0
     for position, n, c in merged(iter_notifications(app.recorder, None, None, batch_size),
@@ -76,6 +79,9 @@ def verify_store(app: Any, db: Any, deadline: float | None = None, *,
             decision = decision_of(domain_event, position)
             if decision:
                 decisions.append(decision)
+            quoted = quoted_dossier(domain_event, position)
+            if quoted:
+                dossiers.append(quoted)
     report = checker.finish(complete=complete, log_head=head)
     report["log_head"] = head
     report["seconds"] = round(time.monotonic() - started, 3)
@@ -94,6 +100,8 @@ def verify_store(app: Any, db: Any, deadline: float | None = None, *,
         models = ReadModels(db, app.reference)
         merge_board(report, corrections.annotate(
             [check_decision(models, d) for d in decisions]))
+        if complete:
+            merge_quoted(report, [check_quoted(app, db, d) for d in dossiers])
     if not complete:
         kind = db.kind
         report["log_events"] = int(db.fetchone(

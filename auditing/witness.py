@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 from .chain import verify_signature
 
 CHECKPOINT_FIELDS = ("checkpoint_id", "position", "head", "count", "created_at", "key_id",
-                     "signature")
+                     "signature", "officers_root")
 
 
 def _write_new(folder: str | Path, name: str, record: Mapping[str, Any]) -> Path:
@@ -45,7 +45,7 @@ def _tag(record: Mapping[str, Any]) -> str:
 
 
 def write_checkpoint(folder: str | Path, cp: Mapping[str, Any]) -> Path:
-    record = {k: cp[k] for k in CHECKPOINT_FIELDS}
+    record = {k: cp.get(k) for k in CHECKPOINT_FIELDS}
     return _write_new(folder, f"checkpoint-{int(cp['position']):012d}-{_tag(record)}.json",
                       {"type": "checkpoint", **record})
 

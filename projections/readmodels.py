@@ -21,6 +21,7 @@ from uuid import UUID
 
 from audit_service.clock import local_date
 
+from .concerns import IGNORED_AGGREGATES, concerned
 from .db import ReadModelDB, WriteBatch
 from .effects import effect_until
 from .summaries import summarize, summary_key
@@ -407,7 +408,7 @@ class OfficerTimeline(Projection):
     indexes = {"officer_timeline": [
         "CREATE INDEX IF NOT EXISTS ix_{t}_subject_{token} ON {t} (subject_id, position)"]}
     deferred_keys = {"officer_timeline": "officer_id, position"}
-    ignored_aggregates = frozenset({"Unit", "Index", "IdempotencyRecord"})
+    ignored_aggregates = IGNORED_AGGREGATES  # which events concern whom: ``concerns``
     splits_by_originator = True
     # Grades and ratings concern one officer for good, named by the event that recorded them,
     # and are as many as the events themselves: a correction's officer is read from that
@@ -458,30 +459,20 @@ class OfficerTimeline(Projection):
             return
         data = event_data(event)
         originator = str(event.originator_id)
-        subject = originator
-        if aggregate == "Officer":
-            officers = [originator]
-        elif aggregate == "Inspection":
-            if kind == "Inspection.Opened":
-                out.insert(self.t["timeline_inspections"], (originator, data["unit_id"]))
-                self.inspection_units.put(originator, data["unit_id"])
-                return
-            if kind == "Inspection.Closed":
-                return
-            subject = data["finding_id"]
+        if kind == "Inspection.Opened":
+            out.insert(self.t["timeline_inspections"], (originator, data["unit_id"]))
+            self.inspection_units.put(originator, data["unit_id"])
+            return
+
+        def officer_of(aggregate: str, subject: str) -> str | None:
+            if aggregate in self.RECORDED_ONCE:
+                return self._recorded_officer(out, event.originator_id)
+            return self.subjects[aggregate].get(out, subject)
+
+        subject, officers = concerned(kind, originator, data, officer_of)
+        if aggregate == "Inspection" and officers:
             data["inspection_id"] = originator
             data["unit_id"] = self.inspection_units.get(out, originator)
-            previous = self.subjects[aggregate].get(out, subject)
-            officers = [o for o in dict.fromkeys([previous, data.get("officer_id")]) if o]
-        elif kind in ("Proceeding.Opened", "Decision.Issued", "AnnualRating.Recorded",
-                      "MonthlyGrade.Recorded"):
-            officers = [data["officer_id"]]
-        elif aggregate in self.RECORDED_ONCE:
-            officer = self._recorded_officer(out, event.originator_id)
-            officers = [officer] if officer else []
-        else:
-            officer = self.subjects[aggregate].get(out, subject)
-            officers = [officer] if officer else []
         if not officers:
             return
         occurred = occurred_on(kind, data)

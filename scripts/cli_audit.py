@@ -1,4 +1,4 @@
-"""Auditor commands of ``audit-service``: keys generate/public, checkpoint, export, verify, replay.
+"""Auditor commands of ``audit-service``: keys, checkpoint, export, dossier, verify, replay.
 
 Registered on the main group by ``scripts/cli.py``. Configuration comes from the
 environment: AUDIT_DATABASE_URL, AUDIT_CIPHER_KEY, AUDIT_SIGNING_KEY_FILE or
@@ -33,6 +33,13 @@ def _follower(app, db):
     from auditing.integrity import IntegrityFollower
 
     return IntegrityFollower(app, db)
+
+
+def _checkpoint_head(app, db):
+    """Chain what is new and make a checkpoint at the head (signed if a key is set)."""
+    follower = _follower(app, db)
+    follower.catch_up()
+    return follower.checkpoint_now()
 
 
 def follow_integrity_with(projector):
@@ -206,9 +213,7 @@ def export(out: str, from_position: int | None, to_position: int | None,
     app, db = _open()
     try:
         if not no_catch_up:
-            follower = _follower(app, db)
-            follower.catch_up()
-            follower.checkpoint_now()
+            _checkpoint_head(app, db)
         from auditing.integrity import chain_position
 
         last = to_position if to_position is not None else chain_position(db)
@@ -232,6 +237,40 @@ def export(out: str, from_position: int | None, to_position: int | None,
         db.close()
         app.close()
     click.echo(f"exported {events} events ({size / 1e6:.1f} MB) to {out} in {seconds:.1f} s")
+
+
+# --------------------------------------------------------------------------- dossier
+
+@click.command("dossier")
+@click.option("--officer", "officer_id", required=True, type=click.UUID,
+              help="The officer's id.")
+@click.option("--on", "on", default=None, type=Day(),
+              help="Date of the eligibility questions (default: today).")
+@click.option("--out", "out", required=True, type=NewFile(), help="The dossier to write (JSON).")
+@click.option("--no-catch-up", is_flag=True,
+              help="Use the newest checkpoint as it is, without chaining new events first.")
+def dossier(officer_id, on, out: str, no_catch_up: bool) -> None:
+    """Write an officer's board dossier: every event on record about the officer, the proof
+    that it is all of them as of a signed checkpoint, and the eligibility answers.
+
+    Check it with scripts/verify_dossier.py FILE --trusted-key KEY.
+    """
+    from audit_service.errors import AuditError
+    from auditing.dossier import build_dossier, dossier_bytes, dossier_hash
+
+    app, db = _open()
+    try:
+        if not no_catch_up:
+            _checkpoint_head(app, db)
+        try:
+            data = dossier_bytes(build_dossier(app, db, officer_id, on))
+        except AuditError as exc:
+            raise click.ClickException(f"{exc} ({exc.code})") from None
+    finally:
+        db.close()
+        app.close()
+    Path(out).write_bytes(data)
+    click.echo(f"dossier {dossier_hash(data)} ({len(data)} bytes) written to {out}")
 
 
 # --------------------------------------------------------------------------- verify
@@ -340,5 +379,5 @@ def register(main: click.Group, keys: click.Group) -> None:
     keys.add_command(keys_generate)
     keys.add_command(keys_public)
     keys.add_command(keys_rotate)
-    for command in (checkpoint, export, verify, replay, chain_group):
+    for command in (checkpoint, export, dossier, verify, replay, chain_group):
         main.add_command(command)

@@ -39,26 +39,33 @@ FORMAT = "audit-service-export"
 SUPPORTED_VERSIONS = (1,)
 
 
-def load_chain_module():
-    """``auditing.chain``: from the installed package, or as a plain file."""
+def load_module(package: str, name: str):
+    """``package.name`` (a standard-library-only module of the service): from the installed
+    package, or as a plain file next to this one or in the repository layout."""
     try:
-        from auditing import chain  # noqa: PLC0415
-        return chain
+        return importlib.import_module(f"{package}.{name}")
     except ImportError:
         pass
     here = Path(__file__).resolve().parent
-    for candidate in (here / "chain.py", here.parent / "auditing" / "chain.py"):
+    for candidate in (here / f"{name}.py", here.parent / package / f"{name}.py"):
         if candidate.is_file():
-            spec = importlib.util.spec_from_file_location("audit_chain", candidate)
+            spec = importlib.util.spec_from_file_location(f"audit_{name}", candidate)
             module = importlib.util.module_from_spec(spec)
-            sys.modules["audit_chain"] = module
+            sys.modules[f"audit_{name}"] = module
             spec.loader.exec_module(module)
             return module
-    raise SystemExit("verify_export: cannot find chain.py (auditing/chain.py);"
+    raise SystemExit(f"verify_export: cannot find {name}.py ({package}/{name}.py);"
                      " put it next to this script")
 
 
+def load_chain_module():
+    """``auditing.chain``: from the installed package, or as a plain file."""
+    return load_module("auditing", "chain")
+
+
 chain = load_chain_module()
+officer_map = load_module("auditing", "officer_map")
+concerns = load_module("projections", "concerns")
 
 
 class ExportError(Exception):
@@ -170,6 +177,7 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | list | None = N
         recreated: list[int] = []
         cps: list[dict] = []
         checker = None
+        officers = None
         end = None
         event_count = chain_lines = 0
         start = head["start"]
@@ -185,12 +193,15 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | list | None = N
                 if checker is None:
                     checker = _checker(head, keys, rotations, cps, trusted_checkpoint,
                                        trusted_keys, require_signatures)
+                if officers is None:
+                    officers = OfficerCheck(head, cps)
                 c = obj["chain"]
                 recorded_at = obj["recorded_at"]
-                checker.feed(obj["position"],
-                             (obj["originator_id"], obj["originator_version"], obj["topic"],
-                              b64decode(obj["state"]), recorded_at),
+                record = (obj["originator_id"], obj["originator_version"], obj["topic"],
+                          b64decode(obj["state"]), recorded_at)
+                checker.feed(obj["position"], record,
                              (c["seq"], c["prev"], c["digest"], c["hash"]) if c else None)
+                officers.feed(obj["position"], record)
                 event_count += 1
                 if recorded_at > latest:
                     latest = recorded_at
@@ -243,6 +254,7 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | list | None = N
     complete = end is not None
     report = checker.finish(complete=True, range_end=head.get("to_position"),
                             log_head=head.get("log_head"))
+    (officers or OfficerCheck(head, cps)).merge(report)
     for problem in file_faults:
         after = (report["last_position"] or 0) + 1
         fault = {"position": after, "kind": chain.TRUNCATED if end is None else "file",
@@ -269,6 +281,75 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | list | None = N
     report["decision_positions"] = decisions
     report["latest_recorded_at"] = latest or None
     return report
+
+
+class OfficerCheck:
+    """Recomputes every officer's chain from the export's events (``projections/concerns.py``
+    says which officers an event concerns) and the officer map's root at each checkpoint
+    that signs one (``officers_root``): a service that put an event in the wrong officer's
+    chain, or left it out, signs a root this check does not reach (fault ``officer_map``)."""
+
+    def __init__(self, head: dict, cps: list[dict]):
+        self.skipped = (
+            "the export's states are encrypted or compressed: officer chains need the readable"
+            " events" if head.get("encrypted") or head.get("compressed") else
+            "the export starts after position 0: officer chains start at the log's first event"
+            if int((head.get("start") or {}).get("position") or 0) > 0 else None)
+        self.roots: dict[int, list[dict]] = {}
+        for cp in cps:
+            if cp.get("officers_root"):
+                self.roots.setdefault(int(cp["position"]), []).append(cp)
+        self.memory = concerns.SubjectMemory()
+        self.heads: dict[str, tuple[int, bytes]] = {}
+        self.map = officer_map.MemoryMap()
+        self.checked = 0
+        self.faults: list[dict] = []
+
+    def feed(self, position: int, record: tuple) -> None:
+        if self.skipped:
+            return
+        originator, _version, topic, state, _recorded = record
+        officers = self.memory.assign(topic, originator, state)
+        canonical = chain.position_bytes(position) + chain.content_bytes(*record) \
+            if officers else b""
+        for officer in officers:
+            count, prev = self.heads.get(officer, (0, chain.GENESIS))
+            value = officer_map.officer_link(prev, canonical, state)
+            self.heads[officer] = (count + 1, value)
+            self.map.set(officer, value, count + 1)
+        for cp in self.roots.pop(position, ()):
+            self.checked += 1
+            root = self.map.root().hex()
+            if root != cp["officers_root"]:
+                self.faults.append({
+                    "position": position, "kind": chain.OFFICER_MAP,
+                    "detail": f"the checkpoint signs officer map root {cp['officers_root'][:16]}…;"
+                              f" the export's events give {root[:16]}…: an event is in the"
+                              " wrong officer's chain, or missing from one"})
+
+    def merge(self, report: dict) -> None:
+        """Add the officer map's faults to the chain's report. A root after a fault of the
+        log itself follows from that fault (the events differ from what was signed), so it
+        is not listed as a fault of its own."""
+        report["officer_map"] = {"checked_roots": self.checked, "officers": len(self.heads),
+                                 "skipped": self.skipped}
+        if self.skipped:
+            report["notes"].append(f"officer chains not checked: {self.skipped}")
+        log_fault = min((f["position"] for f in report["faults"]), default=None)
+        if log_fault is not None:
+            after = [f for f in self.faults if f["position"] >= log_fault]
+            self.faults = [f for f in self.faults if f["position"] < log_fault]
+            if after:
+                report["notes"].append(f"{len(after)} officer map root(s) from position"
+                                       f" {log_fault} on were not judged: the log has a fault"
+                                       " there")
+        if self.faults:
+            report["faults"] = sorted(report["faults"] + self.faults,
+                                      key=lambda f: f["position"])
+            report["fault_count"] += len(self.faults)
+            report["ok"] = False
+            report["first_fault"] = next(f for f in report["faults"]
+                                         if f["kind"] != chain.SHIFTED)
 
 
 def _checker(head: dict, keys: dict, rotations: list, cps: list, trusted: dict | list | None,

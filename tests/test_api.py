@@ -480,7 +480,8 @@ def test_reappointment_hash_is_recomputed_at_write_time_and_override_is_kept(h):
     (last,) = [n for n in h.service.recorder.select_notifications(start=1, limit=100_000)
                if n.topic.endswith("ReappointmentDecided")]
     state = json.loads(last.state)
-    assert state["eligibility_verdict"] == "not_eligible" and state["class_version"] == 2
+    assert state["eligibility_verdict"] == "not_eligible" and state["class_version"] == 3
+    assert state["dossier_hash"] is None
     assert state["override_reason"].startswith("Phúc tra")
     h.project()
     history = h.get("auditor", f"/officers/{w['leader']}/history").get_json()

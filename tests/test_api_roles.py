@@ -36,6 +36,7 @@ MATRIX = [
     ("GET", "/officers/{officer_id}/history", BOARD_AUDITOR),
     ("GET", "/officers/{officer_id}/standing", BOARD_AUDITOR),
     ("GET", "/officers/{officer_id}/eligibility", BOARD_AUDITOR),
+    ("GET", "/officers/{officer_id}/dossier", BOARD_AUDITOR),
     ("GET", "/officers/{officer_id}/rotation-check", {"admin", "board", "auditor"}),
     ("POST", "/inspections", INSPECTOR),
     ("GET", "/inspections/{inspection_id}", ALL),

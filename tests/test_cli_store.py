@@ -16,6 +16,7 @@ from scripts.cli import STORELESS, main
 ARGS = {
     "import": ["{tmp}/records.ndjson"],
     "export": ["--out", "{tmp}/bundle.ndjson"],
+    "dossier": ["--officer", "3f1f6f0e-2d7a-4a3c-9d55-9e1b9a0f0c11", "--out", "{tmp}/d.json"],
     "replay": ["--officer", "3f1f6f0e-2d7a-4a3c-9d55-9e1b9a0f0c11",
                "--as-of", "2026-01-05T09:00:00+07:00"],
     "project": ["--until-caught-up"],

@@ -250,7 +250,9 @@ def crypto_only_python(tmp_path_factory) -> Path:
     names = {p["name"].lower() for p in json.loads(listed.stdout)}
     assert "audit-service" not in names and "eventsourcing" not in names
     shutil.copy(ROOT / "scripts" / "verify_export.py", root / "verify_export.py")
-    shutil.copy(ROOT / "auditing" / "chain.py", root / "chain.py")
+    for module in ("auditing/chain.py", "auditing/officer_map.py", "projections/concerns.py"):
+        shutil.copy(ROOT / module, root / Path(module).name)
+    shutil.copy(ROOT / "scripts" / "verify_dossier.py", root / "verify_dossier.py")
     return python
 
 

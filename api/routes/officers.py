@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from flask import current_app
 
+from auditing.dossier import build_dossier, dossier_bytes, dossier_hash
+
 from ..access_audit import audited_read
 from ..auth import READERS, current_user
 from ..commands import ID, link, run
-from ..schemas import (AppointmentCreate, AsOf, Eligibility, EligibilityQuery, History,
-                       HistoryQuery, LeavingCreate, Listing, OfficerCreate, OfficerQuery,
-                       ReappointmentCorrection, ReappointmentCreate, RotationQuery, Standing,
-                       TransferCreate)
+from ..schemas import (AppointmentCreate, AsOf, DossierQuery, Eligibility, EligibilityQuery,
+                       History, HistoryQuery, LeavingCreate, Listing, OfficerCreate,
+                       OfficerQuery, ReappointmentCorrection, ReappointmentCreate, RotationQuery,
+                       Standing, TransferCreate)
 from ..services import services
 from . import aggregate_json, blueprint, read, write
 
@@ -107,6 +109,18 @@ def eligibility(officer_id, on=None, as_of=None, leadership=True, post="same",
     s = _audited_read(officer_id, "eligibility", as_of, min_position, f"on={day.isoformat()}")
     return s.readmodels.eligibility(officer_id, on=day, as_of=as_of, leadership=leadership,
                                     post=post)
+
+
+@read(blp, "/officers/<officer_id>/dossier", BOARD_AUDITOR, query=DossierQuery,
+      summary="The board dossier: every event on record about the officer with the proof that"
+      " it is all of them as of a signed checkpoint (check with scripts/verify_dossier.py)")
+def officer_dossier(officer_id, on=None):
+    day = on or services().service.today()
+    s = _audited_read(officer_id, "dossier", None, None, f"on={day.isoformat()}")
+    data = dossier_bytes(build_dossier(s.service, s.db, officer_id, day))
+    response = current_app.response_class(data, mimetype="application/json")
+    response.headers["X-Dossier-Hash"] = dossier_hash(data)
+    return response
 
 
 @read(blp, "/officers/<officer_id>/rotation-check", ("admin", "board", "auditor"),

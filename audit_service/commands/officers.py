@@ -2,6 +2,7 @@
 decisions (with the eligibility they quote) and leaving service."""
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, Callable
 from uuid import UUID
@@ -13,6 +14,8 @@ from ..errors import ConfigurationError, NotFound, RuleViolation, ValidationFail
 from ..pii import national_id_hash, national_id_problem
 from ..rotation import evaluate_rotation, serving_unit
 from .core import _BATCH, Actor, CommandResult, ServiceCore
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 TRANSFER_KINDS = ("transfer", "rotation")
 REAPPOINTMENT_OUTCOMES = ("reappointed", "not_reappointed")
@@ -217,9 +220,13 @@ class OfficerCommands(ServiceCore):
     def decide_reappointment(self, actor: Actor, officer_id: Any, *, outcome: Any,
                              decided_on: Any, decision_ref: Any,
                              eligibility_hash: Any = None,
-                             override_reason: Any = None) -> CommandResult:
+                             override_reason: Any = None,
+                             dossier_hash: Any = None) -> CommandResult:
         c = self._checker()
         outcome = c.choice("outcome", outcome, REAPPOINTMENT_OUTCOMES)
+        dossier = c.text("dossier_hash", dossier_hash, required=False, max_len=64)
+        if dossier is not None and not _SHA256_HEX.fullmatch(dossier):
+            c.fail("dossier_hash", "a dossier's hash is 64 lowercase hex digits")
         day = c.date("decided_on", decided_on)
         ref = c.decision_ref("decision_ref", decision_ref)
         ehash = c.text("eligibility_hash", eligibility_hash, required=False, max_len=128)
@@ -229,7 +236,7 @@ class OfficerCommands(ServiceCore):
         verdict = self._check_eligibility_quoted(officer, day, outcome, ehash, override)
         officer.decide_reappointment(outcome=outcome, decided_on=day, decision_ref=ref,
                                      eligibility_verdict=verdict, override_reason=override,
-                                     eligibility_hash=ehash, **actor.kw)
+                                     eligibility_hash=ehash, dossier_hash=dossier, **actor.kw)
         claim = self._check_decision_ref_unique(ref, officer.id, actor)
         return self._save(officer.id, officer, claim)
 

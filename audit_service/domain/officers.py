@@ -112,7 +112,8 @@ class Officer(AuditAggregate):
     def decide_reappointment(self, outcome: str, decided_on: date, decision_ref: dict,
                              eligibility_hash: str | None, actor_id: str, actor_role: str,
                              eligibility_verdict: str | None = None,
-                             override_reason: str | None = None) -> None:
+                             override_reason: str | None = None,
+                             dossier_hash: str | None = None) -> None:
         self._check_in_service()
         if self.term is None:
             raise RuleViolation(
@@ -126,14 +127,16 @@ class Officer(AuditAggregate):
             outcome=outcome, decided_on=decided_on, decision_ref=decision_ref,
             eligibility_hash=eligibility_hash, term_start=self.term["term_start"],
             eligibility_verdict=eligibility_verdict, override_reason=override_reason,
-            actor_id=actor_id, actor_role=actor_role)
+            dossier_hash=dossier_hash, actor_id=actor_id, actor_role=actor_role)
 
     class ReappointmentDecided(AuditAggregate.Event):
         """Version 2 added ``eligibility_verdict`` (the verdict of the answer the service
         recomputed at write time for the quoted hash) and ``override_reason`` (required to
-        reappoint against a not_eligible verdict); version-1 decisions carried neither."""
+        reappoint against a not_eligible verdict); version-1 decisions carried neither.
+        Version 3 added ``dossier_hash``: the hash of the board dossier the decision rests on
+        (``audit-service dossier``), None when none was quoted."""
 
-        class_version = 2
+        class_version = 3
         outcome: str
         decided_on: date
         decision_ref: dict
@@ -141,6 +144,7 @@ class Officer(AuditAggregate):
         term_start: date
         eligibility_verdict: str | None
         override_reason: str | None
+        dossier_hash: str | None
         actor_id: str
         actor_role: str
 
@@ -149,11 +153,15 @@ class Officer(AuditAggregate):
             state["eligibility_verdict"] = None
             state["override_reason"] = None
 
+        @staticmethod
+        def upcast_v2_v3(state: dict) -> None:
+            state["dossier_hash"] = None
+
     @event(ReappointmentDecided)
     def _reappointment_decided(self, outcome: str, decided_on: date, decision_ref: dict,
                                eligibility_hash: str | None, term_start: date,
                                eligibility_verdict: str | None, override_reason: str | None,
-                               actor_id: str, actor_role: str) -> None:
+                               dossier_hash: str | None, actor_id: str, actor_role: str) -> None:
         # what a correction needs to undo this decision: the term it ended, and whether it
         # closed the leadership period (this event's version is the next one)
         self.last_reappointment = {

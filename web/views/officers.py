@@ -6,9 +6,11 @@ from datetime import date, datetime, timezone
 
 from flask import Response, abort, render_template, request, url_for
 
-from audit_service.errors import ValidationFailed
+from audit_service.errors import NotFound, ValidationFailed
 from audit_service.validation import EARLIEST_DATE, LATEST_DATE
+from auditing.dossier import build_dossier
 from auditing.integrity import latest_checkpoint
+from auditing.officer_map import dossier_digest
 
 from api.access_audit import audited_read
 
@@ -74,6 +76,7 @@ def dossier(officer_id):
     from weasyprint import HTML
 
     ctx = officer_context(str(officer_id), "web dossier")
+    ctx["bundle"] = board_dossier(str(officer_id), ctx["on"])
     ctx["printed_by"] = signed_in_user()
     ctx["printed_at"] = datetime.now(timezone.utc)
     html = render_template("dossier.html", **ctx)
@@ -81,6 +84,18 @@ def dossier(officer_id):
     name = f"ho-so-{ctx['standing']['personnel_code'] or officer_id}.pdf"
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+def board_dossier(officer_id: str, day) -> dict | None:
+    """The hash and checkpoint of the board dossier the PDF stands for (``audit-service
+    dossier``, ``GET …/dossier``), or None while no checkpoint signs the officer map."""
+    s = services()
+    try:
+        bundle = build_dossier(s.service, s.db, officer_id, day)
+    except NotFound:
+        return None
+    return {"hash": dossier_digest(bundle), "checkpoint": bundle["checkpoint"],
+            "events": len(bundle["events"])}
 
 
 def _officer_url(officer_id) -> str:
