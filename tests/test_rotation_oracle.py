@@ -27,6 +27,7 @@ IN_FORCE = "domain notes: the ward's rating known and in force on the day of the
 
 WARD = {"unit_id": "w", "level": "ward", "name": "Phường Phúc Xá"}
 DISTRICT = {"unit_id": "d", "level": "district", "name": "Quận Ba Đình"}
+SERVING = "w"  # from_unit_on: the id of the unit the officer serves in on the move's day
 
 FLAG_VI = ("Luân chuyển từ Phường Phúc Xá (phường, xếp loại yếu năm {year}) lên Quận Ba Đình"
            " (quận, huyện, thị xã, cấp cao hơn): trái chủ trương chấm dứt luân chuyển cán bộ"
@@ -42,6 +43,7 @@ def refused(year: int, position: int | None) -> dict:
             "message_vi": FLAG_VI.format(year=year), "message_en": FLAG_EN.format(year=year),
             "positions": [position] if position is not None else []}
     return {"rule_id": "weak-ward-rotation", "citation": HN2019, "rule_in_force": True,
+            "from_unit_on": SERVING,
             "rating_used": {"year": year, "rating": "weak", "position": position},
             "allowed": False, "flag": flag, "reason_code": "weak-ward-rotation",
             "reason_vi": flag["message_vi"], "reason_en": flag["message_en"]}
@@ -50,22 +52,25 @@ def refused(year: int, position: int | None) -> dict:
 def allowed(rating: dict | None) -> dict:
     seen = f"{rating['year']}: {rating['rating']}" if rating else "none in force"
     return {"rule_id": "weak-ward-rotation", "citation": HN2019, "rule_in_force": True,
-            "rating_used": rating, "allowed": True, "flag": None,
+            "from_unit_on": SERVING, "rating_used": rating, "allowed": True, "flag": None,
             "reason_vi": f"Không trái quy định (xếp loại đơn vị đang dùng: {seen}).",
             "reason_en": f"Not contrary to the rule (unit rating in force: {seen})."}
 
 
-def merged() -> dict:
+def merged(when: str) -> dict:
+    """A target merged away by the move's day; the reason names the merger's effective date
+    (``?`` when the record has none, as the merged-away steps of a source unit do)."""
     return {"rule_id": "weak-ward-rotation", "citation": HN2019,
             "rule_in_force": None,  # filled per row: the rule's own dates still answer this
-            "rating_used": None, "allowed": False, "flag": None, "reason_code": "unit_merged",
-            "reason_vi": "Đơn vị đến đã được sáp nhập vào đơn vị khác.",
-            "reason_en": "The target unit was merged into another unit."}
+            "from_unit_on": SERVING, "rating_used": None, "allowed": False, "flag": None,
+            "reason_code": "unit_merged",
+            "reason_vi": f"Đơn vị đến đã được sáp nhập vào đơn vị khác từ ngày {when}.",
+            "reason_en": f"The target unit was merged into another unit on {when}."}
 
 
 def ended(day: str) -> dict:
     return {"rule_id": "weak-ward-rotation", "citation": HN2019, "rule_in_force": False,
-            "rating_used": None, "allowed": True, "flag": None,
+            "from_unit_on": SERVING, "rating_used": None, "allowed": True, "flag": None,
             "reason_vi": ("Quy định chấm dứt luân chuyển cán bộ từ phường yếu lên công tác ở quận"
                           f" không còn hiệu lực ngày {day} (áp dụng 2019-01-01 đến 2025-06-30;"
                           " cấp quận đã bỏ từ 2025-07-01): không áp dụng."),
@@ -77,7 +82,7 @@ def ended(day: str) -> dict:
 
 def not_yet(day: str, until: str = "2025-06-30") -> dict:
     return {"rule_id": "weak-ward-rotation", "citation": HN2019, "rule_in_force": False,
-            "rating_used": None, "allowed": True, "flag": None,
+            "from_unit_on": SERVING, "rating_used": None, "allowed": True, "flag": None,
             "reason_vi": ("Quy định chấm dứt luân chuyển cán bộ từ phường yếu lên công tác ở quận"
                           f" chưa có hiệu lực ngày {day} (áp dụng 2019-01-01 đến {until}):"
                           " không áp dụng."),
@@ -144,33 +149,37 @@ def test_ratings_given_as_a_year_mapping_carry_no_position():
         {"year": 2024, "rating": "average", "position": None}
 
 
-# (case, target's merger fields, move date, merged?, rule in force?, source). The target unit was merged on
-# 2024-03-01: it no longer exists from that day (the same reading as Unit.merged_by).
+# (case, target's merger fields, move date, the merger date the refusal names (None: not
+# merged), rule in force?, source). The target unit was merged on 2024-02-29: it no longer
+# exists from that day (the same reading as Unit.merged_by).
 MERGERS = [
     ("moved the day before the merger", {"merged_into": "x", "merged_on": "2024-02-29"},
-     "2024-02-28", False, True, MERGER),
+     "2024-02-28", None, True, MERGER),
     ("moved on the day of the merger", {"merged_into": "x", "merged_on": "2024-02-29"},
-     "2024-02-29", True, True, MERGER),
+     "2024-02-29", "2024-02-29", True, MERGER),
     ("moved the day after the merger", {"merged_into": "x", "merged_on": "2024-02-29"},
-     "2024-03-01", True, True, MERGER),
-    ("merged, its date unknown", {"merged_into": "x"}, "2020-01-06", True, True, MERGER),
+     "2024-03-01", "2024-02-29", True, MERGER),
+    ("merged, its date unknown", {"merged_into": "x"}, "2020-01-06", "?", True, MERGER),
     ("merged, its date given as a date", {"merged_into": "x", "merged_on": date(2024, 2, 29)},
-     "2024-02-28", False, True, MERGER),
+     "2024-02-28", None, True, MERGER),
+    ("merged by a date object, moved on that day", {"merged_into": "x",
+                                                    "merged_on": date(2024, 2, 29)},
+     "2024-02-29", "2024-02-29", True, MERGER),
     ("a merger date without a successor is no merger", {"merged_on": "2024-02-29"},
-     "2024-06-03", False, True, MERGER),
+     "2024-06-03", None, True, MERGER),
     ("merged after the weak-ward rule ended: still merged", {"merged_into": "x",
                                                               "merged_on": "2025-07-01"},
-     "2025-08-01", True, False, f"{MERGER}; {HN2019}"),
+     "2025-08-01", "2025-07-01", False, f"{MERGER}; {HN2019}"),
 ]
 
 
-@pytest.mark.parametrize("case,fields,on,is_merged,in_force,source", MERGERS,
+@pytest.mark.parametrize("case,fields,on,named,in_force,source", MERGERS,
                          ids=[r[0] for r in MERGERS])
-def test_merged_target_table(case, fields, on, is_merged, in_force, source):
+def test_merged_target_table(case, fields, on, named, in_force, source):
     target = {**DISTRICT, **fields}
     answer = evaluate_rotation(REF, WARD, target, [rated(2022, "strong", 1)], on)
-    if is_merged:
-        assert answer == {**merged(), "rule_in_force": in_force}, (case, source)
+    if named is not None:
+        assert answer == {**merged(named), "rule_in_force": in_force}, (case, source)
     else:
         assert answer == allowed(rated(2022, "strong", 1)), (case, source)
 
