@@ -51,8 +51,9 @@ C_CORRUPT = ("Luật Viên chức 58/2010/QH12, Điều 56 khoản 4, sửa đ�
              " 52/2019/QH14")
 C_REPEAT = ("Quy định 80-QĐ/TW (2022); Quy định 377-QĐ/TW ngày 08/10/2025; Nghị định"
             " 138/2020/NĐ-CP (căn cứ miễn nhiệm)")
-C_RATING = ("Nghị định 90/2020/NĐ-CP, sửa đổi bởi Nghị định 48/2023/NĐ-CP; Nghị định"
-            " 335/2025/NĐ-CP, Điều 20 khoản 4 điểm c")
+C_RATING = ("Nghị định 90/2020/NĐ-CP; từ ngày 15/9/2023 Nghị định 90/2020/NĐ-CP, Điều 2 khoản 5,"
+            " bổ sung bởi khoản 1 Điều 1 Nghị định 48/2023/NĐ-CP; Nghị định 335/2025/NĐ-CP, Điều"
+            " 20 khoản 4 điểm c")
 C_NOTICE = "Nghị định 138/2020/NĐ-CP"
 # effect_periods.toml, state-law52-* and state-2008-*: their sources
 S_LAW52 = ("Luật Cán bộ, công chức 22/2008/QH12, Điều 82 khoản 2, 3 sửa đổi bởi khoản 17 Điều 1"
@@ -957,27 +958,59 @@ def test_the_rules_read_their_figures_from_the_reference():
                                       count=1), log.rows, on), "repeated-discipline-in-term")
     assert [(r["outcome"], r["positions"]) for r in repeated] == [("needs_review", [7, 8])]
     assert repeated[0]["message_en"].startswith("1 reprimands or warnings within the term")
+    # a year rated KHTNV meets any forced level: ratings.toml marks KHTNV failed, and a failed
+    # year is what the rule asks for (the reading term-failed-rating and
+    # consecutive-failed-ratings share)
     assert out(tuned("rating-inconsistent", forced_level="HTNV"), "rating-inconsistent") == \
-        [("needs_review", [4, 7, 9])]
+        [("ok", [])]
+    # and a year rated the forced level itself is consistent; by the law's KHTNV it is not
+    htnv = officer()
+    htnv.decide("canh_cao", "2022-04-01")  # 3, 4, 5
+    htnv.rate(2022, "HTNV")                # 6
+    assert [(r["outcome"], r["positions"]) for r in reasons(
+        evaluate(tuned("rating-inconsistent", forced_level="HTNV"), htnv.rows, on),
+        "rating-inconsistent")] == [("ok", [])]
+    assert [(r["outcome"], r["positions"]) for r in reasons(
+        evaluate(REF, htnv.rows, on), "rating-inconsistent")] == [("needs_review", [4, 6])]
     (window,) = reasons(evaluate(tuned("notice-window", notice_working_days=10),
                                  officer(term="2021-06-01").rows, "2026-03-02"),
                         "notice-window")
     assert "(more than 10): the notice window has not opened" in window["message_en"]
 
 
-def test_party_discipline_counts_for_the_rating_from_the_reference_year():
-    # rules.toml rating-inconsistent: Party discipline from the 2023 evaluation year (Decree
-    # 48/2023); with the year left out, from the rule's first year (2020)
+# rules.toml rating-inconsistent (decree48_from 2023-09-15): Party discipline counts from the
+# evaluation years rated under Decree 48/2023, picked by the year's last day, the day the
+# rating is made; without decree48_from Decree 90/2020's text alone applies (state discipline
+# only). (case, decree48_from, Party decision's effective date, its year's rating, hit?)
+PARTY_YEARS = [
+    ("2022 rated on 2022-12-31, before Decree 48/2023", date(2023, 9, 15), "2022-11-01", "HTNV",
+     False),
+    ("2023 rated on 2023-12-31, after Decree 48/2023's first day", date(2023, 9, 15),
+     "2023-02-01", "HTNV", True),
+    ("2023 rated KHTNV: consistent", date(2023, 9, 15), "2023-02-01", "KHTNV", False),
+    ("decree48_from on the year's last day: that year's rating is under it",
+     date(2022, 12, 31), "2022-11-01", "HTNV", True),
+    ("decree48_from the day after the year's last day", date(2023, 1, 1), "2022-11-01", "HTNV",
+     False),
+    ("no decree48_from: Decree 90/2020's text, state discipline only", None, "2023-02-01",
+     "HTNV", False),
+]
+
+
+@pytest.mark.parametrize("case,since,eff,rating,hit", PARTY_YEARS,
+                         ids=[r[0] for r in PARTY_YEARS])
+def test_party_discipline_counts_from_decree_48(case, since, eff, rating, hit):
     log = officer()
-    log.decide("khien_trach", "2022-11-01", system="party")  # 3, 4, 5
-    log.rate(2022, "HTNV")                                    # 6
+    log.decide("khien_trach", eff, system="party")  # 3, 4, 5
+    log.rate(int(eff[:4]), rating)                  # 6
     params = {k: v for k, v in REF.rule("rating-inconsistent").params.items()
-              if k != "party_from_year"}
-    assert [r["outcome"] for r in reasons(evaluate(REF, log.rows, "2023-06-01"),
-                                           "rating-inconsistent")] == ["ok"]
-    assert [r["positions"] for r in reasons(evaluate(Tuned(rating_inconsistent=params), log.rows,
-                                                     "2023-06-01"), "rating-inconsistent")] == \
-        [[4, 6]]
+              if k != "decree48_from"}
+    if since is not None:
+        params["decree48_from"] = since
+    got = reasons(evaluate(Tuned(rating_inconsistent=params), log.rows, "2024-06-03"),
+                  "rating-inconsistent")
+    assert [(r["outcome"], r["positions"]) for r in got] == \
+        ([("needs_review", [4, 6])] if hit else [("ok", [])]), case
 
 
 def test_the_default_failed_level_is_named_in_the_ok_reason():
