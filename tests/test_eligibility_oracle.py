@@ -678,6 +678,20 @@ def test_rating_year_table(case, eff, year, rating, hit):
     assert [r["outcome"] for r in got] == ["needs_review" if hit else "ok"], case
 
 
+def test_an_inconsistency_tuned_informational_is_not_also_reported_consistent():
+    # rules.toml params.outcome = "informational" makes the hit an info reason; the year is
+    # still inconsistent, so the "no year with discipline is rated other than KHTNV" line
+    # must not follow it
+    log = officer()
+    log.decide("canh_cao", "2022-04-01")  # 3, 4, 5
+    log.rate(2022, "HTNV")                # 6
+    tuned = Tuned(rating_inconsistent={**REF.rule("rating-inconsistent").params,
+                                       "outcome": "informational"})
+    got = reasons(evaluate(tuned, log.rows, "2023-06-01"), "rating-inconsistent")
+    assert [(r["outcome"], r["positions"]) for r in got] == [("info", [4, 6])]
+    assert got[0]["message_en"].startswith("Inconsistent records: 2022 has a")
+
+
 def test_two_decisions_in_one_year_are_named_together():
     log = officer()
     log.decide("khien_trach", "2022-02-01", number="12")  # 3, 4, 5
