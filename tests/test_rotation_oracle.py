@@ -15,7 +15,8 @@ from datetime import date
 import pytest
 
 from audit_service.reference import load_reference
-from audit_service.rotation import check_rotation, evaluate_rotation, rating_in_force
+from audit_service.rotation import (check_rotation, evaluate_rotation, rating_in_force,
+                                    serving_unit)
 
 REF = load_reference()
 
@@ -211,3 +212,56 @@ def test_check_rotation_on_an_empty_unit_raises_no_flag():
     weak = {"year": 2023, "rating": "weak", "position": 1}
     assert check_rotation(REF, {}, DISTRICT, weak) is None
     assert check_rotation(REF, WARD, {}, weak) is None
+
+
+# A source ward merged away before the move: the caller passes the successor it serves in
+# (serving_unit) and the merged-away wards, which every answer names (rules.toml
+# weak-ward-rotation note: followed to its successor when the merge took effect on or before
+# the move; the successor's rating in force decides). The merge is dated 2008-08-01 (the day
+# Hà Tây joined Hanoi, Nghị quyết 15/2008/QH12), older than the rule itself.
+OLD = {"unit_id": "o", "level": "ward", "name": "Phường Cũ", "merged_into": "w",
+       "merged_on": "2008-08-01"}
+MERGED_SOURCE = "domain notes: rotation through merged units (rules.toml weak-ward-rotation)"
+
+
+def via(day: str) -> tuple[str, str]:
+    return (f" Đơn vị của cán bộ đã sáp nhập trước ngày {day} (Phường Cũ sáp nhập ngày"
+            " 2008-08-01): xét theo Phường Phúc Xá và xếp loại của đơn vị này.",
+            f" The officer's unit had been merged by {day} (Phường Cũ merged on 2008-08-01):"
+            " judged as Phường Phúc Xá, by its ratings.")
+
+
+def with_via(answer: dict, day: str) -> dict:
+    v_vi, v_en = via(day)
+    return {**answer, "reason_vi": answer["reason_vi"] + v_vi,
+            "reason_en": answer["reason_en"] + v_en}
+
+
+# (case, ratings of the successor, move date, expected answer before the steps, source)
+MERGED_SOURCES = [
+    ("before the rule: not yet in force", [rated(2018, "weak", 1)], "2018-12-31",
+     not_yet("2018-12-31"), f"{HN2019}; {MERGED_SOURCE}"),
+    ("the successor rated weak: refused", [rated(2023, "weak", 4)], "2024-01-01",
+     refused(2023, 4), f"{HN2019}; {MERGED_SOURCE}"),
+    ("the successor rated average: allowed", [rated(2023, "average", 4)], "2024-01-01",
+     allowed(rated(2023, "average", 4)), f"{HN2019}; {MERGED_SOURCE}"),
+    ("after the district level: ended", [rated(2024, "weak", 6)], "2025-07-01",
+     ended("2025-07-01"), f"{HN2019}; {MERGED_SOURCE}"),
+]
+
+
+@pytest.mark.parametrize("case,ratings,on,expected,source", MERGED_SOURCES,
+                         ids=[r[0] for r in MERGED_SOURCES])
+def test_a_merged_source_is_named_in_every_answer(case, ratings, on, expected, source):
+    units = {"o": OLD, "w": WARD}
+    unit, merged_away = serving_unit(OLD, units.__getitem__, on)
+    assert (unit, merged_away) == (WARD, [OLD])
+    answer = evaluate_rotation(REF, unit, DISTRICT, ratings, on, merged_away=merged_away)
+    assert answer == with_via(expected, on), (case, source)
+
+
+def test_a_merge_after_the_move_is_not_followed():
+    # the ward is served as itself the day before its merge took effect
+    units = {"o": OLD, "w": WARD}
+    assert serving_unit(OLD, units.__getitem__, "2008-07-31") == (OLD, [])
+    assert serving_unit(OLD, units.__getitem__, "2008-08-01") == (WARD, [OLD])
