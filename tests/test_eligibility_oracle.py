@@ -99,6 +99,10 @@ class Tuned:
             return dataclasses.replace(rule, params=self._params[rule_id])
         return rule
 
+    @property
+    def rules(self):  # the catalogue, as the start rules read it
+        return {rule_id: self.rule(rule_id) for rule_id in REF.rules}
+
 
 # --------------------------------------------------------------------------- term-failed-rating
 
@@ -1340,3 +1344,129 @@ def test_law_80_covers_cong_chuc_only():
         "single-failed-rating", "info", C_SINGLE,
         "Quy định chỉ áp dụng cho cong_chuc; cán bộ này thuộc vien_chuc.",
         "The rule applies to cong_chuc only; this officer is vien_chuc.")]
+
+
+# --------------------------------------------------------------------------- the new rules' edges
+
+def test_a_decision_before_the_rating_rule_does_not_hide_a_later_one():
+    # rules.toml rating-inconsistent from the 2020 evaluation year: 2019 is skipped, 2021 not
+    log = officer(term="2019-03-01")
+    log.decide("khien_trach", "2019-06-03")               # 3, 4, 5
+    log.decide("khien_trach", "2021-05-03", number="13")  # 6, 7, 8
+    log.rate(2021, "HTNV")                                # 9
+    got = reasons(evaluate(REF, log.rows, "2022-06-01"), "rating-inconsistent")
+    assert [(r["outcome"], r["positions"]) for r in got] == [("needs_review", [7, 9])]
+
+
+def test_decree_48_c_an_act_counted_once_does_not_hide_another_act():
+    log = party_and_state_rated("KHTNV", None)             # 3-7, 8 (2023)
+    log.decide("canh_cao", "2024-05-02", number="14")       # 9, 10, 11
+    log.rate(2024, "HTTNV")                                 # 12
+    got = reasons(evaluate(REF, log.rows, "2025-06-02"), "rating-inconsistent")
+    assert [(r["outcome"], r["positions"]) for r in got] == [("info", [4, 6, 8]),
+                                                            ("needs_review", [10, 12])]
+
+
+def test_decree_48_c_a_state_decision_in_2022_and_a_party_one_in_2023():
+    # the later year (2023) is rated under Decree 48/2023, so the act counts once: in 2022
+    log = party_then_state("2023-02-01", "2022-06-01", form="khien_trach", found="2021-12-01")
+    log.rate(2022, "KHTNV")  # 8
+    log.rate(2023, "HTTNV")  # 9
+    got = reasons(evaluate(REF, log.rows, "2024-06-03"), "rating-inconsistent")
+    assert [(r["outcome"], r["positions"]) for r in got] == [("info", [4, 6, 8]), ("ok", [])]
+    assert got[0]["message_en"].endswith(f"and 2022 is rated KHTNV {ND48_C_EN}.")
+
+
+@pytest.mark.parametrize("field", ["detected_on", "occurred_on", "ended_on"])
+def test_decree_48_b_reads_each_day_of_the_violation(field):
+    # rules.toml note: exception (b) when the violation was detected, occurred or ended in an
+    # earlier year rated KHTNV; here only ``field`` lies in 2023
+    log = officer()
+    log.rate(2023, "KHTNV")                                              # 3
+    log.decide("khien_trach", "2024-03-01", opened_on="2024-01-05")      # 4, 5, 6
+    log.rate(2024, "HTTNV")                                              # 7
+    violation = log.rows[3]["data"]["violations"][0]
+    violation.update(detected_on="2024-01-05", occurred_on="2024-01-05", ended_on=None)
+    violation[field] = "2023-10-02"
+    got = reasons(evaluate(REF, log.rows, "2025-06-02"), "rating-inconsistent")
+    assert [(r["outcome"], r["positions"]) for r in got] == [("info", [3, 5]), ("ok", [])]
+
+
+def test_decree_48_names_only_the_decisions_first_row():
+    # an appeal adds rows to a decision; the reasons name the decision by its Issued row
+    log = officer()
+    log.rate(2023, "KHTNV")                                                # 3
+    _, did = log.decide("khien_trach", "2024-03-01", opened_on="2023-10-02")  # 4, 5, 6
+    log.rate(2024, "HTTNV")                                                # 7
+    log.appeal(did, "2024-03-10")                                          # 8
+    got = reasons(evaluate(REF, log.rows, "2025-06-02"), "rating-inconsistent")
+    assert [r["positions"] for r in got][:1] == [[3, 5]]
+    pair = party_and_state_rated("HTTNV", "HTTNV")
+    pair.appeal(pair.party_decision, "2023-11-10")                          # 10
+    assert [r["positions"] for r in reasons(evaluate(REF, pair.rows, "2025-06-02"),
+                                            "rating-inconsistent")] == [[4, 6, 8, 9]]
+    twin = party_then_state("2023-10-02", "2023-12-01")
+    twin.appeal(twin.party_decision, "2023-10-09")                          # 8
+    assert state_reason(twin, "2024-10-01")["positions"] == [4, 6, 7]
+
+
+def test_decree_172_on_the_party_decisions_first_day_both_starts_run():
+    # the Party decision takes effect a month after the state one: on its first day both
+    # counts have begun, so the answer stands without the question
+    log = party_then_state("2025-08-01", "2025-07-01")
+    got = state_reason(log, "2025-08-01")
+    assert got["outcome"] == "not_eligible"
+    assert "from 2025-07-01 through 2026-06-30" in got["message_en"]
+    assert state_reason(log, "2025-07-31")["outcome"] == "needs_review"
+
+
+def test_decree_71_a_later_party_decision_does_not_hide_other_decisions():
+    log = party_then_state("2024-01-15", "2023-12-01")
+    log.decide("khien_trach", "2024-01-10", number="14")  # 8, 9, 10
+    got = reasons(evaluate(REF, log.rows, "2024-01-14", post="higher"), "discipline-effect")
+    assert [r["positions"] for r in got] == [[4], [4, 6, 7], [9, 10]]
+
+
+def test_the_new_rules_read_their_questions_and_outcomes_from_the_reference():
+    def without(rule_id, *keys):
+        return {k: v for k, v in REF.rule(rule_id).params.items() if k not in keys}
+
+    log = officer()
+    log.rate(2025, "KHTNV")  # 3
+    bare = Tuned(single_failed_rating=without("single-failed-rating", "open_question",
+                                              "outcome"))
+    (got,) = reasons(evaluate(bare, log.rows, "2026-03-02"), "single-failed-rating")
+    assert got["outcome"] == "needs_review"
+    assert got["message_en"].endswith("; needs review. Open question: ")
+    assert got["message_vi"].endswith("; cần xem xét. Câu hỏi còn mở: ")
+    nd172 = party_then_state("2025-06-02", "2025-07-01")
+    bare = Tuned(party_decision_start_nd172=without("party-decision-start-nd172",
+                                                    "open_question"))
+    assert state_reason(nd172, "2026-06-02")["message_en"].endswith(Q_ND172)
+    got = reasons(evaluate(bare, nd172.rows, "2026-06-02", post="higher"), "discipline-effect")
+    assert got[1]["message_en"].endswith(f"under {C_ND172}. Open question: ")
+    assert got[1]["message_vi"].endswith(f"theo {C_ND172}. Câu hỏi còn mở: ")
+    nowhere = party_and_state_rated("HTTNV", "HTTNV")
+    bare = Tuned(rating_inconsistent=without("rating-inconsistent", "outcome"))
+    assert [r["outcome"] for r in reasons(evaluate(bare, nowhere.rows, "2025-06-02"),
+                                          "rating-inconsistent")] == ["needs_review"]
+
+
+def test_single_failed_rating_reads_its_level_and_categories():
+    log = officer()
+    log.rate(2025, "HTNV")  # 3
+    tuned = Tuned(single_failed_rating={**REF.rule("single-failed-rating").params,
+                                        "failed_level": "HTNV"})
+    (got,) = reasons(evaluate(tuned, log.rows, "2026-03-02"), "single-failed-rating")
+    assert (got["outcome"], got["positions"]) == ("needs_review", [3])
+    assert got["message_en"].startswith("The latest rating (year 2025) is completed duties"
+                                        " (HTNV): the competent authority")
+    assert [r["outcome"] for r in reasons(evaluate(REF, log.rows, "2026-03-02"),
+                                          "single-failed-rating")] == ["ok"]
+    vc = officer(category="vien_chuc")
+    tuned = Tuned(single_failed_rating={**REF.rule("single-failed-rating").params,
+                                        "categories": ["cong_chuc", "can_bo"]})
+    (got,) = reasons(evaluate(tuned, vc.rows, "2026-03-02"), "single-failed-rating")
+    assert (got["message_vi"], got["message_en"]) == (
+        "Quy định chỉ áp dụng cho cong_chuc, can_bo; cán bộ này thuộc vien_chuc.",
+        "The rule applies to cong_chuc, can_bo only; this officer is vien_chuc.")

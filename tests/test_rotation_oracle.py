@@ -265,3 +265,35 @@ def test_a_merge_after_the_move_is_not_followed():
     units = {"o": OLD, "w": WARD}
     assert serving_unit(OLD, units.__getitem__, "2008-07-31") == (OLD, [])
     assert serving_unit(OLD, units.__getitem__, "2008-08-01") == (WARD, [OLD])
+
+
+def test_a_chain_of_merges_names_every_step_and_a_nameless_unit_by_its_id():
+    # two merges before the move, the older one of a unit with no name and no date on record
+    older = {"unit_id": "o2", "level": "ward", "merged_into": "o"}
+    units = {"o2": older, "o": OLD, "w": WARD}
+    unit, merged_away = serving_unit(older, units.__getitem__, "2024-01-01")
+    assert (unit, merged_away) == (WARD, [older, OLD])
+    answer = evaluate_rotation(REF, unit, DISTRICT, [rated(2023, "weak", 4)], "2024-01-01",
+                               merged_away=merged_away)
+    assert answer["reason_en"] == (
+        FLAG_EN.format(year=2023) + " The officer's unit had been merged by 2024-01-01 (o2 merged"
+        " on ?; Phường Cũ merged on 2008-08-01): judged as Phường Phúc Xá, by its ratings.")
+    assert answer["reason_vi"] == (
+        FLAG_VI.format(year=2023) + " Đơn vị của cán bộ đã sáp nhập trước ngày 2024-01-01 (o2 sáp"
+        " nhập ngày ?; Phường Cũ sáp nhập ngày 2008-08-01): xét theo Phường Phúc Xá và xếp loại"
+        " của đơn vị này.")
+    nameless = {"unit_id": "w9", "level": "ward"}
+    got = evaluate_rotation(REF, nameless, DISTRICT, [], "2024-01-01", merged_away=[OLD])
+    assert got["from_unit_on"] == "w9"
+    assert got["reason_en"].endswith("): judged as w9, by its ratings.")
+    assert got["reason_vi"].endswith("): xét theo w9 và xếp loại của đơn vị này.")
+
+
+def test_a_merge_cycle_in_bad_data_is_followed_once():
+    # a record merged back into a unit already passed: stop there, never loop
+    a = {"unit_id": "a", "level": "ward", "merged_into": "b", "merged_on": "2020-01-01"}
+    b = {"unit_id": "b", "level": "ward", "merged_into": "a", "merged_on": "2021-01-01"}
+    assert serving_unit(a, {"a": a, "b": b}.__getitem__, "2024-01-01") == (b, [a])
+    b2 = {**b, "merged_into": "c"}
+    c = {"unit_id": "c", "level": "ward", "merged_into": "b", "merged_on": "2022-01-01"}
+    assert serving_unit(a, {"a": a, "b": b2, "c": c}.__getitem__, "2024-01-01") == (c, [a, b2])
