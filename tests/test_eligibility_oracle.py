@@ -1470,3 +1470,16 @@ def test_single_failed_rating_reads_its_level_and_categories():
     assert (got["message_vi"], got["message_en"]) == (
         "Quy định chỉ áp dụng cho cong_chuc, can_bo; cán bộ này thuộc vien_chuc.",
         "The rule applies to cong_chuc, can_bo only; this officer is vien_chuc.")
+
+
+def test_rating_inconsistent_names_the_laws_level_when_the_reference_gives_none():
+    # without params.forced_level the level is the law's: KHTNV (Decree 90/2020 Art. 2(5))
+    log = officer()
+    log.decide("canh_cao", "2022-04-01")  # 3, 4, 5
+    bare = Tuned(rating_inconsistent={k: v for k, v in REF.rule("rating-inconsistent")
+                                      .params.items() if k != "forced_level"})
+    assert reasons(evaluate(bare, log.rows, "2023-06-01"), "rating-inconsistent") == [RATING_OK]
+    log.rate(2022, "HTNV")                # 6
+    (got,) = reasons(evaluate(bare, log.rows, "2023-06-01"), "rating-inconsistent")
+    assert got["message_en"].endswith("must be rated failed to complete duties (KHTNV). Needs"
+                                      " review.")
