@@ -139,10 +139,10 @@ def evaluate_rotation(reference: Any, from_unit: Mapping[str, Any],
             answer.update(
                 reason_vi=(f"Quy định {rule.title_vi[:1].lower()}{rule.title_vi[1:]} chưa có"
                            f" hiệu lực ngày {day.isoformat()} (áp dụng"
-                           f" {rule.valid_from.isoformat()} đến {until}): không áp dụng."),
+                           f" {rule.valid_from.isoformat()} đến {until}): không áp dụng.{via_vi}"),
                 reason_en=(f"The rule ({rule.title_en}) is not yet in force on {day.isoformat()}"
                            f" (in force {rule.valid_from.isoformat()} to {until}): it does not"
-                           " apply."))
+                           f" apply.{via_en}"))
             return answer
         answer.update(
             reason_vi=(f"Quy định {rule.title_vi[:1].lower()}{rule.title_vi[1:]} không còn"

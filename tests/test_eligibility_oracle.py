@@ -51,8 +51,9 @@ C_CORRUPT = ("Luật Viên chức 58/2010/QH12, Điều 56 khoản 4, sửa đ�
              " 52/2019/QH14")
 C_REPEAT = ("Quy định 80-QĐ/TW (2022); Quy định 377-QĐ/TW ngày 08/10/2025; Nghị định"
             " 138/2020/NĐ-CP (căn cứ miễn nhiệm)")
-C_RATING = ("Nghị định 90/2020/NĐ-CP, sửa đổi bởi Nghị định 48/2023/NĐ-CP; Nghị định"
-            " 335/2025/NĐ-CP, Điều 20 khoản 4 điểm c")
+C_RATING = ("Nghị định 90/2020/NĐ-CP; từ ngày 15/9/2023 Nghị định 90/2020/NĐ-CP, Điều 2 khoản 5,"
+            " bổ sung bởi khoản 1 Điều 1 Nghị định 48/2023/NĐ-CP; Nghị định 335/2025/NĐ-CP, Điều"
+            " 20 khoản 4 điểm c")
 C_NOTICE = "Nghị định 138/2020/NĐ-CP"
 # effect_periods.toml, state-law52-* and state-2008-*: their sources
 S_LAW52 = ("Luật Cán bộ, công chức 22/2008/QH12, Điều 82 khoản 2, 3 sửa đổi bởi khoản 17 Điều 1"
@@ -97,6 +98,10 @@ class Tuned:
         if rule_id in self._params:
             return dataclasses.replace(rule, params=self._params[rule_id])
         return rule
+
+    @property
+    def rules(self):  # the catalogue, as the start rules read it
+        return {rule_id: self.rule(rule_id) for rule_id in REF.rules}
 
 
 # --------------------------------------------------------------------------- term-failed-rating
@@ -677,6 +682,20 @@ def test_rating_year_table(case, eff, year, rating, hit):
     assert [r["outcome"] for r in got] == ["needs_review" if hit else "ok"], case
 
 
+def test_an_inconsistency_tuned_informational_is_not_also_reported_consistent():
+    # rules.toml params.outcome = "informational" makes the hit an info reason; the year is
+    # still inconsistent, so the "no year with discipline is rated other than KHTNV" line
+    # must not follow it
+    log = officer()
+    log.decide("canh_cao", "2022-04-01")  # 3, 4, 5
+    log.rate(2022, "HTNV")                # 6
+    tuned = Tuned(rating_inconsistent={**REF.rule("rating-inconsistent").params,
+                                       "outcome": "informational"})
+    got = reasons(evaluate(tuned, log.rows, "2023-06-01"), "rating-inconsistent")
+    assert [(r["outcome"], r["positions"]) for r in got] == [("info", [4, 6])]
+    assert got[0]["message_en"].startswith("Inconsistent records: 2022 has a")
+
+
 def test_two_decisions_in_one_year_are_named_together():
     log = officer()
     log.decide("khien_trach", "2022-02-01", number="12")  # 3, 4, 5
@@ -957,27 +976,59 @@ def test_the_rules_read_their_figures_from_the_reference():
                                       count=1), log.rows, on), "repeated-discipline-in-term")
     assert [(r["outcome"], r["positions"]) for r in repeated] == [("needs_review", [7, 8])]
     assert repeated[0]["message_en"].startswith("1 reprimands or warnings within the term")
+    # a year rated KHTNV meets any forced level: ratings.toml marks KHTNV failed, and a failed
+    # year is what the rule asks for (the reading term-failed-rating and
+    # consecutive-failed-ratings share)
     assert out(tuned("rating-inconsistent", forced_level="HTNV"), "rating-inconsistent") == \
-        [("needs_review", [4, 7, 9])]
+        [("ok", [])]
+    # and a year rated the forced level itself is consistent; by the law's KHTNV it is not
+    htnv = officer()
+    htnv.decide("canh_cao", "2022-04-01")  # 3, 4, 5
+    htnv.rate(2022, "HTNV")                # 6
+    assert [(r["outcome"], r["positions"]) for r in reasons(
+        evaluate(tuned("rating-inconsistent", forced_level="HTNV"), htnv.rows, on),
+        "rating-inconsistent")] == [("ok", [])]
+    assert [(r["outcome"], r["positions"]) for r in reasons(
+        evaluate(REF, htnv.rows, on), "rating-inconsistent")] == [("needs_review", [4, 6])]
     (window,) = reasons(evaluate(tuned("notice-window", notice_working_days=10),
                                  officer(term="2021-06-01").rows, "2026-03-02"),
                         "notice-window")
     assert "(more than 10): the notice window has not opened" in window["message_en"]
 
 
-def test_party_discipline_counts_for_the_rating_from_the_reference_year():
-    # rules.toml rating-inconsistent: Party discipline from the 2023 evaluation year (Decree
-    # 48/2023); with the year left out, from the rule's first year (2020)
+# rules.toml rating-inconsistent (decree48_from 2023-09-15): Party discipline counts from the
+# evaluation years rated under Decree 48/2023, picked by the year's last day, the day the
+# rating is made; without decree48_from Decree 90/2020's text alone applies (state discipline
+# only). (case, decree48_from, Party decision's effective date, its year's rating, hit?)
+PARTY_YEARS = [
+    ("2022 rated on 2022-12-31, before Decree 48/2023", date(2023, 9, 15), "2022-11-01", "HTNV",
+     False),
+    ("2023 rated on 2023-12-31, after Decree 48/2023's first day", date(2023, 9, 15),
+     "2023-02-01", "HTNV", True),
+    ("2023 rated KHTNV: consistent", date(2023, 9, 15), "2023-02-01", "KHTNV", False),
+    ("decree48_from on the year's last day: that year's rating is under it",
+     date(2022, 12, 31), "2022-11-01", "HTNV", True),
+    ("decree48_from the day after the year's last day", date(2023, 1, 1), "2022-11-01", "HTNV",
+     False),
+    ("no decree48_from: Decree 90/2020's text, state discipline only", None, "2023-02-01",
+     "HTNV", False),
+]
+
+
+@pytest.mark.parametrize("case,since,eff,rating,hit", PARTY_YEARS,
+                         ids=[r[0] for r in PARTY_YEARS])
+def test_party_discipline_counts_from_decree_48(case, since, eff, rating, hit):
     log = officer()
-    log.decide("khien_trach", "2022-11-01", system="party")  # 3, 4, 5
-    log.rate(2022, "HTNV")                                    # 6
+    log.decide("khien_trach", eff, system="party")  # 3, 4, 5
+    log.rate(int(eff[:4]), rating)                  # 6
     params = {k: v for k, v in REF.rule("rating-inconsistent").params.items()
-              if k != "party_from_year"}
-    assert [r["outcome"] for r in reasons(evaluate(REF, log.rows, "2023-06-01"),
-                                           "rating-inconsistent")] == ["ok"]
-    assert [r["positions"] for r in reasons(evaluate(Tuned(rating_inconsistent=params), log.rows,
-                                                     "2023-06-01"), "rating-inconsistent")] == \
-        [[4, 6]]
+              if k != "decree48_from"}
+    if since is not None:
+        params["decree48_from"] = since
+    got = reasons(evaluate(Tuned(rating_inconsistent=params), log.rows, "2024-06-03"),
+                  "rating-inconsistent")
+    assert [(r["outcome"], r["positions"]) for r in got] == \
+        ([("needs_review", [4, 6])] if hit else [("ok", [])]), case
 
 
 def test_the_default_failed_level_is_named_in_the_ok_reason():
@@ -990,3 +1041,445 @@ def test_no_decision_on_record_in_both_languages():
     assert reasons(evaluate(REF, officer().rows, "2023-03-01"), "discipline-effect") == [
         reason("discipline-effect", "ok", C_EFFECT, "Không có quyết định kỷ luật nào trong hồ sơ.",
                "No discipline decision on record.")]
+
+
+# ------------------------------------------------------------ a Party and a state decision, one act
+
+# rules.toml party-decision-start / party-decision-start-nd172: their citations and question
+C_ND71 = "Nghị định 112/2020/NĐ-CP, sửa đổi bởi Nghị định 71/2023/NĐ-CP ngày 20/9/2023"
+C_ND172 = ("Nghị định 172/2025/NĐ-CP ngày 30/6/2025 (thay thế Nghị định 112/2020/NĐ-CP và Nghị"
+           " định 71/2023/NĐ-CP)")
+Q_ND172 = ("Decree 172/2025 replaced Decrees 112/2020 and 71/2023 on 2025-07-01; whether it keeps"
+           " the rule that the administrative decision's effect runs from the Party decision's"
+           " effective date was not found in the sources read: from which date does the effect"
+           " period run?")
+DEC13 = "13/QĐ-UBND (UBND phường Tây Hồ)"
+S_LAW80 = ("Luật Cán bộ, công chức 80/2025/QH15; Nghị định 172/2025/NĐ-CP (thời hạn do Chính phủ"
+           " quy định; mặc định giữ theo Luật 52/2019/QH14)")  # effect_periods.toml state-law80-*
+PARTY_KT_VI = f"quyết định kỷ luật khiển trách số {DEC12}"  # the Party decision, Log.decide
+PARTY_KT_EN = f"discipline decision (reprimand) {DEC12}"
+
+
+def party_then_state(party_eff: str, state_signed: str, form: str = "canh_cao",
+                     found: str | None = None) -> Log:
+    """A Party khiển trách (3 opened, 4 issued, 5 decided) and a state decision on the same
+    proceeding, the same act (6 issued, 7 decided), signed and effective on ``state_signed``."""
+    log = officer()
+    pid, log.party_decision = log.decide("khien_trach", party_eff, system="party",
+                                         opened_on=found)
+    did = "state-on-the-same-act"
+    log.add("Decision.Issued", did, state_signed, {
+        "proceeding_id": pid, "officer_id": OFFICER, "category": "cong_chuc", "form": form,
+        "regime": "nd112-2020" if state_signed < "2025-07-01" else "nd172-2025",
+        "decision_ref": {"number": "13", "symbol": "QĐ-UBND", "issuer": "UBND phường Tây Hồ",
+                         "signed_on": state_signed},
+        "effective_from": state_signed, "corruption_related": False,
+        "discipline_system": "state"})
+    log.add("Proceeding.Decided", pid, state_signed,
+            {"decision_id": did, "decided_on": state_signed})
+    return log
+
+
+def state_reason(log: Log, on: str, post: str = "higher") -> dict:
+    (got,) = [r for r in reasons(evaluate(REF, log.rows, on, post=post), "discipline-effect")
+              if 6 in r["positions"]]
+    return got
+
+
+def test_decree_71_the_state_period_runs_from_the_party_decision():
+    # Decree 71/2023 (in force 2023-09-20): a state warning signed 2023-12-01 on an act the
+    # Party reprimanded on 2023-10-02: its 12 months (Law 52/2019) run from 2023-10-02
+    log = party_then_state("2023-10-02", "2023-12-01")
+    why_vi = (f" Thời hạn tính từ ngày 2023-10-02, ngày {PARTY_KT_VI} (kỷ luật đảng về cùng hành"
+              f" vi) có hiệu lực, không từ ngày 2023-12-01: quyết định ký ngày 2023-12-01, theo"
+              f" {C_ND71}.")
+    why_en = (f" The period runs from 2023-10-02, the day the {PARTY_KT_EN} (Party discipline"
+              " for the same act) took effect, not from 2023-12-01: the decision was signed on"
+              f" 2023-12-01, under {C_ND71}.")
+    assert state_reason(log, "2024-10-01") == reason(
+        "discipline-effect", "not_eligible", C_EFFECT,
+        f"Quyết định kỷ luật cảnh cáo số {DEC13}, hiệu lực từ 2023-12-01: thời hạn 12 tháng theo"
+        " kỷ luật hành chính nhà nước (không nâng ngạch, quy hoạch, đào tạo, bổ nhiệm vào chức"
+        " vụ cao hơn), từ 2023-10-02 đến hết ngày 2024-10-01 (căn cứ:"
+        f" {S_LAW52}): không bổ nhiệm vào chức vụ cao hơn.{why_vi}",
+        f"The discipline decision (warning) {DEC13}, effective 2023-12-01: 12-month effect"
+        " period under state (administrative) discipline (no promotion, planning, training or"
+        " appointment to a higher post), from 2023-10-02 through 2024-10-01 (source:"
+        f" {S_LAW52}): it bars appointment to a higher post.{why_en}", [4, 6, 7])
+    assert state_reason(log, "2024-10-02") == reason(
+        "discipline-effect", "ok", C_EFFECT,
+        f"Quyết định kỷ luật cảnh cáo số {DEC13}, hiệu lực từ 2023-12-01: các thời hạn hệ quả"
+        f" đã hết (kỷ luật hành chính nhà nước 12 tháng, hết ngày 2024-10-01).{why_vi}",
+        f"The discipline decision (warning) {DEC13}, effective 2023-12-01: its effect periods"
+        f" have ended (state (administrative) discipline 12 months, ended 2024-10-01).{why_en}",
+        [4, 6, 7])
+
+
+def test_before_decree_71_the_state_period_runs_from_its_own_date():
+    # signed 2023-09-19, the day before Decree 71/2023: Decree 112/2020's own text
+    log = party_then_state("2023-09-01", "2023-09-19")
+    got = state_reason(log, "2024-09-18")
+    assert got["outcome"] == "not_eligible" and got["positions"] == [4, 6, 7]
+    assert got["message_vi"].endswith(
+        f" Có {PARTY_KT_VI} (kỷ luật đảng về cùng hành vi, hiệu lực 2023-09-01), nhưng quyết định"
+        f" ký ngày 2023-09-19, trước 2023-09-20 ({C_ND71}), nên thời hạn tính từ ngày quyết định"
+        " này có hiệu lực.")
+    assert got["message_en"].endswith(
+        f" A {PARTY_KT_EN} (Party discipline for the same act, effective 2023-09-01) exists, but"
+        f" this decision was signed on 2023-09-19, before 2023-09-20 ({C_ND71}), so the period"
+        " runs from its own effective date.")
+    assert "from 2023-09-19 through 2024-09-18" in got["message_en"]
+
+
+def test_decree_172_both_starts_computed_and_where_they_differ_the_question_asked():
+    # Decree 172/2025 (from 2025-07-01): not verified whether the Party date still counts.
+    # Law 80/2025's default 12 months (effect_periods.toml state-law80-canh_cao): from
+    # 2025-07-01 they end 2026-06-30, from the Party decision's 2025-06-02 they end 2026-06-01
+    log = party_then_state("2025-06-02", "2025-07-01")
+    why_vi = (f" Có {PARTY_KT_VI} (kỷ luật đảng về cùng hành vi, hiệu lực 2025-06-02); quyết định"
+              f" ký ngày 2025-07-01 theo {C_ND172}. Câu hỏi còn mở: {Q_ND172}")
+    why_en = (f" A {PARTY_KT_EN} (Party discipline for the same act, effective 2025-06-02)"
+              f" exists; the decision was signed on 2025-07-01, under {C_ND172}. Open question:"
+              f" {Q_ND172}")
+    got = state_reason(log, "2026-06-02")
+    assert (got["outcome"], got["positions"]) == ("needs_review", [4, 6, 7])
+    assert got["message_vi"].startswith(
+        f"Quyết định kỷ luật cảnh cáo số {DEC13}, hiệu lực từ 2025-07-01: thời hạn 12 tháng theo"
+        " kỷ luật hành chính nhà nước")
+    assert got["message_vi"].endswith(
+        " hết ngày 2026-06-30 nếu tính từ ngày quyết định này có hiệu lực, hoặc ngày 2026-06-01"
+        " nếu tính từ ngày 2025-06-02 (quyết định kỷ luật đảng về cùng hành vi); chưa rõ tính từ"
+        f" ngày nào; cần xem xét.{why_vi}")
+    assert got["message_en"].endswith(
+        " ends 2026-06-30 if counted from its own effective date, or 2026-06-01 if counted from"
+        " 2025-06-02 (the Party decision for the same act); which applies is open; needs"
+        f" review.{why_en}")
+    # on the Party-counted period's last day both starts are running: no question
+    same = state_reason(log, "2026-06-01")
+    assert (same["outcome"], same["positions"]) == ("not_eligible", [4, 6, 7])
+    assert same["message_en"] == (
+        f"The discipline decision (warning) {DEC13}, effective 2025-07-01: 12-month effect"
+        " period under state (administrative) discipline (no appointment; the text does not say"
+        " whether reappointment to the same post is included), from 2025-07-01 through"
+        f" 2026-06-30 (source: {S_LAW80}): it bars appointment to a higher post.{why_en}")
+    # after both: ended, the question still told
+    assert state_reason(log, "2026-07-01")["outcome"] == "ok"
+
+
+def test_an_annulled_party_decision_leaves_the_state_date():
+    # rules.toml party-decision-start: the Party decision must be in force
+    log = party_then_state("2023-10-02", "2023-12-01")
+    log.annul(log.party_decision, "2024-01-15")  # 8
+    got = state_reason(log, "2024-10-02")
+    assert got["positions"] == [6, 7]
+    assert "from 2023-12-01 through 2024-11-30" in got["message_en"]
+    assert got["message_en"].endswith(": it bars appointment to a higher post.")
+
+
+def test_decree_71_a_party_decision_taking_effect_later_delays_the_state_period():
+    # the state warning is in force from 2023-12-01, its period only from the Party
+    # decision's 2024-01-15 (Decree 71/2023): on 2024-01-14 nothing runs yet
+    log = party_then_state("2024-01-15", "2023-12-01")
+    why_en = (f" The period runs from 2024-01-15, the day the {PARTY_KT_EN} (Party discipline"
+              " for the same act) took effect, not from 2023-12-01: the decision was signed on"
+              f" 2023-12-01, under {C_ND71}.")
+    got = state_reason(log, "2024-01-14")
+    assert got == reason(
+        "discipline-effect", "info", C_EFFECT,
+        f"Quyết định kỷ luật cảnh cáo số {DEC13}, hiệu lực từ 2023-12-01: thời hạn hệ quả tính từ"
+        f" 2024-01-15, sau ngày xét 2024-01-14. Thời hạn tính từ ngày 2024-01-15, ngày"
+        f" {PARTY_KT_VI} (kỷ luật đảng về cùng hành vi) có hiệu lực, không từ ngày 2023-12-01:"
+        f" quyết định ký ngày 2023-12-01, theo {C_ND71}.",
+        f"The discipline decision (warning) {DEC13}, effective 2023-12-01: its effect periods run"
+        f" from 2024-01-15, after the evaluation date 2024-01-14.{why_en}", [4, 6, 7])
+    assert state_reason(log, "2024-01-15")["outcome"] == "not_eligible"
+
+
+# --------------------------------------------------------------------- Decree 48/2023, exceptions
+
+ND48_B_VI = ("(coi là đã dùng vi phạm này làm căn cứ; Nghị định 48/2023/NĐ-CP, khoản 5 điểm b"
+             " Điều 2 Nghị định 90/2020)")
+ND48_B_EN = "(presumed to have rested on it; Decree 48/2023, Art. 2(5)(b) of Decree 90/2020)"
+ND48_C_VI = "(Nghị định 48/2023/NĐ-CP, khoản 5 điểm c Điều 2 Nghị định 90/2020)"
+ND48_C_EN = "(Decree 48/2023, Art. 2(5)(c) of Decree 90/2020)"
+RATING_OK = reason("rating-inconsistent", "ok", C_RATING,
+                   "Không có năm bị kỷ luật nào được xếp loại khác KHTNV.",
+                   "No year with discipline is rated other than KHTNV.")
+
+
+def test_decree_48_b_a_violation_already_rated_khtnv_is_not_counted_again():
+    # Art. 2(5)(b): a violation found in 2023, a year rated KHTNV, decided in 2024
+    log = officer()
+    log.rate(2023, "KHTNV")                                              # 3
+    log.decide("khien_trach", "2024-03-01", opened_on="2023-10-02")      # 4, 5, 6
+    log.rate(2024, "HTTNV")                                              # 7
+    got = reasons(evaluate(REF, log.rows, "2025-06-02"), "rating-inconsistent")
+    assert got == [reason(
+        "rating-inconsistent", "info", C_RATING,
+        f"Năm 2024: quyết định kỷ luật khiển trách số {DEC12} (hiệu lực từ 2024-03-01) không"
+        " tính để xếp loại năm 2024 vì vi phạm đã được phát hiện năm 2023, năm đã xếp loại KHTNV"
+        f" {ND48_B_VI}.",
+        f"2024: the discipline decision (reprimand) {DEC12} (effective 2024-03-01) does not"
+        f" count for the 2024 rating: its violation was found in 2023, a year rated KHTNV"
+        f" {ND48_B_EN}.", [3, 5]), RATING_OK]
+
+
+def test_decree_48_b_not_before_its_rating_years():
+    # the 2022 rating (made 2022-12-31) is under Decree 90/2020's own text: no exception
+    log = officer()
+    log.rate(2021, "KHTNV")                                              # 3
+    log.decide("khien_trach", "2022-03-01", opened_on="2021-10-04")      # 4, 5, 6
+    log.rate(2022, "HTTNV")                                              # 7
+    got = reasons(evaluate(REF, log.rows, "2023-06-01"), "rating-inconsistent")
+    assert [(r["outcome"], r["positions"]) for r in got] == [("needs_review", [5, 7])]
+
+
+def party_and_state_rated(r2023: str | None, r2024: str | None,
+                          found: str = "2022-12-01") -> Log:
+    """Party khiển trách 2023-11-01 (3, 4, 5), state khiển trách on the same act 2024-02-01
+    (6, 7), then the ratings given (8, 9); the violation found on ``found``."""
+    log = party_then_state("2023-11-01", "2024-02-01", form="khien_trach", found=found)
+    for year, rating in ((2023, r2023), (2024, r2024)):
+        if rating:
+            log.rate(year, rating)
+    return log
+
+
+BOTH_VI = (f"quyết định kỷ luật khiển trách số {DEC12} (hiệu lực từ 2023-11-01), quyết định kỷ"
+           f" luật khiển trách số {DEC13} (hiệu lực từ 2024-02-01)")
+BOTH_EN = (f"discipline decision (reprimand) {DEC12} (effective 2023-11-01), discipline decision"
+           f" (reprimand) {DEC13} (effective 2024-02-01)")
+
+
+def test_decree_48_c_one_act_in_two_years_counts_once():
+    got = reasons(evaluate(REF, party_and_state_rated("KHTNV", "HTTNV").rows, "2025-06-02"),
+                  "rating-inconsistent")
+    assert got == [reason(
+        "rating-inconsistent", "info", C_RATING,
+        f"Cùng một hành vi có {BOTH_VI}, hiệu lực trong các năm 2023, 2024: chỉ tính một năm;"
+        f" năm 2023 đã xếp loại KHTNV {ND48_C_VI}.",
+        f"One act has the {BOTH_EN}, effective in 2023, 2024: it counts in one year only, and"
+        f" 2023 is rated KHTNV {ND48_C_EN}.", [4, 6, 8]), RATING_OK]
+    # the violation found in 2023 itself, a year rated KHTNV: exception (b) is presumed first
+    # (rules.toml rating-inconsistent note), and the state decision is left out as well
+    found_2023 = party_and_state_rated("KHTNV", "HTTNV", found="2023-10-02")
+    assert [(r["outcome"], r["positions"], r["message_en"]) for r in reasons(
+        evaluate(REF, found_2023.rows, "2025-06-02"), "rating-inconsistent")] == [
+        ("info", [6, 8], f"2024: the discipline decision (reprimand) {DEC13} (effective"
+         " 2024-02-01) does not count for the 2024 rating: its violation was found in 2023, a"
+         f" year rated KHTNV {ND48_B_EN}."),
+        ("ok", [], "No year with discipline is rated other than KHTNV.")]
+    later = reasons(evaluate(REF, party_and_state_rated("HTTNV", "KHTNV").rows, "2025-06-02"),
+                    "rating-inconsistent")
+    assert [(r["outcome"], r["positions"]) for r in later] == [("info", [4, 6, 9]), ("ok", [])]
+    assert later[0]["message_en"].endswith(
+        f"it counts in one year only, and 2024 is rated KHTNV {ND48_C_EN}.")
+
+
+def test_decree_48_c_one_act_rated_khtnv_in_neither_year():
+    got = reasons(evaluate(REF, party_and_state_rated("HTTNV", "HTTNV").rows, "2025-06-02"),
+                  "rating-inconsistent")
+    assert got == [reason(
+        "rating-inconsistent", "needs_review", C_RATING,
+        f"Hồ sơ không thống nhất: cùng một hành vi có {BOTH_VI}, hiệu lực trong các năm 2023,"
+        " 2024; hành vi chỉ tính một năm nhưng không năm nào xếp loại KHTNV"
+        f" {ND48_C_VI}. Cần xem xét.",
+        f"Inconsistent records: one act has the {BOTH_EN}, effective in 2023, 2024; it counts"
+        f" in one year only, yet none of them is rated KHTNV {ND48_C_EN}. Needs review.",
+        [4, 6, 8, 9])]
+    # tuned informational, it is still an inconsistency: no "ok" line after it
+    tuned = Tuned(rating_inconsistent={**REF.rule("rating-inconsistent").params,
+                                       "outcome": "informational"})
+    assert [r["outcome"] for r in reasons(evaluate(
+        tuned, party_and_state_rated("HTTNV", "HTTNV").rows, "2025-06-02"),
+        "rating-inconsistent")] == ["info"]
+    # 2024 not rated yet: nothing to compare
+    assert reasons(evaluate(REF, party_and_state_rated("HTTNV", None).rows, "2024-06-03"),
+                   "rating-inconsistent") == [RATING_OK]
+
+
+# --------------------------------------------------------------------------- single-failed-rating
+
+C_SINGLE = ("Luật Cán bộ, công chức 80/2025/QH15, Điều 27 khoản 1 điểm c, Điều 44 khoản 2; Nghị"
+            " định 335/2025/NĐ-CP, Điều 23 khoản 3")
+Q_SINGLE = ("Law 80/2025 Art. 27(1)(c) makes a KHTNV rating a ground to consider a lower job"
+            " position or dismissal; it does not say whether that bars reappointment to the same"
+            " post: may an official whose latest rating is KHTNV be reappointed?")
+
+
+def test_law_80_a_single_khtnv_year_asks_for_review():
+    # Law 80/2025 Art. 27(1)(c), its evaluation section from 2026-01-01 (Art. 44(2))
+    log = officer()
+    log.rate(2025, "KHTNV")  # 3
+    got = reasons(evaluate(REF, log.rows, "2026-01-01"), "single-failed-rating")
+    assert got == [reason(
+        "single-failed-rating", "needs_review", C_SINGLE,
+        "Kết quả xếp loại gần nhất (năm 2025) là Không hoàn thành nhiệm vụ (KHTNV): cơ quan có"
+        " thẩm quyền phải xem xét bố trí vị trí việc làm thấp hơn hoặc cho thôi việc; cần xem"
+        f" xét. Câu hỏi còn mở: {Q_SINGLE}",
+        "The latest rating (year 2025) is failed to complete duties (KHTNV): the competent"
+        " authority must consider a lower job position or dismissal; needs review. Open"
+        f" question: {Q_SINGLE}", [3])]
+    assert reasons(evaluate(REF, log.rows, "2025-12-31"), "single-failed-rating") == []
+
+
+def test_law_80_the_last_year_over_decides():
+    # the rating checked is the evaluation year before the evaluation date's year
+    log = officer()
+    log.rate(2024, "KHTNV")  # 3
+    assert reasons(evaluate(REF, log.rows, "2026-03-02"), "single-failed-rating") == [reason(
+        "single-failed-rating", "ok", C_SINGLE, "Chưa có kết quả xếp loại năm 2025.",
+        "No rating on record for 2025.")]
+    log.rate(2025, "HTTNV")  # 4
+    assert reasons(evaluate(REF, log.rows, "2026-03-02"), "single-failed-rating") == [reason(
+        "single-failed-rating", "ok", C_SINGLE,
+        "Kết quả xếp loại gần nhất (năm 2025): Hoàn thành tốt nhiệm vụ (HTTNV).",
+        "Latest rating (year 2025): good: completed duties well (HTTNV).", [4])]
+
+
+def test_law_80_covers_cong_chuc_only():
+    log = officer(category="vien_chuc")
+    log.rate(2025, "KHTNV")
+    assert reasons(evaluate(REF, log.rows, "2026-03-02"), "single-failed-rating") == [reason(
+        "single-failed-rating", "info", C_SINGLE,
+        "Quy định chỉ áp dụng cho cong_chuc; cán bộ này thuộc vien_chuc.",
+        "The rule applies to cong_chuc only; this officer is vien_chuc.")]
+
+
+# --------------------------------------------------------------------------- the new rules' edges
+
+def test_a_decision_before_the_rating_rule_does_not_hide_a_later_one():
+    # rules.toml rating-inconsistent from the 2020 evaluation year: 2019 is skipped, 2021 not
+    log = officer(term="2019-03-01")
+    log.decide("khien_trach", "2019-06-03")               # 3, 4, 5
+    log.decide("khien_trach", "2021-05-03", number="13")  # 6, 7, 8
+    log.rate(2021, "HTNV")                                # 9
+    got = reasons(evaluate(REF, log.rows, "2022-06-01"), "rating-inconsistent")
+    assert [(r["outcome"], r["positions"]) for r in got] == [("needs_review", [7, 9])]
+
+
+def test_decree_48_c_an_act_counted_once_does_not_hide_another_act():
+    log = party_and_state_rated("KHTNV", None)             # 3-7, 8 (2023)
+    log.decide("canh_cao", "2024-05-02", number="14")       # 9, 10, 11
+    log.rate(2024, "HTTNV")                                 # 12
+    got = reasons(evaluate(REF, log.rows, "2025-06-02"), "rating-inconsistent")
+    assert [(r["outcome"], r["positions"]) for r in got] == [("info", [4, 6, 8]),
+                                                            ("needs_review", [10, 12])]
+
+
+def test_decree_48_c_a_state_decision_in_2022_and_a_party_one_in_2023():
+    # the later year (2023) is rated under Decree 48/2023, so the act counts once: in 2022
+    log = party_then_state("2023-02-01", "2022-06-01", form="khien_trach", found="2021-12-01")
+    log.rate(2022, "KHTNV")  # 8
+    log.rate(2023, "HTTNV")  # 9
+    got = reasons(evaluate(REF, log.rows, "2024-06-03"), "rating-inconsistent")
+    assert [(r["outcome"], r["positions"]) for r in got] == [("info", [4, 6, 8]), ("ok", [])]
+    assert got[0]["message_en"].endswith(f"and 2022 is rated KHTNV {ND48_C_EN}.")
+
+
+@pytest.mark.parametrize("field", ["detected_on", "occurred_on", "ended_on"])
+def test_decree_48_b_reads_each_day_of_the_violation(field):
+    # rules.toml note: exception (b) when the violation was detected, occurred or ended in an
+    # earlier year rated KHTNV; here only ``field`` lies in 2023
+    log = officer()
+    log.rate(2023, "KHTNV")                                              # 3
+    log.decide("khien_trach", "2024-03-01", opened_on="2024-01-05")      # 4, 5, 6
+    log.rate(2024, "HTTNV")                                              # 7
+    violation = log.rows[3]["data"]["violations"][0]
+    violation.update(detected_on="2024-01-05", occurred_on="2024-01-05", ended_on=None)
+    violation[field] = "2023-10-02"
+    got = reasons(evaluate(REF, log.rows, "2025-06-02"), "rating-inconsistent")
+    assert [(r["outcome"], r["positions"]) for r in got] == [("info", [3, 5]), ("ok", [])]
+
+
+def test_decree_48_names_only_the_decisions_first_row():
+    # an appeal adds rows to a decision; the reasons name the decision by its Issued row
+    log = officer()
+    log.rate(2023, "KHTNV")                                                # 3
+    _, did = log.decide("khien_trach", "2024-03-01", opened_on="2023-10-02")  # 4, 5, 6
+    log.rate(2024, "HTTNV")                                                # 7
+    log.appeal(did, "2024-03-10")                                          # 8
+    got = reasons(evaluate(REF, log.rows, "2025-06-02"), "rating-inconsistent")
+    assert [r["positions"] for r in got][:1] == [[3, 5]]
+    pair = party_and_state_rated("HTTNV", "HTTNV")
+    pair.appeal(pair.party_decision, "2023-11-10")                          # 10
+    assert [r["positions"] for r in reasons(evaluate(REF, pair.rows, "2025-06-02"),
+                                            "rating-inconsistent")] == [[4, 6, 8, 9]]
+    twin = party_then_state("2023-10-02", "2023-12-01")
+    twin.appeal(twin.party_decision, "2023-10-09")                          # 8
+    assert state_reason(twin, "2024-10-01")["positions"] == [4, 6, 7]
+
+
+def test_decree_172_on_the_party_decisions_first_day_both_starts_run():
+    # the Party decision takes effect a month after the state one: on its first day both
+    # counts have begun, so the answer stands without the question
+    log = party_then_state("2025-08-01", "2025-07-01")
+    got = state_reason(log, "2025-08-01")
+    assert got["outcome"] == "not_eligible"
+    assert "from 2025-07-01 through 2026-06-30" in got["message_en"]
+    assert state_reason(log, "2025-07-31")["outcome"] == "needs_review"
+
+
+def test_decree_71_a_later_party_decision_does_not_hide_other_decisions():
+    log = party_then_state("2024-01-15", "2023-12-01")
+    log.decide("khien_trach", "2024-01-10", number="14")  # 8, 9, 10
+    got = reasons(evaluate(REF, log.rows, "2024-01-14", post="higher"), "discipline-effect")
+    assert [r["positions"] for r in got] == [[4], [4, 6, 7], [9, 10]]
+
+
+def test_the_new_rules_read_their_questions_and_outcomes_from_the_reference():
+    def without(rule_id, *keys):
+        return {k: v for k, v in REF.rule(rule_id).params.items() if k not in keys}
+
+    log = officer()
+    log.rate(2025, "KHTNV")  # 3
+    bare = Tuned(single_failed_rating=without("single-failed-rating", "open_question",
+                                              "outcome"))
+    (got,) = reasons(evaluate(bare, log.rows, "2026-03-02"), "single-failed-rating")
+    assert got["outcome"] == "needs_review"
+    assert got["message_en"].endswith("; needs review. Open question: ")
+    assert got["message_vi"].endswith("; cần xem xét. Câu hỏi còn mở: ")
+    nd172 = party_then_state("2025-06-02", "2025-07-01")
+    bare = Tuned(party_decision_start_nd172=without("party-decision-start-nd172",
+                                                    "open_question"))
+    assert state_reason(nd172, "2026-06-02")["message_en"].endswith(Q_ND172)
+    got = reasons(evaluate(bare, nd172.rows, "2026-06-02", post="higher"), "discipline-effect")
+    assert got[1]["message_en"].endswith(f"under {C_ND172}. Open question: ")
+    assert got[1]["message_vi"].endswith(f"theo {C_ND172}. Câu hỏi còn mở: ")
+    nowhere = party_and_state_rated("HTTNV", "HTTNV")
+    bare = Tuned(rating_inconsistent=without("rating-inconsistent", "outcome"))
+    assert [r["outcome"] for r in reasons(evaluate(bare, nowhere.rows, "2025-06-02"),
+                                          "rating-inconsistent")] == ["needs_review"]
+
+
+def test_single_failed_rating_reads_its_level_and_categories():
+    log = officer()
+    log.rate(2025, "HTNV")  # 3
+    tuned = Tuned(single_failed_rating={**REF.rule("single-failed-rating").params,
+                                        "failed_level": "HTNV"})
+    (got,) = reasons(evaluate(tuned, log.rows, "2026-03-02"), "single-failed-rating")
+    assert (got["outcome"], got["positions"]) == ("needs_review", [3])
+    assert got["message_en"].startswith("The latest rating (year 2025) is completed duties"
+                                        " (HTNV): the competent authority")
+    assert [r["outcome"] for r in reasons(evaluate(REF, log.rows, "2026-03-02"),
+                                          "single-failed-rating")] == ["ok"]
+    vc = officer(category="vien_chuc")
+    tuned = Tuned(single_failed_rating={**REF.rule("single-failed-rating").params,
+                                        "categories": ["cong_chuc", "can_bo"]})
+    (got,) = reasons(evaluate(tuned, vc.rows, "2026-03-02"), "single-failed-rating")
+    assert (got["message_vi"], got["message_en"]) == (
+        "Quy định chỉ áp dụng cho cong_chuc, can_bo; cán bộ này thuộc vien_chuc.",
+        "The rule applies to cong_chuc, can_bo only; this officer is vien_chuc.")
+
+
+def test_rating_inconsistent_names_the_laws_level_when_the_reference_gives_none():
+    # without params.forced_level the level is the law's: KHTNV (Decree 90/2020 Art. 2(5))
+    log = officer()
+    log.decide("canh_cao", "2022-04-01")  # 3, 4, 5
+    bare = Tuned(rating_inconsistent={k: v for k, v in REF.rule("rating-inconsistent")
+                                      .params.items() if k != "forced_level"})
+    assert reasons(evaluate(bare, log.rows, "2023-06-01"), "rating-inconsistent") == [RATING_OK]
+    log.rate(2022, "HTNV")                # 6
+    (got,) = reasons(evaluate(bare, log.rows, "2023-06-01"), "rating-inconsistent")
+    assert got["message_en"].endswith("must be rated failed to complete duties (KHTNV). Needs"
+                                      " review.")

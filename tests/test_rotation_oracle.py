@@ -15,7 +15,8 @@ from datetime import date
 import pytest
 
 from audit_service.reference import load_reference
-from audit_service.rotation import check_rotation, evaluate_rotation, rating_in_force
+from audit_service.rotation import (check_rotation, evaluate_rotation, rating_in_force,
+                                    serving_unit)
 
 REF = load_reference()
 
@@ -27,6 +28,7 @@ IN_FORCE = "domain notes: the ward's rating known and in force on the day of the
 
 WARD = {"unit_id": "w", "level": "ward", "name": "Phường Phúc Xá"}
 DISTRICT = {"unit_id": "d", "level": "district", "name": "Quận Ba Đình"}
+SERVING = "w"  # from_unit_on: the id of the unit the officer serves in on the move's day
 
 FLAG_VI = ("Luân chuyển từ Phường Phúc Xá (phường, xếp loại yếu năm {year}) lên Quận Ba Đình"
            " (quận, huyện, thị xã, cấp cao hơn): trái chủ trương chấm dứt luân chuyển cán bộ"
@@ -42,6 +44,7 @@ def refused(year: int, position: int | None) -> dict:
             "message_vi": FLAG_VI.format(year=year), "message_en": FLAG_EN.format(year=year),
             "positions": [position] if position is not None else []}
     return {"rule_id": "weak-ward-rotation", "citation": HN2019, "rule_in_force": True,
+            "from_unit_on": SERVING,
             "rating_used": {"year": year, "rating": "weak", "position": position},
             "allowed": False, "flag": flag, "reason_code": "weak-ward-rotation",
             "reason_vi": flag["message_vi"], "reason_en": flag["message_en"]}
@@ -50,22 +53,25 @@ def refused(year: int, position: int | None) -> dict:
 def allowed(rating: dict | None) -> dict:
     seen = f"{rating['year']}: {rating['rating']}" if rating else "none in force"
     return {"rule_id": "weak-ward-rotation", "citation": HN2019, "rule_in_force": True,
-            "rating_used": rating, "allowed": True, "flag": None,
+            "from_unit_on": SERVING, "rating_used": rating, "allowed": True, "flag": None,
             "reason_vi": f"Không trái quy định (xếp loại đơn vị đang dùng: {seen}).",
             "reason_en": f"Not contrary to the rule (unit rating in force: {seen})."}
 
 
-def merged() -> dict:
+def merged(when: str) -> dict:
+    """A target merged away by the move's day; the reason names the merger's effective date
+    (``?`` when the record has none, as the merged-away steps of a source unit do)."""
     return {"rule_id": "weak-ward-rotation", "citation": HN2019,
             "rule_in_force": None,  # filled per row: the rule's own dates still answer this
-            "rating_used": None, "allowed": False, "flag": None, "reason_code": "unit_merged",
-            "reason_vi": "Đơn vị đến đã được sáp nhập vào đơn vị khác.",
-            "reason_en": "The target unit was merged into another unit."}
+            "from_unit_on": SERVING, "rating_used": None, "allowed": False, "flag": None,
+            "reason_code": "unit_merged",
+            "reason_vi": f"Đơn vị đến đã được sáp nhập vào đơn vị khác từ ngày {when}.",
+            "reason_en": f"The target unit was merged into another unit on {when}."}
 
 
 def ended(day: str) -> dict:
     return {"rule_id": "weak-ward-rotation", "citation": HN2019, "rule_in_force": False,
-            "rating_used": None, "allowed": True, "flag": None,
+            "from_unit_on": SERVING, "rating_used": None, "allowed": True, "flag": None,
             "reason_vi": ("Quy định chấm dứt luân chuyển cán bộ từ phường yếu lên công tác ở quận"
                           f" không còn hiệu lực ngày {day} (áp dụng 2019-01-01 đến 2025-06-30;"
                           " cấp quận đã bỏ từ 2025-07-01): không áp dụng."),
@@ -77,7 +83,7 @@ def ended(day: str) -> dict:
 
 def not_yet(day: str, until: str = "2025-06-30") -> dict:
     return {"rule_id": "weak-ward-rotation", "citation": HN2019, "rule_in_force": False,
-            "rating_used": None, "allowed": True, "flag": None,
+            "from_unit_on": SERVING, "rating_used": None, "allowed": True, "flag": None,
             "reason_vi": ("Quy định chấm dứt luân chuyển cán bộ từ phường yếu lên công tác ở quận"
                           f" chưa có hiệu lực ngày {day} (áp dụng 2019-01-01 đến {until}):"
                           " không áp dụng."),
@@ -144,33 +150,37 @@ def test_ratings_given_as_a_year_mapping_carry_no_position():
         {"year": 2024, "rating": "average", "position": None}
 
 
-# (case, target's merger fields, move date, merged?, rule in force?, source). The target unit was merged on
-# 2024-03-01: it no longer exists from that day (the same reading as Unit.merged_by).
+# (case, target's merger fields, move date, the merger date the refusal names (None: not
+# merged), rule in force?, source). The target unit was merged on 2024-02-29: it no longer
+# exists from that day (the same reading as Unit.merged_by).
 MERGERS = [
     ("moved the day before the merger", {"merged_into": "x", "merged_on": "2024-02-29"},
-     "2024-02-28", False, True, MERGER),
+     "2024-02-28", None, True, MERGER),
     ("moved on the day of the merger", {"merged_into": "x", "merged_on": "2024-02-29"},
-     "2024-02-29", True, True, MERGER),
+     "2024-02-29", "2024-02-29", True, MERGER),
     ("moved the day after the merger", {"merged_into": "x", "merged_on": "2024-02-29"},
-     "2024-03-01", True, True, MERGER),
-    ("merged, its date unknown", {"merged_into": "x"}, "2020-01-06", True, True, MERGER),
+     "2024-03-01", "2024-02-29", True, MERGER),
+    ("merged, its date unknown", {"merged_into": "x"}, "2020-01-06", "?", True, MERGER),
     ("merged, its date given as a date", {"merged_into": "x", "merged_on": date(2024, 2, 29)},
-     "2024-02-28", False, True, MERGER),
+     "2024-02-28", None, True, MERGER),
+    ("merged by a date object, moved on that day", {"merged_into": "x",
+                                                    "merged_on": date(2024, 2, 29)},
+     "2024-02-29", "2024-02-29", True, MERGER),
     ("a merger date without a successor is no merger", {"merged_on": "2024-02-29"},
-     "2024-06-03", False, True, MERGER),
+     "2024-06-03", None, True, MERGER),
     ("merged after the weak-ward rule ended: still merged", {"merged_into": "x",
                                                               "merged_on": "2025-07-01"},
-     "2025-08-01", True, False, f"{MERGER}; {HN2019}"),
+     "2025-08-01", "2025-07-01", False, f"{MERGER}; {HN2019}"),
 ]
 
 
-@pytest.mark.parametrize("case,fields,on,is_merged,in_force,source", MERGERS,
+@pytest.mark.parametrize("case,fields,on,named,in_force,source", MERGERS,
                          ids=[r[0] for r in MERGERS])
-def test_merged_target_table(case, fields, on, is_merged, in_force, source):
+def test_merged_target_table(case, fields, on, named, in_force, source):
     target = {**DISTRICT, **fields}
     answer = evaluate_rotation(REF, WARD, target, [rated(2022, "strong", 1)], on)
-    if is_merged:
-        assert answer == {**merged(), "rule_in_force": in_force}, (case, source)
+    if named is not None:
+        assert answer == {**merged(named), "rule_in_force": in_force}, (case, source)
     else:
         assert answer == allowed(rated(2022, "strong", 1)), (case, source)
 
@@ -202,3 +212,88 @@ def test_check_rotation_on_an_empty_unit_raises_no_flag():
     weak = {"year": 2023, "rating": "weak", "position": 1}
     assert check_rotation(REF, {}, DISTRICT, weak) is None
     assert check_rotation(REF, WARD, {}, weak) is None
+
+
+# A source ward merged away before the move: the caller passes the successor it serves in
+# (serving_unit) and the merged-away wards, which every answer names (rules.toml
+# weak-ward-rotation note: followed to its successor when the merge took effect on or before
+# the move; the successor's rating in force decides). The merge is dated 2008-08-01 (the day
+# Hà Tây joined Hanoi, Nghị quyết 15/2008/QH12), older than the rule itself.
+OLD = {"unit_id": "o", "level": "ward", "name": "Phường Cũ", "merged_into": "w",
+       "merged_on": "2008-08-01"}
+MERGED_SOURCE = "domain notes: rotation through merged units (rules.toml weak-ward-rotation)"
+
+
+def via(day: str) -> tuple[str, str]:
+    return (f" Đơn vị của cán bộ đã sáp nhập trước ngày {day} (Phường Cũ sáp nhập ngày"
+            " 2008-08-01): xét theo Phường Phúc Xá và xếp loại của đơn vị này.",
+            f" The officer's unit had been merged by {day} (Phường Cũ merged on 2008-08-01):"
+            " judged as Phường Phúc Xá, by its ratings.")
+
+
+def with_via(answer: dict, day: str) -> dict:
+    v_vi, v_en = via(day)
+    return {**answer, "reason_vi": answer["reason_vi"] + v_vi,
+            "reason_en": answer["reason_en"] + v_en}
+
+
+# (case, ratings of the successor, move date, expected answer before the steps, source)
+MERGED_SOURCES = [
+    ("before the rule: not yet in force", [rated(2018, "weak", 1)], "2018-12-31",
+     not_yet("2018-12-31"), f"{HN2019}; {MERGED_SOURCE}"),
+    ("the successor rated weak: refused", [rated(2023, "weak", 4)], "2024-01-01",
+     refused(2023, 4), f"{HN2019}; {MERGED_SOURCE}"),
+    ("the successor rated average: allowed", [rated(2023, "average", 4)], "2024-01-01",
+     allowed(rated(2023, "average", 4)), f"{HN2019}; {MERGED_SOURCE}"),
+    ("after the district level: ended", [rated(2024, "weak", 6)], "2025-07-01",
+     ended("2025-07-01"), f"{HN2019}; {MERGED_SOURCE}"),
+]
+
+
+@pytest.mark.parametrize("case,ratings,on,expected,source", MERGED_SOURCES,
+                         ids=[r[0] for r in MERGED_SOURCES])
+def test_a_merged_source_is_named_in_every_answer(case, ratings, on, expected, source):
+    units = {"o": OLD, "w": WARD}
+    unit, merged_away = serving_unit(OLD, units.__getitem__, on)
+    assert (unit, merged_away) == (WARD, [OLD])
+    answer = evaluate_rotation(REF, unit, DISTRICT, ratings, on, merged_away=merged_away)
+    assert answer == with_via(expected, on), (case, source)
+
+
+def test_a_merge_after_the_move_is_not_followed():
+    # the ward is served as itself the day before its merge took effect
+    units = {"o": OLD, "w": WARD}
+    assert serving_unit(OLD, units.__getitem__, "2008-07-31") == (OLD, [])
+    assert serving_unit(OLD, units.__getitem__, "2008-08-01") == (WARD, [OLD])
+
+
+def test_a_chain_of_merges_names_every_step_and_a_nameless_unit_by_its_id():
+    # two merges before the move, the older one of a unit with no name and no date on record
+    older = {"unit_id": "o2", "level": "ward", "merged_into": "o"}
+    units = {"o2": older, "o": OLD, "w": WARD}
+    unit, merged_away = serving_unit(older, units.__getitem__, "2024-01-01")
+    assert (unit, merged_away) == (WARD, [older, OLD])
+    answer = evaluate_rotation(REF, unit, DISTRICT, [rated(2023, "weak", 4)], "2024-01-01",
+                               merged_away=merged_away)
+    assert answer["reason_en"] == (
+        FLAG_EN.format(year=2023) + " The officer's unit had been merged by 2024-01-01 (o2 merged"
+        " on ?; Phường Cũ merged on 2008-08-01): judged as Phường Phúc Xá, by its ratings.")
+    assert answer["reason_vi"] == (
+        FLAG_VI.format(year=2023) + " Đơn vị của cán bộ đã sáp nhập trước ngày 2024-01-01 (o2 sáp"
+        " nhập ngày ?; Phường Cũ sáp nhập ngày 2008-08-01): xét theo Phường Phúc Xá và xếp loại"
+        " của đơn vị này.")
+    nameless = {"unit_id": "w9", "level": "ward"}
+    got = evaluate_rotation(REF, nameless, DISTRICT, [], "2024-01-01", merged_away=[OLD])
+    assert got["from_unit_on"] == "w9"
+    assert got["reason_en"].endswith("): judged as w9, by its ratings.")
+    assert got["reason_vi"].endswith("): xét theo w9 và xếp loại của đơn vị này.")
+
+
+def test_a_merge_cycle_in_bad_data_is_followed_once():
+    # a record merged back into a unit already passed: stop there, never loop
+    a = {"unit_id": "a", "level": "ward", "merged_into": "b", "merged_on": "2020-01-01"}
+    b = {"unit_id": "b", "level": "ward", "merged_into": "a", "merged_on": "2021-01-01"}
+    assert serving_unit(a, {"a": a, "b": b}.__getitem__, "2024-01-01") == (b, [a])
+    b2 = {**b, "merged_into": "c"}
+    c = {"unit_id": "c", "level": "ward", "merged_into": "b", "merged_on": "2022-01-01"}
+    assert serving_unit(a, {"a": a, "b": b2, "c": c}.__getitem__, "2024-01-01") == (c, [a, b2])
