@@ -38,7 +38,7 @@ ELIGIBLE = "eligible"
 
 #: The rules evaluate() applies, in the order their reasons are listed.
 RULES_CHECKED = ("term-failed-rating", "consecutive-failed-ratings", "open-proceeding",
-                 "discipline-effect", "ended-employment", "corruption-bar",
+                 "party-decision-awaits-state", "discipline-effect", "ended-employment", "corruption-bar",
                  "repeated-discipline-in-term", "rating-inconsistent", "single-failed-rating",
                  "notice-window")
 
@@ -276,6 +276,56 @@ def _open_proceeding(ctx: _Ctx, rule: Any) -> list[dict]:
                     f"Không có việc xem xét kỷ luật nào đang mở vào ngày {on.isoformat()}.",
                     f"No discipline proceeding open on {on.isoformat()}.",
                     [p for pr in procs for p in pr.positions])]
+
+
+# -- party-decision-awaits-state ------------------------------------------------------------
+
+def _party_awaits_state(ctx: _Ctx, rule: Any) -> list[dict]:
+    """A proceeding whose Party decision was signed by ``on`` (under the rule's regime) while
+    no state decision on it was: the administrative process the Party decision calls for is
+    still open business (Decree 112/2020 Art. 2(6) as amended by Decree 71/2023)."""
+    on = ctx.on
+    out = []
+    days = int(rule.params.get("within_days", 30))
+    by_proceeding: dict[str, list[DecisionState]] = {}
+    for d in ctx.decisions():
+        if d.proceeding_id:
+            by_proceeding.setdefault(d.proceeding_id, []).append(d)
+    for pid, decisions in by_proceeding.items():
+        signed = [(ctx.regime_date(d), d) for d in decisions]
+        party = [(day, d) for day, d in signed if d.discipline_system == "party"
+                 and d.in_force and day is not None and day <= on and rule.valid_on(day)]
+        state = [d for day, d in signed if d.discipline_system != "party"
+                 and day is not None and day <= on]
+        p = ctx.state.proceedings.get(pid)
+        dismissed = (p is not None and p.status == "dismissed"
+                     and (p.dismissed_on is None or p.dismissed_on <= on))
+        if not party or state or dismissed:
+            continue
+        day, d = min(party, key=lambda x: (x[0], x[1].issued_position or 0))
+        label_vi, label_en = ctx.decision_label(d)
+        due = day + timedelta(days=days)
+        late_vi = (f" Đã quá {days} ngày kể từ ngày {day.isoformat()}." if due < on else "")
+        late_en = (f" More than {days} days have passed since {day.isoformat()}."
+                   if due < on else "")
+        out.append(_reason(
+            rule, _hit(rule, NEEDS_REVIEW),
+            f"{label_vi} (kỷ luật đảng, ký ngày {day.isoformat()}) chưa có quyết định xử lý kỷ"
+            f" luật hành chính tương ứng về cùng hành vi: trong {days} ngày kể từ ngày công bố"
+            f" quyết định kỷ luật về đảng phải thực hiện quy trình xử lý kỷ luật hành chính (nếu"
+            f" có); cần xem xét.{late_vi}",
+            f"The {label_en} (Party discipline, signed {day.isoformat()}) has no administrative"
+            f" decision for the same act on record: the administrative discipline process (if"
+            f" any) must follow within {days} days of the Party decision's announcement; needs"
+            f" review.{late_en}",
+            [*ctx.decision_positions(d), *((p.positions[:1]) if p else [])]))
+    if out:
+        return out
+    return [_reason(rule, OK,
+                    f"Không có quyết định kỷ luật về đảng nào đang chờ xử lý kỷ luật hành chính"
+                    f" vào ngày {on.isoformat()}.",
+                    f"No Party discipline decision awaiting its administrative process on"
+                    f" {on.isoformat()}.")]
 
 
 # -- where an administrative decision's effect period starts -------------------------------
@@ -828,6 +878,7 @@ _CHECKS: dict[str, Callable[[_Ctx, Any], list[dict]]] = {
     "ended-employment": _ended_employment,
     "repeated-discipline-in-term": _repeated_discipline,
     "open-proceeding": _open_proceeding,
+    "party-decision-awaits-state": _party_awaits_state,
     "discipline-effect": _discipline_effect,
     "corruption-bar": _corruption_bar,
     "rating-inconsistent": _rating_inconsistent,

@@ -304,7 +304,10 @@ def test_salary_step_reduction_before_the_reform_still_gives_twelve_months():
 def test_party_warning_after_regulation_377_gives_thirty_six_months():
     """Regulation 377-QĐ/TW: Party cảnh cáo bars a higher post for 36 months (finding 1.2)."""
     log = officer("2024-01-02")
-    log.decide("canh_cao", "2025-11-01", system="party")
+    pid, _ = log.decide("canh_cao", "2025-11-01", system="party")
+    # the administrative side closed without a state decision (Decree 71/2023's process)
+    log.add("Proceeding.Dismissed", pid, "2025-12-01", {"reason": "không xử lý hành chính",
+                                                         "dismissed_on": "2025-12-01"})
     first_year = evaluate(REF, log.rows, date(2026, 6, 1), post="higher")
     r = only(first_year, "discipline-effect", "not_eligible")  # Party only: no state period
     assert "36" in r["message_en"] and "Party" in r["message_en"]

@@ -75,6 +75,41 @@ def test_a_dismissed_proceeding_takes_no_decision_of_either_system(store_env):
     app.close()
 
 
+def test_after_a_party_decision_alone_the_administrative_side_can_be_closed(store_env):
+    """A Party decision calls for the administrative process "if any" (Decree 112/2020 Art.
+    2(6) as amended by Decree 71/2023): until a state decision or a dismissal of the
+    administrative side is recorded, eligibility says needs_review; a dismissal closes it and
+    then takes no state decision; after a state decision nothing can be dismissed."""
+    app = build_app(store_env)
+    w = build_world(app)
+    proc = app.open_proceeding(BOARD, officer_id=w.officer, violations=[violation("2025-09-01")],
+                               opened_on="2025-09-10").id
+    _decide(app, proc, "party", "41", "2025-10-01", form="khien_trach")
+
+    before = _count(app)
+    with pytest.raises(RuleViolation) as e:  # not before the proceeding was opened
+        app.dismiss_proceeding(BOARD, proc, reason="x", dismissed_on="2025-09-01")
+    assert e.value.code == "dismissal_before_proceeding" and _count(app) == before
+    app.dismiss_proceeding(BOARD, proc, reason="Không xử lý kỷ luật hành chính",
+                           dismissed_on="2025-10-20")
+    assert _count(app) == before + 1
+    with pytest.raises(RuleViolation) as e:
+        _decide(app, proc, "state", "42", "2025-11-03")
+    assert e.value.code == "proceeding_dismissed"
+    with pytest.raises(RuleViolation) as e:  # dismissed once only
+        app.dismiss_proceeding(BOARD, proc, reason="again", dismissed_on="2025-11-03")
+    assert e.value.code == "proceeding_dismissed" and _count(app) == before + 1
+    # a proceeding with a state decision has nothing left to dismiss
+    other = app.open_proceeding(BOARD, officer_id=w.officer,
+                                violations=[violation("2025-09-02")], opened_on="2025-09-10").id
+    _decide(app, other, "state", "43", "2025-10-01")
+    count = _count(app)
+    with pytest.raises(RuleViolation) as e:
+        app.dismiss_proceeding(BOARD, other, reason="x", dismissed_on="2025-10-20")
+    assert e.value.code == "proceeding_decided" and _count(app) == count
+    app.close()
+
+
 def test_a_version_1_decided_event_is_read_by_its_decisions_system(store_env):
     """A Proceeding.Decided stored in its version-1 shape (no discipline_system: it closed the
     proceeding) loads; the service reads the system from the decision it names, so a stored

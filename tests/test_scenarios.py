@@ -49,6 +49,8 @@ HN2019 = "Chủ trương TP Hà Nội 2019 (phường yếu lên quận), đến
 HN2019_MERGED = HN2019 + "; đơn vị sáp nhập theo ngày hiệu lực của quyết định sáp nhập"
 ND71 = "Nghị định 71/2023/NĐ-CP (từ 2023-09-20): hiệu lực tính từ ngày QĐ kỷ luật đảng"
 ND112 = "Nghị định 112/2020/NĐ-CP trước 2023-09-20: hiệu lực tính từ ngày QĐ hành chính"
+ND71_26 = ("Nghị định 112/2020/NĐ-CP Điều 2 k.6 sửa đổi bởi Nghị định 71/2023/NĐ-CP (từ"
+           " 2023-09-20): quy trình kỷ luật hành chính trong 30 ngày sau QĐ kỷ luật đảng")
 ND172 = "Nghị định 172/2025/NĐ-CP (từ 2025-07-01): thời điểm tính chưa xác minh"
 ND48 = "Nghị định 48/2023/NĐ-CP (từ 2023-09-15), khoản 5 Điều 2 Nghị định 90/2020"
 ND48_B = ND48 + " điểm b (vi phạm đã dùng để xếp loại KHTNV năm trước)"
@@ -133,8 +135,21 @@ ELIGIBILITY = [
     # -- Party discipline: higher posts only, by regulation
     Row("party-377-cc-higher", QD377, [dec("canh_cao", "2025-11-03", system="party")],
         "2026-03-02", "not_eligible", post="higher"),
-    Row("party-377-cc-same", QD377, [dec("canh_cao", "2025-11-03", system="party")],
-        "2026-03-02", "eligible"),
+    Row("party-377-cc-same", QD377, [dec("canh_cao", "2025-11-03", system="party"),
+                                     ("dismiss", "2025-12-01")],
+        "2026-03-02", "eligible", rule=("party-decision-awaits-state", "ok")),
+    # -- a Party decision alone: the administrative process it calls for is still open
+    Row("party-awaits-state", ND71_26, [dec("canh_cao", "2025-11-03", system="party")],
+        "2026-03-02", "needs_review", rule=("party-decision-awaits-state", "needs_review")),
+    Row("party-awaits-state-before-nd71", ND71_26,
+        [dec("khien_trach", "2023-09-19", system="party")], "2023-10-02", "eligible",
+        rule=("party-decision-awaits-state", "ok")),
+    Row("party-awaits-state-nd71-first-day", ND71_26,
+        [dec("khien_trach", "2023-09-20", system="party")], "2023-10-02", "needs_review",
+        rule=("party-decision-awaits-state", "needs_review")),
+    Row("party-then-state-decided", ND71_26,
+        [dec("khien_trach", "2023-11-01", system="party"), twin_state("khien_trach", "2023-11-20")],
+        "2024-12-02", "eligible", rule=("party-decision-awaits-state", "ok")),
     Row("party-80-kt-last-day", QD80, [dec("khien_trach", "2023-03-01", system="party")],
         "2024-02-29", "not_eligible", post="higher"),
     Row("party-80-kt-ended", QD80, [dec("khien_trach", "2023-03-01", system="party")],
@@ -373,6 +388,9 @@ def pure_log(row: Row) -> Log:
                 "effective_from": eff, "corruption_related": False,
                 "discipline_system": "state"})
             log.add("Proceeding.Decided", pid, signed, {"decision_id": did, "decided_on": signed})
+        elif kind == "dismiss":  # the proceeding's administrative side closed undecided
+            log.add("Proceeding.Dismissed", pid, step[1],
+                    {"reason": "không xử lý kỷ luật hành chính", "dismissed_on": step[1]})
         elif kind == "appeal":
             aid = log.appeal(did, step[1])
         elif kind == "change":
@@ -509,6 +527,9 @@ class Api:
                     raise SecondDecisionRefused(row.id)
                 assert r.status_code == 201, (row.id, r.get_json())
                 did = r.get_json()["id"]
+            elif kind == "dismiss":
+                h.ok("board", f"/proceedings/{proc['id']}/dismissal", {
+                    "reason": "không xử lý kỷ luật hành chính", "dismissed_on": step[1]})
             elif kind == "appeal":
                 aid = h.ok("board", f"/decisions/{did}/appeals",
                            {"lodged_on": step[1], "grounds": "Không đồng ý"})["id"]

@@ -89,7 +89,16 @@ class Proceeding(AuditAggregate):
         self.deferral_reason = reason
 
     def dismiss(self, reason: str, dismissed_on: date, actor_id: str, actor_role: str) -> None:
-        self._check_open()
+        """Close the proceeding without a decision; after a Party decision alone, close its
+        administrative side without a state decision (Decree 112/2020 Art. 2(6) as amended
+        by Decree 71/2023: the administrative process follows a Party decision "if any")."""
+        if self.dismissed_on is not None:
+            raise RuleViolation("the proceeding is dismissed", code="proceeding_dismissed")
+        if not (self.status == "decided" and "state" not in self.decisions()):
+            self._check_open()
+        elif dismissed_on < self.opened_on:
+            raise RuleViolation("a dismissal cannot predate its proceeding",
+                                code="dismissal_before_proceeding")
         self._dismissed(reason=reason, dismissed_on=dismissed_on, actor_id=actor_id,
                         actor_role=actor_role)
 
