@@ -2,7 +2,9 @@
 
 ``check_rotation(reference, from_unit, to_unit, from_unit_latest_rating)`` returns a flag when
 an officer moves from a unit whose latest rating is ``weak`` to a unit of a higher level
-(smaller ``rank`` in ``reference.unit_levels``), else None. Pure: no I/O, no clock.
+(smaller ``rank`` in ``reference.unit_levels``) between the levels the rule names (its params
+``from_level`` and ``to_level``: ward to district), else None. Other moves up from a weak unit
+are allowed with ``review`` set in ``evaluate_rotation``'s answer. Pure: no I/O, no clock.
 
 Units are dicts ``{unit_id, level, name}``; the rating is ``{year, rating, position}``.
 """
@@ -26,6 +28,14 @@ def _level(reference: Any, unit: Mapping[str, Any]) -> Any:
     return reference.unit_levels.get(unit.get("level"))
 
 
+def _named_levels(rule: Any, from_unit: Mapping[str, Any], to_unit: Mapping[str, Any]) -> bool:
+    """Whether the move is between the levels the rule names (params ``from_level`` and
+    ``to_level``: the 2019 statement names weak wards to the district level only)."""
+    wanted = (rule.params.get("from_level"), rule.params.get("to_level"))
+    return all(w is None or u.get("level") == w
+               for w, u in zip(wanted, (from_unit, to_unit)))
+
+
 def check_rotation(reference: Any, from_unit: Mapping[str, Any], to_unit: Mapping[str, Any],
                    from_unit_latest_rating: Mapping[str, Any] | None, *,
                    on: date | str | None = None) -> dict | None:
@@ -40,6 +50,8 @@ def check_rotation(reference: Any, from_unit: Mapping[str, Any], to_unit: Mappin
     if src is None or dst is None or dst.rank >= src.rank:
         return None
     rule = reference.rule(RULE_ID)
+    if not _named_levels(rule, from_unit, to_unit):
+        return None
     day = parse_date(on)
     if day is not None and not rule.valid_on(day):
         return None
@@ -114,7 +126,8 @@ def evaluate_rotation(reference: Any, from_unit: Mapping[str, Any],
     rule = reference.rule(RULE_ID)
     answer: dict[str, Any] = {"rule_id": rule.id, "citation": rule.citation,
                               "rule_in_force": rule.valid_on(day), "rating_used": None,
-                              "allowed": True, "flag": None, "reason_vi": "", "reason_en": "",
+                              "allowed": True, "flag": None, "review": False,
+                              "reason_vi": "", "reason_en": "",
                               "from_unit_on": str(from_unit.get("unit_id"))}
     if merged_by(to_unit, day):
         when = to_unit.get("merged_on") or "?"
@@ -161,8 +174,29 @@ def evaluate_rotation(reference: Any, from_unit: Mapping[str, Any],
                       reason_en=flag["message_en"] + via_en)
     else:
         seen = f"{rating['year']}: {rating['rating']}" if rating else "none in force"
+        outside_vi = outside_en = ""
+        if _weak_upward_outside(reference, rule, from_unit, to_unit, rating):
+            answer["review"] = True
+            outside_vi = (f" Đơn vị đi xếp loại yếu và đơn vị đến ở cấp cao hơn, nhưng chủ"
+                          f" trương chỉ nêu từ {rule.params.get('from_level')} lên"
+                          f" {rule.params.get('to_level')}: ngoài phạm vi câu chữ, cần xem xét.")
+            outside_en = (f" The unit is rated weak and the target is a higher level, but the"
+                          f" statement names {rule.params.get('from_level')} to"
+                          f" {rule.params.get('to_level')} only: outside its words; needs"
+                          f" review.")
         answer.update(reason_vi=f"Không trái quy định (xếp loại đơn vị đang dùng: {seen})."
-                                f"{via_vi}",
+                                f"{outside_vi}{via_vi}",
                       reason_en=f"Not contrary to the rule (unit rating in force: {seen})."
-                                f"{via_en}")
+                                f"{outside_en}{via_en}")
     return answer
+
+
+def _weak_upward_outside(reference: Any, rule: Any, from_unit: Mapping[str, Any],
+                         to_unit: Mapping[str, Any], rating: Mapping[str, Any] | None) -> bool:
+    """A move up from a weak unit between levels the rule does not name (e.g. a weak ward to
+    a city department): not refused, but said, so a board can weigh it."""
+    if not rating or rating.get("rating") != WEAK:
+        return False
+    src, dst = _level(reference, from_unit), _level(reference, to_unit)
+    return (src is not None and dst is not None and dst.rank < src.rank
+            and not _named_levels(rule, from_unit, to_unit))

@@ -46,14 +46,15 @@ def refused(year: int, position: int | None) -> dict:
     return {"rule_id": "weak-ward-rotation", "citation": HN2019, "rule_in_force": True,
             "from_unit_on": SERVING,
             "rating_used": {"year": year, "rating": "weak", "position": position},
-            "allowed": False, "flag": flag, "reason_code": "weak-ward-rotation",
+            "allowed": False, "flag": flag, "review": False,
+            "reason_code": "weak-ward-rotation",
             "reason_vi": flag["message_vi"], "reason_en": flag["message_en"]}
 
 
 def allowed(rating: dict | None) -> dict:
     seen = f"{rating['year']}: {rating['rating']}" if rating else "none in force"
     return {"rule_id": "weak-ward-rotation", "citation": HN2019, "rule_in_force": True,
-            "from_unit_on": SERVING, "rating_used": rating, "allowed": True, "flag": None,
+            "from_unit_on": SERVING, "rating_used": rating, "allowed": True, "flag": None, "review": False,
             "reason_vi": f"Không trái quy định (xếp loại đơn vị đang dùng: {seen}).",
             "reason_en": f"Not contrary to the rule (unit rating in force: {seen})."}
 
@@ -63,7 +64,7 @@ def merged(when: str) -> dict:
     (``?`` when the record has none, as the merged-away steps of a source unit do)."""
     return {"rule_id": "weak-ward-rotation", "citation": HN2019,
             "rule_in_force": None,  # filled per row: the rule's own dates still answer this
-            "from_unit_on": SERVING, "rating_used": None, "allowed": False, "flag": None,
+            "from_unit_on": SERVING, "rating_used": None, "allowed": False, "flag": None, "review": False,
             "reason_code": "unit_merged",
             "reason_vi": f"Đơn vị đến đã được sáp nhập vào đơn vị khác từ ngày {when}.",
             "reason_en": f"The target unit was merged into another unit on {when}."}
@@ -71,7 +72,7 @@ def merged(when: str) -> dict:
 
 def ended(day: str) -> dict:
     return {"rule_id": "weak-ward-rotation", "citation": HN2019, "rule_in_force": False,
-            "from_unit_on": SERVING, "rating_used": None, "allowed": True, "flag": None,
+            "from_unit_on": SERVING, "rating_used": None, "allowed": True, "flag": None, "review": False,
             "reason_vi": ("Quy định chấm dứt luân chuyển cán bộ từ phường yếu lên công tác ở quận"
                           f" không còn hiệu lực ngày {day} (áp dụng 2019-01-01 đến 2025-06-30;"
                           " cấp quận đã bỏ từ 2025-07-01): không áp dụng."),
@@ -83,7 +84,7 @@ def ended(day: str) -> dict:
 
 def not_yet(day: str, until: str = "2025-06-30") -> dict:
     return {"rule_id": "weak-ward-rotation", "citation": HN2019, "rule_in_force": False,
-            "from_unit_on": SERVING, "rating_used": None, "allowed": True, "flag": None,
+            "from_unit_on": SERVING, "rating_used": None, "allowed": True, "flag": None, "review": False,
             "reason_vi": ("Quy định chấm dứt luân chuyển cán bộ từ phường yếu lên công tác ở quận"
                           f" chưa có hiệu lực ngày {day} (áp dụng 2019-01-01 đến {until}):"
                           " không áp dụng."),
@@ -297,3 +298,37 @@ def test_a_merge_cycle_in_bad_data_is_followed_once():
     b2 = {**b, "merged_into": "c"}
     c = {"unit_id": "c", "level": "ward", "merged_into": "b", "merged_on": "2022-01-01"}
     assert serving_unit(a, {"a": a, "b": b2, "c": c}.__getitem__, "2024-01-01") == (c, [a, b2])
+
+
+CITY = {"unit_id": "c", "level": "city", "name": "UBND Thành phố"}
+DEPARTMENT = {"unit_id": "s", "level": "department", "name": "Sở Nội vụ"}
+COMMUNE = {"unit_id": "x", "level": "commune", "name": "Xã Đông Anh"}
+OUTSIDE_VI = (" Đơn vị đi xếp loại yếu và đơn vị đến ở cấp cao hơn, nhưng chủ trương chỉ nêu từ"
+              " ward lên district: ngoài phạm vi câu chữ, cần xem xét.")
+OUTSIDE_EN = (" The unit is rated weak and the target is a higher level, but the statement"
+              " names ward to district only: outside its words; needs review.")
+NAMED = ("rules.toml weak-ward-rotation params from_level = ward, to_level = district: the 2019"
+         " statement names 'phường yếu lên quận' only (domain notes, Rotation)")
+
+
+@pytest.mark.parametrize("case, source_unit, target, rating, review", [
+    ("weak ward to the city: outside the statement's words", WARD, CITY, "weak", True),
+    ("weak ward to a city department", WARD, DEPARTMENT, "weak", True),
+    ("weak commune to a district", COMMUNE, DISTRICT, "weak", True),
+    ("average ward to the city: nothing to weigh", WARD, CITY, "average", False),
+    ("weak ward to another ward: not up", WARD, {**WARD, "unit_id": "w2"}, "weak", False),
+])
+def test_moves_up_outside_the_named_levels_are_allowed_and_said(case, source_unit, target,
+                                                                  rating, review):
+    used = rated(2022, rating, 7)
+    answer = evaluate_rotation(REF, source_unit, target, [used], date(2023, 3, 1))
+    seen = f"2022: {rating}"
+    assert answer == {
+        "rule_id": "weak-ward-rotation", "citation": HN2019, "rule_in_force": True,
+        "from_unit_on": source_unit["unit_id"], "rating_used": used, "allowed": True,
+        "flag": None, "review": review,
+        "reason_vi": f"Không trái quy định (xếp loại đơn vị đang dùng: {seen})."
+                     + (OUTSIDE_VI if review else ""),
+        "reason_en": f"Not contrary to the rule (unit rating in force: {seen})."
+                     + (OUTSIDE_EN if review else "")}, (case, NAMED)
+    assert check_rotation(REF, source_unit, target, used) is None, case

@@ -477,10 +477,10 @@ def test_rotation_flag_names_both_units_their_levels_the_year_and_the_rule():
 
 def test_rotation_flag_without_names_or_position_uses_the_unit_ids():
     flag = check_rotation(REF, {"unit_id": "w9", "level": "ward"},
-                          {"unit_id": "c1", "level": "city"}, {"year": 2020, "rating": "weak"})
+                          {"unit_id": "d1", "level": "district"}, {"year": 2020, "rating": "weak"})
     assert flag["positions"] == []
-    assert flag["message_en"].startswith("Rotation from w9 (ward, rated weak in 2020) up to c1"
-                                         " (city (provincial level), a higher level)")
+    assert flag["message_en"].startswith("Rotation from w9 (ward, rated weak in 2020) up to d1"
+                                         " (district (urban or rural) or town, a higher level)")
 
 
 @pytest.mark.parametrize("from_unit, to_unit, rating", [
