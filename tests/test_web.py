@@ -381,3 +381,24 @@ def test_the_bounded_verify_takes_any_seconds_value(web):
         r = c.get("/audit", query_string={"verify": "1", "seconds": seconds})
         assert r.status_code == 200, seconds
         assert "checked" in r.get_data(as_text=True) or "kiểm" in r.get_data(as_text=True)
+
+
+def test_the_proceeding_page_links_a_party_decision_and_its_state_twin(web_lite):
+    """A proceeding decided by a Party decision alone shows that decision; once the state
+    decision for the same act follows, both are linked, each under its own label."""
+    from tests.web_support import ref
+    from tests.conftest import BOARD
+    app, proc = web_lite.service, web_lite.ids["proceeding"]
+    party = app.decide_proceeding(BOARD, proc, form="khien_trach", discipline_system="party",
+                                  decision_ref=ref("31", "2026-08-03"),
+                                  effective_from="2026-08-03").id
+    web_lite.project()
+    c = web_lite.client("board")
+    html = c.get(f"/proceedings/{proc}").get_data(as_text=True)
+    assert f'href="/decisions/{party}"' in html and "Quyết định kỷ luật đảng" in html
+    state = app.decide_proceeding(BOARD, proc, form="khien_trach",
+                                  decision_ref=ref("32", "2026-08-20"),
+                                  effective_from="2026-08-20").id
+    web_lite.project()
+    html = c.get(f"/proceedings/{proc}").get_data(as_text=True)
+    assert f'href="/decisions/{party}"' in html and f'href="/decisions/{state}"' in html
