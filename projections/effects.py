@@ -20,14 +20,17 @@ def regime_date(signed_on: date | None, effective_from: date | None) -> date | N
 
 
 def effect_periods(reference: Any, form: str | None, effective_from: date,
-                   signed_on: date | None = None, discipline_system: str | None = "state"
-                   ) -> list[tuple[Any, date, date]]:
-    """(effect, first day, first day free of it) of every effect of a decision."""
+                   signed_on: date | None = None, discipline_system: str | None = "state",
+                   start: date | None = None) -> list[tuple[Any, date, date]]:
+    """(effect, first day, first day free of it) of every effect of a decision; ``start``:
+    the day its periods run from when that is not its effective date (a Party decision for
+    the same act under Decree 71/2023: ``eligibility.effect_start``)."""
     if not form:
         return []
     effects = reference.effects_for(form, regime_date(signed_on, effective_from),
                                     discipline_system)
-    return [(e, effective_from, add_months(effective_from, e.months)) for e in effects]
+    first = start or effective_from
+    return [(e, first, add_months(first, e.months)) for e in effects]
 
 
 def effect_until(reference: Any, form: str | None, effective_from: date,

@@ -388,6 +388,14 @@ def _effect_start(ctx: _Ctx, d: DecisionState
         f" the period runs from its own effective date."), rows
 
 
+def effect_start(reference: Any, state: OfficerState, d: DecisionState, on: date) -> date:
+    """The date decision ``d``'s effect periods run from, by the same rule the verdict uses
+    (Decree 71/2023: from the Party decision's effective date for the same act); where the
+    regime leaves it open (Decree 172/2025), the decision's own effective date, which the
+    verdict then reports as an open question."""
+    return _effect_start(_Ctx(reference, state, on, True, "same"), d)[0]
+
+
 # -- discipline-effect ----------------------------------------------------------------------
 
 def _discipline_effect(ctx: _Ctx, rule: Any) -> list[dict]:

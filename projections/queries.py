@@ -21,7 +21,7 @@ from audit_service.errors import NotFound, ValidationFailed
 from . import quarantine
 from .db import ReadModelDB
 from .effects import effect_periods
-from .eligibility import evaluate
+from .eligibility import effect_start, evaluate
 from .officer_cache import OfficerAnswers, OfficerCache
 from .readmodels import iso_ts, search_key
 from audit_service.rotation import check_rotation, evaluate_rotation, serving_unit
@@ -299,8 +299,10 @@ class ReadModels:
         for d in state.decisions.values():
             if not d.in_force or d.effective_from is None:
                 continue
+            runs_from = effect_start(self.reference, state, d, day)
             for effect, start, ends in effect_periods(self.reference, d.form, d.effective_from,
-                                                      d.signed_on, d.discipline_system):
+                                                      d.signed_on, d.discipline_system,
+                                                      start=runs_from):
                 if start <= day < ends:
                     effects.append({"decision_id": d.decision_id, "form": d.form,
                                     "scope": effect.scope, "bars": effect.bars,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import date
 
 import pytest
 from eventsourcing.persistence import StoredEvent
@@ -222,3 +223,40 @@ def test_a_proceeding_snapshotted_before_version_2_reads_its_decision_by_its_sys
     state_id = _decide(app, proc, "state", "53", "2025-10-20").id
     assert app.get_proceeding(proc).decisions() == {"state": state_id, "party": party}
     app.close()
+
+
+def test_standing_runs_a_state_period_from_the_party_decision_as_the_verdict_does(h):
+    """Decree 71/2023 (state decisions signed 2023-09-20 to 2025-06-30): where a Party
+    decision exists for the act, the administrative effect runs from the Party decision's
+    effective date. The officer's standing says the same dates as the verdict's reason."""
+    w = build_city(h)
+    pid = h.ok("board", "/proceedings", {"officer_id": w["leader"], "violations": [{
+        "conduct_code": "qd522-absent", "occurred_on": "2023-10-02",
+        "detected_on": "2023-10-03", "description": "Vắng mặt"}], "opened_on": "2023-10-10"})["id"]
+    h.ok("board", f"/proceedings/{pid}/decision", {
+        "form": "khien_trach", "decision_ref": api_ref("81", "2023-11-01", symbol="QĐ-UBKT"),
+        "effective_from": "2023-11-01", "discipline_system": "party"})
+    state = h.ok("board", f"/proceedings/{pid}/decision", {
+        "form": "khien_trach", "decision_ref": api_ref("82", "2024-02-01"),
+        "effective_from": "2024-02-01", "discipline_system": "state"})["id"]
+    h.project()
+
+    db = ReadModelDB(h.settings.database)
+    try:
+        models = ReadModels(db, h.service.reference)
+
+        def state_effect(on: str) -> list[dict]:
+            body = models.standing(w["leader"], on=date.fromisoformat(on))
+            return [e for e in body["effects_in_force"] if e["decision_id"] == state]
+
+        running = state_effect("2024-10-31")
+        assert running and {(e["from"], e["until"]) for e in running} == {
+            ("2023-11-01", "2024-11-01")}
+        assert state_effect("2024-11-01") == []  # from its own date it would run to 2025-02-01
+        verdict = models.eligibility(w["leader"], on="2024-10-31", post="higher")
+    finally:
+        db.close()
+    reasons = [r for r in verdict["reasons"] if r["rule_id"] == "discipline-effect"
+               and "82" in r["message_en"]]
+    assert len(reasons) == 1, verdict["reasons"]
+    assert "from 2023-11-01 through 2024-10-31" in reasons[0]["message_en"]
