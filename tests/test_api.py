@@ -404,7 +404,8 @@ def test_rotation_check_flags_a_move_up_from_a_weak_ward(h):
 
 def test_eligibility_asks_about_the_same_or_a_higher_post_and_party_discipline(h):
     """?post= is part of the question and of the hash; a Party cảnh cáo (Regulation
-    377-QĐ/TW) bars a higher post for 36 months and not the same post."""
+    377-QĐ/TW) bars a higher post for 36 months and not the same post (once the
+    administrative side it calls for is closed: Decree 71/2023)."""
     w = build_city(h)
     proc = h.ok("board", "/proceedings", {"officer_id": w["leader"], "violations": [{
         "conduct_code": "qd522-absent", "occurred_on": "2025-10-20",
@@ -413,6 +414,13 @@ def test_eligibility_asks_about_the_same_or_a_higher_post_and_party_discipline(h
         "form": "canh_cao", "decision_ref": ref("77", "2025-11-03", symbol="QĐ-UBKT"),
         "effective_from": "2025-11-03", "discipline_system": "party"})
     assert h.get("board", f"/decisions/{d['id']}").status_code == 200
+    h.project()
+    waiting = h.get("board", f"/officers/{w['leader']}/eligibility", on="2026-01-05").get_json()
+    assert waiting["verdict"] == "needs_review"  # the administrative side is still open
+    assert [r["outcome"] for r in waiting["reasons"]
+            if r["rule_id"] == "party-decision-awaits-state"] == ["needs_review"]
+    h.ok("board", f"/proceedings/{proc['id']}/dismissal",
+         {"reason": "Không xử lý kỷ luật hành chính", "dismissed_on": "2025-12-01"})
     h.project()
     same = h.get("board", f"/officers/{w['leader']}/eligibility", on="2026-01-05").get_json()
     higher = h.get("board", f"/officers/{w['leader']}/eligibility", on="2026-01-05",
