@@ -30,7 +30,7 @@ from audit_service.errors import NotFound
 from projections.eligibility import evaluate
 from projections.readmodels import iso_ts
 
-from .chain import BOARD
+from .chain import BOARD, add_faults
 
 REAPPOINTMENT_TOPIC = "audit_service.domain.officers:Officer.ReappointmentDecided"
 CORRECTION_TOPIC = "audit_service.domain.officers:Officer.ReappointmentDecisionCorrected"
@@ -151,12 +151,7 @@ def merge_board(report: dict, checks: list[dict]) -> dict:
         "checks": checks,
     }
     faults = [board_fault(c) for c in checks if c["status"] in ("mismatch", "bad_correction")]
-    if faults:
-        report["faults"] = sorted(report["faults"] + faults, key=lambda f: f["position"])
-        report["fault_count"] += len(faults)
-        report["ok"] = False
-        if report["first_fault"] is None:
-            report["first_fault"] = faults[0]
+    add_faults(report, faults)
     return report
 
 

@@ -747,6 +747,18 @@ def check_access(records: Iterable[Mapping[str, Any]], checkpoints: Iterable[Map
     return checker.finish(keys)
 
 
+def add_faults(report: dict, faults: list[dict]) -> None:
+    """Merge more faults into a verify report, in log order: the report fails, and its first
+    fault is kept unless it had none."""
+    if not faults:
+        return
+    report["faults"] = sorted(report["faults"] + faults, key=lambda f: f["position"])
+    report["fault_count"] += len(faults)
+    report["ok"] = False
+    if report["first_fault"] is None:
+        report["first_fault"] = faults[0]
+
+
 def merge_access(report: dict, access: Mapping[str, Any]) -> dict:
     """Add an access-log check to a chain report (its faults are by record id, apart)."""
     report["access_log"] = dict(access)

@@ -27,7 +27,7 @@ from uuid import UUID
 
 from audit_service.errors import NotFound, ValidationFailed
 
-from .chain import GENESIS, content_bytes, position_bytes
+from .chain import GENESIS, add_faults, content_bytes, position_bytes
 from .integrity import CHECKPOINT_SELECT, CHECKPOINT_COLUMNS, public_keys, rotations
 from .officer_chains import officer_entries, officer_proof
 from .officer_map import (MemoryMap, dossier_digest, key_of, leaf_hash, officer_link, proof_json,
@@ -248,10 +248,5 @@ def merge_quoted(report: dict, checks: list[dict]) -> dict:
                          f" {c['dossier_hash'][:16]}…, which none of the {CANDIDATES} newest"
                          " checkpoints before it gives from the log"}
               for c in checks if c["status"] == "mismatch"]
-    if faults:
-        report["faults"] = sorted(report["faults"] + faults, key=lambda f: f["position"])
-        report["fault_count"] += len(faults)
-        report["ok"] = False
-        if report["first_fault"] is None:
-            report["first_fault"] = faults[0]
+    add_faults(report, faults)
     return report

@@ -22,6 +22,7 @@ from audit_service.clock import today_in_vietnam
 from projections.queries import ReadModels
 from projections.readmodels import PROJECTIONS, snapshot
 
+from .chain import add_faults
 from .records import record_of
 from .replay import ReplayStore
 
@@ -139,11 +140,8 @@ def merge_read_models(report: dict, check: dict) -> dict:
                            f" {check['position']}: "
                            + (f"officer {first['officer_id']}: {first['detail']}"
                               if "officer_id" in first else first["detail"])}
-        report["faults"] = sorted(report["faults"] + [fault], key=lambda f: f["position"])
-        report["fault_count"] += 1
-        if report["first_fault"] is None:
-            report["first_fault"] = fault
-        report["ok"], report["status"] = False, "failed"
+        add_faults(report, [fault])
+        report["status"] = "failed"
     elif check["status"] == "incomplete" and report["status"] == "ok":
         report["ok"], report["status"] = False, "incomplete"
     report["notes"].extend(check.get("notes", []))
