@@ -148,12 +148,11 @@ class _Ctx:
         return list(range(first, self.on.year + 1))
 
     def decision_positions(self, d: DecisionState) -> list[int]:
-        extra = []
-        if d.proceeding_id and d.proceeding_id in self.state.proceedings:
-            p = self.state.proceedings[d.proceeding_id]
-            if p.decision_id == d.decision_id and p.positions:
-                extra.append(p.positions[-1])
-        return [*d.positions, *extra]
+        """The decision's rows and the Decided row of its proceeding that records it (of
+        either system; rows after it, such as a later dismissal, are not the decision's)."""
+        p = self.state.proceedings.get(d.proceeding_id) if d.proceeding_id else None
+        decided = p.decided_positions.get(d.decision_id) if p is not None else None
+        return [*d.positions, *([decided] if decided is not None else [])]
 
 
 def _reason(rule: Any, outcome: str, vi: str, en: str, positions: Iterable[int] = ()) -> dict:

@@ -140,6 +140,7 @@ class ProceedingState:
     decided_on: date | None = None  # the first decision's, of either system
     decision_id: str | None = None  # the state decision (any, before Decided v2)
     party_decision_id: str | None = None  # the Party decision on the same act
+    decided_positions: dict[str, int] = field(default_factory=dict)  # decision -> its Decided row
     conduct_codes: list[str] = field(default_factory=list)
     #: the violations' dates: ``{occurred_on, detected_on, ended_on}`` (dates or None)
     violations: list[dict] = field(default_factory=list)
@@ -411,6 +412,7 @@ class _Folder:
             p.decision_id = decision_id
         p.positions.append(pos)
         if decision_id:
+            p.decided_positions[decision_id] = pos
             self.decided_rows.setdefault(decision_id, []).append(pos)
 
     # -- Decisions

@@ -1424,7 +1424,8 @@ def test_decree_71_a_later_party_decision_does_not_hide_other_decisions():
     log = party_then_state("2024-01-15", "2023-12-01")
     log.decide("khien_trach", "2024-01-10", number="14")  # 8, 9, 10
     got = reasons(evaluate(REF, log.rows, "2024-01-14", post="higher"), "discipline-effect")
-    assert [r["positions"] for r in got] == [[4], [4, 6, 7], [9, 10]]
+    # each decision with its own Decided row (the Party one's is 5, not the proceeding's last)
+    assert [r["positions"] for r in got] == [[4, 5], [4, 6, 7], [9, 10]]
 
 
 def test_the_new_rules_read_their_questions_and_outcomes_from_the_reference():
@@ -1483,3 +1484,125 @@ def test_rating_inconsistent_names_the_laws_level_when_the_reference_gives_none(
     (got,) = reasons(evaluate(bare, log.rows, "2023-06-01"), "rating-inconsistent")
     assert got["message_en"].endswith("must be rated failed to complete duties (KHTNV). Needs"
                                       " review.")
+
+
+# --------------------------------------------------------------------------- party-decision-awaits-state
+
+# rules.toml party-decision-awaits-state: its citation, and the one in force from 2025-07-01
+C_AWAITS = ("Nghị định 112/2020/NĐ-CP, Điều 2 khoản 6, sửa đổi bởi khoản 2 Điều 1 Nghị định"
+            " 71/2023/NĐ-CP")
+C_AWAITS_172 = ("Nghị định 172/2025/NĐ-CP (thay thế Nghị định 112/2020/NĐ-CP và Nghị định"
+                " 71/2023/NĐ-CP; việc giữ quy định 30 ngày chưa được xác nhận)")
+PARTY12 = f"Quyết định kỷ luật khiển trách số {DEC12}"
+
+
+def awaits(signed: str, on: str, days: int = 30, late: bool = False, citation: str = C_AWAITS,
+           outcome: str = "needs_review", positions=(3, 4, 5)) -> dict:
+    """Decree 112/2020 Art. 2(6) as amended by Decree 71/2023: within 30 days of the Party
+    decision's announcement the administrative process (if any) must be carried out."""
+    late_vi = f" Đã quá {days} ngày kể từ ngày {signed}." if late else ""
+    late_en = f" More than {days} days have passed since {signed}." if late else ""
+    return reason(
+        "party-decision-awaits-state", outcome, citation,
+        f"{PARTY12} (kỷ luật đảng, ký ngày {signed}) chưa có quyết định xử lý kỷ luật hành chính"
+        f" tương ứng về cùng hành vi: trong {days} ngày kể từ ngày công bố quyết định kỷ luật về"
+        f" đảng phải thực hiện quy trình xử lý kỷ luật hành chính (nếu có); cần xem xét.{late_vi}",
+        f"The discipline decision (reprimand) {DEC12} (Party discipline, signed {signed}) has"
+        f" no administrative decision for the same act on record: the administrative discipline"
+        f" process (if any) must follow within {days} days of the Party decision's"
+        f" announcement; needs review.{late_en}", positions)
+
+
+def none_awaiting(on: str, citation: str = C_AWAITS) -> dict:
+    return reason("party-decision-awaits-state", "ok", citation,
+                  "Không có quyết định kỷ luật về đảng nào đang chờ xử lý kỷ luật hành chính vào"
+                  f" ngày {on}.",
+                  f"No Party discipline decision awaiting its administrative process on {on}.")
+
+
+def party_log(signed: str) -> tuple[Log, str, str]:
+    log = officer()
+    pid, did = log.decide("khien_trach", signed, system="party")  # 3, 4, 5
+    return log, pid, did
+
+
+def state_twin(log: Log, pid: str, signed: str) -> None:
+    log.add("Decision.Issued", "state-twin", signed, {
+        "proceeding_id": pid, "officer_id": OFFICER, "category": "cong_chuc",
+        "form": "khien_trach", "regime": "nd112-2020",
+        "decision_ref": {"number": "13", "symbol": "QĐ-UBND", "issuer": "UBND phường Tây Hồ",
+                         "signed_on": signed},
+        "effective_from": signed, "corruption_related": False, "discipline_system": "state"})
+
+
+@pytest.mark.parametrize("case, signed, on, expected", [
+    ("the 30th day after signing: not yet late", "2024-03-01", "2024-03-31",
+     awaits("2024-03-01", "2024-03-31")),
+    ("the 31st day: late", "2024-03-01", "2024-04-01", awaits("2024-03-01", "2024-04-01",
+                                                              late=True)),
+    ("the signing day itself", "2024-03-01", "2024-03-01", awaits("2024-03-01", "2024-03-01")),
+    ("the day before signing: nothing awaits", "2024-03-01", "2024-02-29",
+     none_awaiting("2024-02-29")),
+    ("signed the day before Decree 71/2023", "2023-09-19", "2023-10-02",
+     none_awaiting("2023-10-02")),
+    ("signed on Decree 71/2023's first day", "2023-09-20", "2023-10-02",
+     awaits("2023-09-20", "2023-10-02")),
+    ("after 2025-07-01 the Decree 172/2025 citation", "2025-08-01", "2025-10-01",
+     awaits("2025-08-01", "2025-10-01", late=True, citation=C_AWAITS_172)),
+])
+def test_party_decision_awaiting_its_administrative_process(case, signed, on, expected):
+    log, _, _ = party_log(signed)
+    assert reasons(evaluate(REF, log.rows, on), "party-decision-awaits-state") == [expected], \
+        case
+
+
+@pytest.mark.parametrize("case, twin_signed, dismissed_on, on, waiting", [
+    ("a state decision signed by the day asked", "2024-03-20", None, "2024-04-02", False),
+    ("a state decision signed on the day asked", "2024-04-02", None, "2024-04-02", False),
+    ("a state decision signed after the day asked", "2024-04-03", None, "2024-04-02", True),
+    ("the administrative side dismissed by the day asked", None, "2024-03-15", "2024-04-02",
+     False),
+    ("dismissed on the day asked", None, "2024-04-02", "2024-04-02", False),
+    ("dismissed after the day asked", None, "2024-04-03", "2024-04-02", True),
+])
+def test_a_state_decision_or_a_dismissal_closes_the_administrative_side(
+        case, twin_signed, dismissed_on, on, waiting):
+    log, pid, _ = party_log("2024-03-01")
+    if twin_signed:
+        state_twin(log, pid, twin_signed)  # 6
+    if dismissed_on:
+        log.dismiss(pid, dismissed_on)     # 6
+    got = reasons(evaluate(REF, log.rows, on), "party-decision-awaits-state")
+    assert got == [awaits("2024-03-01", on, late=True) if waiting else none_awaiting(on)], case
+
+
+def test_an_annulled_party_decision_calls_for_nothing():
+    log, _, did = party_log("2024-03-01")
+    log.annul(did, "2024-03-10")
+    assert reasons(evaluate(REF, log.rows, "2024-04-02"), "party-decision-awaits-state") == [
+        none_awaiting("2024-04-02")]
+
+
+def test_a_state_decision_alone_calls_for_nothing():
+    log = officer()
+    log.decide("khien_trach", "2024-03-01")
+    assert reasons(evaluate(REF, log.rows, "2024-04-02"), "party-decision-awaits-state") == [
+        none_awaiting("2024-04-02")]
+
+
+def test_two_party_decisions_each_await_their_own_process_in_the_order_decided():
+    log, _, _ = party_log("2024-03-01")                                      # 3, 4, 5
+    log.decide("khien_trach", "2024-03-20", system="party", number="12")    # 6, 7, 8
+    got = reasons(evaluate(REF, log.rows, "2024-04-02"), "party-decision-awaits-state")
+    assert got == [awaits("2024-03-01", "2024-04-02", late=True),
+                   awaits("2024-03-20", "2024-04-02", positions=(6, 7, 8))]
+
+
+def test_the_window_and_the_outcome_come_from_the_reference():
+    log, _, _ = party_log("2024-03-01")
+    tuned = Tuned(party_decision_awaits_state={"within_days": 10, "outcome": "informational"})
+    got = reasons(evaluate(tuned, log.rows, "2024-03-12"), "party-decision-awaits-state")
+    assert got == [awaits("2024-03-01", "2024-03-12", days=10, late=True, outcome="info")]
+    assert evaluate(tuned, log.rows, "2024-03-12")["verdict"] == "eligible"
+    on_the_day = reasons(evaluate(tuned, log.rows, "2024-03-11"), "party-decision-awaits-state")
+    assert on_the_day == [awaits("2024-03-01", "2024-03-11", days=10, outcome="info")]
