@@ -301,7 +301,7 @@ def _party_awaits_state(ctx: _Ctx, rule: Any) -> list[dict]:
                      and (p.dismissed_on is None or p.dismissed_on <= on))
         if not party or state or dismissed:
             continue
-        day, d = min(party, key=lambda x: (x[0], x[1].issued_position or 0))
+        day, d = party[0]  # one Party decision per proceeding (the service refuses a second)
         label_vi, label_en = ctx.decision_label(d)
         due = day + timedelta(days=days)
         late_vi = (f" Đã quá {days} ngày kể từ ngày {day.isoformat()}." if due < on else "")
@@ -317,7 +317,7 @@ def _party_awaits_state(ctx: _Ctx, rule: Any) -> list[dict]:
             f" decision for the same act on record: the administrative discipline process (if"
             f" any) must follow within {days} days of the Party decision's announcement; needs"
             f" review.{late_en}",
-            [*ctx.decision_positions(d), *((p.positions[:1]) if p else [])]))
+            [*ctx.decision_positions(d), p.opened_position if p else None]))
     if out:
         return out
     return [_reason(rule, OK,

@@ -1606,3 +1606,20 @@ def test_the_window_and_the_outcome_come_from_the_reference():
     assert evaluate(tuned, log.rows, "2024-03-12")["verdict"] == "eligible"
     on_the_day = reasons(evaluate(tuned, log.rows, "2024-03-11"), "party-decision-awaits-state")
     assert on_the_day == [awaits("2024-03-01", "2024-03-11", days=10, outcome="info")]
+
+
+def test_a_settled_proceeding_does_not_stop_the_next_one_from_being_answered():
+    log, pid, _ = party_log("2024-03-01")                                     # 3, 4, 5
+    state_twin(log, pid, "2024-03-10")                                        # 6
+    log.decide("khien_trach", "2024-03-20", system="party", number="12")     # 7, 8, 9
+    got = reasons(evaluate(REF, log.rows, "2024-04-02"), "party-decision-awaits-state")
+    assert got == [awaits("2024-03-20", "2024-04-02", positions=(7, 8, 9))]
+
+
+def test_the_law_gives_the_window_and_the_outcome_when_the_reference_is_silent():
+    log, _, _ = party_log("2024-03-01")
+    bare = Tuned(party_decision_awaits_state={})
+    assert reasons(evaluate(bare, log.rows, "2024-03-31"), "party-decision-awaits-state") == [
+        awaits("2024-03-01", "2024-03-31")]
+    assert reasons(evaluate(bare, log.rows, "2024-04-01"), "party-decision-awaits-state") == [
+        awaits("2024-03-01", "2024-04-01", late=True)]
