@@ -1623,3 +1623,24 @@ def test_the_law_gives_the_window_and_the_outcome_when_the_reference_is_silent()
         awaits("2024-03-01", "2024-03-31")]
     assert reasons(evaluate(bare, log.rows, "2024-04-01"), "party-decision-awaits-state") == [
         awaits("2024-03-01", "2024-04-01", late=True)]
+
+
+def test_effect_start_is_the_verdicts_start_for_the_standing():
+    """``effect_start`` (used by the officer's standing) gives the date the verdict's period
+    runs from: the Party decision's effective date under Decree 71/2023, the decision's own
+    date without a Party twin, and its own date where Decree 172/2025 leaves it open."""
+    from projections.eligibility import effect_start
+    from projections.timeline import fold
+
+    def start_of(log: Log, on: str) -> date:
+        state = fold(log.rows)
+        (d,) = [d for d in state.decisions.values() if d.discipline_system == "state"]
+        return effect_start(REF, state, d, date.fromisoformat(on))
+
+    assert start_of(party_then_state("2023-11-01", "2024-02-01"), "2024-06-03") == date(
+        2023, 11, 1)
+    assert start_of(party_then_state("2025-06-02", "2025-07-01"), "2026-06-02") == date(
+        2025, 7, 1)
+    alone = officer()
+    alone.decide("khien_trach", "2024-02-01")
+    assert start_of(alone, "2024-06-03") == date(2024, 2, 1)
