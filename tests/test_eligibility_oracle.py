@@ -478,7 +478,7 @@ def test_a_form_without_a_catalogued_period_needs_review():
     assert after["positions"] == [7, 8]  # the next decision is still answered
     assert got["outcome"] == "needs_review" and got["positions"] == [4, 5]
     assert got["message_vi"] == (
-        f"Quyết định kỷ luật giáng chức số 12/QĐ-UBND (UBND phường Tây Hồ), hiệu lực từ"
+        "Quyết định kỷ luật giáng chức số 12/QĐ-UBND (UBND phường Tây Hồ), hiệu lực từ"
         " 2025-07-15: danh mục không có thời hạn hệ quả cho hình thức này (hình thức chấm dứt"
         " việc làm hoặc chức vụ, hoặc không còn áp dụng); cần xem xét.")
     assert got["message_en"] == (
