@@ -112,11 +112,38 @@ def _discipline(app, a, r):
         r, "form", "decision_ref", "effective_from", optional=("corruption_related",)))
 
 
+def _inspection(app, a, r):
+    """A past inspection in one record: opened, its ``findings`` (each naming the officer by
+    ``personnel_code``, or none for a finding against the unit), and closed when ``closed_on``
+    is given. A finding that is refused refuses the record, named by its place in the list."""
+    findings = r.get("findings", [])
+    if not isinstance(findings, list):
+        raise ValidationFailed("invalid input", details={"findings": "must be a list"})
+    opened = app.open_inspection(a, unit_id=_unit(app, r.get("unit_code")), **_take(
+        r, "team", "started_on", optional=("announced", "basis_ref")))
+    for n, finding in enumerate(findings):
+        try:
+            if not isinstance(finding, dict):
+                raise ValidationFailed("invalid input", details={"finding": "must be an object"})
+            code = finding.get("personnel_code")
+            app.record_finding(a, opened.id,
+                               officer_id=None if code is None else _officer(app, code),
+                               **_take(finding, "conduct_code", "description", "observed_at",
+                                       optional=("evidence_sha256",)))
+        except AuditError as exc:
+            exc.message = f"findings[{n}]: {exc.message}"
+            exc.details = {f"findings[{n}]": exc.details}
+            raise
+    if r.get("closed_on") is not None:
+        app.close_inspection(a, opened.id, **_take(r, "closed_on", optional=("conclusion_ref",)))
+    return opened
+
+
 RECORD_TYPES: dict[str, Callable] = {
     "unit": _unit_cmd, "unit_rating": _unit_rating, "officer": _officer_cmd,
     "appointment": _appointment, "transfer": _transfer, "reappointment": _reappointment,
     "leaving": _leaving, "annual_rating": _annual, "monthly_grade": _monthly,
-    "discipline": _discipline,
+    "discipline": _discipline, "inspection": _inspection,
 }
 
 
@@ -334,6 +361,11 @@ def _preload(app: AuditService, batch: Batch, chunk: list[tuple[int, dict]]) -> 
             if isinstance(code, str) and not (name == "personnel_code"
                                               and record["type"] == "officer"):
                 named.add((kind, code))
+        findings = record.get("findings") if record["type"] == "inspection" else None
+        for finding in findings if isinstance(findings, list) else ():
+            code = finding.get("personnel_code") if isinstance(finding, dict) else None
+            if isinstance(code, str):
+                named.add(("personnel-code", code))
     wanted = {index_id(kind, code.strip().upper()) for kind, code in named if code.strip()}
     wanted -= batch.absent
     indexes = _load(app, wanted - batch.aggregates.keys())

@@ -104,6 +104,29 @@ MAPPINGS = [
       ("decide_proceeding", (A, "open_proceeding-result"),
        {"form": "khien_trach", "decision_ref": REF, "effective_from": "2024-04-01",
         "corruption_related": True})]),
+    ("inspection", {"unit_code": "W-QA", "started_on": "2025-05-02", "team": ["kt-1"],
+                    "announced": False, "basis_ref": "7/QĐ-ĐKT",
+                    "findings": [{"personnel_code": "HN-1", "conduct_code": "qd522-late",
+                                  "description": "Đến muộn",
+                                  "observed_at": "2025-05-05T08:20:00+07:00",
+                                  "evidence_sha256": ["ab" * 32]},
+                                 {"conduct_code": "dossier-overdue", "description": "Quá hạn",
+                                  "observed_at": "2025-05-06T09:00:00+07:00"}],
+                    "closed_on": "2025-05-28", "conclusion_ref": "7/KL-ĐKT"},
+     [("open_inspection", (A,), {"unit_id": "unit:W-QA", "team": ["kt-1"],
+                                 "started_on": "2025-05-02", "announced": False,
+                                 "basis_ref": "7/QĐ-ĐKT"}),
+      ("record_finding", (A, "open_inspection-result"),
+       {"officer_id": "officer:HN-1", "conduct_code": "qd522-late", "description": "Đến muộn",
+        "observed_at": "2025-05-05T08:20:00+07:00", "evidence_sha256": ["ab" * 32]}),
+      ("record_finding", (A, "open_inspection-result"),
+       {"officer_id": None, "conduct_code": "dossier-overdue", "description": "Quá hạn",
+        "observed_at": "2025-05-06T09:00:00+07:00"}),
+      ("close_inspection", (A, "open_inspection-result"),
+       {"closed_on": "2025-05-28", "conclusion_ref": "7/KL-ĐKT"})]),
+    ("inspection", {"unit_code": "W-QA", "started_on": "2025-05-02", "team": ["kt-1"]},
+     [("open_inspection", (A,), {"unit_id": "unit:W-QA", "team": ["kt-1"],
+                                 "started_on": "2025-05-02"})]),
 ]
 
 
@@ -126,6 +149,7 @@ def test_each_record_type_runs_its_command_with_its_fields(kind, fields, calls):
     ("leaving", {}, "personnel_code", "is required"),
     ("leaving", {"personnel_code": "   "}, "personnel_code", "is required"),
     ("annual_rating", {"personnel_code": 12}, "personnel_code", "is required"),
+    ("inspection", {"unit_code": "W-QA", "findings": {"a": 1}}, "findings", "must be a list"),
 ])
 def test_a_natural_key_that_names_nothing_is_refused_by_field(kind, fields, field, problem):
     service = Service()
@@ -178,10 +202,30 @@ def test_unreadable_lines_each_say_why():
     assert got[6]["code"] == "json_too_deep"
 
 
-def test_the_record_types_are_the_ten_of_the_file_format():
+def test_the_record_types_are_the_eleven_of_the_file_format():
     assert list(RECORD_TYPES) == ["unit", "unit_rating", "officer", "appointment", "transfer",
                                   "reappointment", "leaving", "annual_rating", "monthly_grade",
-                                  "discipline"]
+                                  "discipline", "inspection"]
+
+
+@pytest.mark.parametrize("finding,details", [
+    ("late", {"findings[1]": {"finding": "must be an object"}}),
+    ({"personnel_code": "HN-404", "conduct_code": "qd522-late", "description": "x",
+      "observed_at": "2025-05-05T08:00:00+07:00"},
+     {"findings[1]": {"personnel_code": "no officer with personnel code 'HN-404'"}}),
+])
+def test_a_refused_finding_is_named_by_its_place_in_the_list(finding, details):
+    service = Service()
+    ok = {"personnel_code": "HN-1", "conduct_code": "qd522-late", "description": "x",
+          "observed_at": "2025-05-05T08:00:00+07:00"}
+    with pytest.raises(ValidationFailed) as refused:
+        RECORD_TYPES["inspection"](service, A, {"unit_code": "W-QA", "team": ["kt-1"],
+                                                "started_on": "2025-05-02",
+                                                "findings": [ok, finding],
+                                                "closed_on": "2025-05-28"})
+    assert refused.value.message.startswith("findings[1]: ")
+    assert refused.value.details == details
+    assert [c[0] for c in service.calls] == ["open_inspection", "record_finding"]
 
 
 def test_the_reports_shape():
@@ -268,3 +312,62 @@ def test_a_number_too_long_to_hold_is_one_bad_record(app):
             json.dumps(OFFICERS[0])]
     report = import_records(app, text)
     assert [b.line for b in report.bad] == [2] and report.imported == 2
+
+
+WARD = {"type": "unit", "code": "W-1", "name": "Phường 1", "level": "ward", "parent_code": "01"}
+
+
+def _inspection_record(*findings, closed_on="2025-05-28") -> dict:
+    return {"type": "inspection", "unit_code": "W-1", "started_on": "2025-05-02",
+            "team": ["kt-1", "kt-2"], "basis_ref": "7/QĐ-ĐKT", "findings": list(findings),
+            "closed_on": closed_on, "conclusion_ref": "7/KL-ĐKT"}
+
+
+def _finding(code: str | None, day: int) -> dict:
+    finding = {"conduct_code": "qd522-late", "description": f"Đến muộn ngày {day}",
+               "observed_at": f"2025-05-{day:02d}T08:20:00+07:00"}
+    return finding if code is None else {**finding, "personnel_code": code}
+
+
+def test_an_inspection_is_imported_with_its_findings_and_closed(app):
+    officers = [{**o, "unit_code": "W-1"} for o in OFFICERS[:2]]
+    record = _inspection_record(_finding("HN-1", 5), _finding("HN-2", 6), _finding(None, 7),
+                                _finding("HN-1", 8))
+    text = [json.dumps(CITY), json.dumps(WARD), *(json.dumps(o) for o in officers),
+            json.dumps(record)]
+    before = event_count(app)
+    report = import_records(app, text)
+    assert report.bad == [] and report.imported == 5
+    # opened, four findings, closed, the record's idempotency record
+    inspection_events = 1 + 4 + 1 + 1
+    assert report.events_appended == event_count(app) - before
+    assert report.events_appended == 2 * 3 + 2 * 3 + inspection_events
+    found = app.find_officer(personnel_code="HN-1")
+    (ins,) = [a for a in (app.repository.get(e.originator_id)
+                          for e in app.recorder.select_notifications(1, 1000)
+                          if e.topic.endswith("Inspection.Opened")) if a]
+    assert ins.closed_on.isoformat() == "2025-05-28" and ins.team == ["kt-1", "kt-2"]
+    findings = [ins.findings[k] for k in ins.findings]
+    assert [(f["officer_id"], f["description"]) for f in findings] == [
+        (found.id, "Đến muộn ngày 5"), (app.find_officer(personnel_code="HN-2").id,
+                                       "Đến muộn ngày 6"),
+        (None, "Đến muộn ngày 7"), (found.id, "Đến muộn ngày 8")]
+    again = import_records(app, text)
+    assert (again.imported, again.already_imported, event_count(app)) == (
+        0, 5, before + report.events_appended)
+
+
+def test_an_inspection_with_a_refused_finding_leaves_nothing_and_the_rest_land(app):
+    officers = [{**o, "unit_code": "W-1"} for o in OFFICERS[:2]]
+    early = _finding("HN-2", 1)  # the day before the inspection started
+    text = [json.dumps(CITY), json.dumps(WARD), *(json.dumps(o) for o in officers),
+            json.dumps(_inspection_record(_finding("HN-1", 5), early)),
+            json.dumps(OFFICERS[2])]
+    report = import_records(app, text)
+    (bad,) = report.bad
+    assert (bad.line, bad.code, bad.message) == (
+        5, "finding_before_inspection",
+        "findings[1]: a finding cannot be observed before the inspection started")
+    assert report.imported == 5
+    topics = [e.topic for e in app.recorder.select_notifications(1, 1000)]
+    assert not any("Inspection" in t for t in topics)

@@ -10,7 +10,11 @@ another system would. Shape, for ``officers`` officers and about ``events`` even
   grades (2025-10, 2025-09, …), as many as the event budget allows (a fraction of officers
   get one more, so the total lands on the target);
 - a few officers get a leadership appointment (5 %), a transfer to another ward (3 %), a past
-  discipline case with its decision (2 % of công chức) or a leaving record (1 %).
+  discipline case with its decision (2 % of công chức) or a leaving record (1 %);
+- inspections with many findings: every ward is inspected once (about
+  ``WARD_FINDINGS_PER_OFFICER`` findings per officer, a few against the ward itself), and
+  every district once more, district-wide, with about one finding per officer of its wards
+  (a thousand findings on one inspection at full size); both are closed.
 
 Each imported record appends its own events plus one idempotency record (see
 ``audit_service/importing.py``); ``EVENTS_PER_RECORD`` holds those counts, so the number of
@@ -39,7 +43,11 @@ EVENTS_PER_RECORD = {
     "monthly_grade": 2,  # MonthlyGrade.Recorded, idempotency record
     "discipline": 5,     # Proceeding opened and decided, Decision, its index, idempotency record
     "leaving": 2,        # Officer.Left, idempotency record
+    "inspection": 3,     # Inspection opened and closed, idempotency record; + 1 per finding
 }
+WARD_FINDINGS_PER_OFFICER = 2
+DISTRICT_FINDINGS_PER_OFFICER = 1
+P_UNIT_FINDING = 0.05  # findings against the unit, no officer named
 P_APPOINT, P_TRANSFER, P_DISCIPLINE, P_LEAVE = 0.05, 0.03, 0.02, 0.01
 UNIT_RATING_YEARS = (2024, 2025)
 ANNUAL_YEARS = tuple(range(2025, 2014, -1))  # newest first; levels checked per year
@@ -68,6 +76,7 @@ class Plan:
     districts: int = 0
     wards: int = 0
     records: Counter = field(default_factory=Counter)
+    findings: int = 0
 
     @property
     def record_count(self) -> int:
@@ -75,12 +84,13 @@ class Plan:
 
     @property
     def events_expected(self) -> int:
-        return sum(EVENTS_PER_RECORD[t] * n for t, n in self.records.items())
+        return sum(EVENTS_PER_RECORD[t] * n for t, n in self.records.items()) + self.findings
 
     def as_dict(self) -> dict:
         return {"events_target": self.events_target, "events_expected": self.events_expected,
                 "officers": self.officers, "districts": self.districts, "wards": self.wards,
-                "records": self.record_count, "records_by_type": dict(sorted(self.records.items()))}
+                "records": self.record_count, "records_by_type": dict(sorted(self.records.items())),
+                "findings": self.findings}
 
 
 def _ref(number: int, signed_on: str, issuer: str, symbol: str = "QĐ-UBND") -> dict:
@@ -116,6 +126,31 @@ def _evaluation_slots(n: int) -> Iterator[tuple[str, object]]:
         made += 1
 
 
+FINDING_TEXT = {"qd522-late": "Đến muộn so với giờ làm việc",
+                "qd522-absent": "Vắng mặt tại nơi làm việc không có lý do",
+                "dossier-overdue": "Hồ sơ thủ tục hành chính giải quyết quá hạn",
+                "qd522-manner-citizens": "Thái độ không đúng mực khi tiếp công dân"}
+
+
+def _inspection(rnd: random.Random, unit_code: str, officers: list[str], per_officer: int,
+                month: int, number: int, district: int) -> dict:
+    """One closed inspection of ``unit_code`` in ``month`` of 2025 with about
+    ``per_officer`` findings per officer of ``officers`` (a few against the unit itself)."""
+    findings = []
+    for _ in range(per_officer * len(officers)):
+        code = rnd.choice(CONDUCT)
+        finding = {"conduct_code": code, "description": FINDING_TEXT[code],
+                   "observed_at": f"2025-{month:02d}-{rnd.randint(2, 27):02d}"
+                                  f"T{rnd.randint(7, 16):02d}:{rnd.randint(0, 59):02d}:00+07:00"}
+        if rnd.random() >= P_UNIT_FINDING:
+            finding["personnel_code"] = rnd.choice(officers)
+        findings.append(finding)
+    return {"type": "inspection", "unit_code": unit_code, "started_on": f"2025-{month:02d}-02",
+            "team": [f"kt-q{district:03d}-{k}" for k in (1, 2)], "announced": False,
+            "basis_ref": f"{number}/QĐ-ĐKT", "findings": findings,
+            "closed_on": f"2025-{month:02d}-28", "conclusion_ref": f"{number}/KL-ĐKT"}
+
+
 def plan_size(events: int, officers: int) -> tuple[int, int, float]:
     """(districts, wards, evaluation records per officer) for the requested size."""
     if officers < 1:
@@ -123,12 +158,14 @@ def plan_size(events: int, officers: int) -> tuple[int, int, float]:
     wards = -(-officers // OFFICERS_PER_WARD)
     districts = -(-wards // WARDS_PER_DISTRICT)
     unit_events = (1 + districts + wards) * EVENTS_PER_RECORD["unit"] \
-        + wards * len(UNIT_RATING_YEARS) * EVENTS_PER_RECORD["unit_rating"]
+        + wards * len(UNIT_RATING_YEARS) * EVENTS_PER_RECORD["unit_rating"] \
+        + (wards + districts) * EVENTS_PER_RECORD["inspection"]
     per_officer = (events - unit_events) / officers
     extras = (P_APPOINT * EVENTS_PER_RECORD["appointment"]
               + P_TRANSFER * EVENTS_PER_RECORD["transfer"]
               + P_DISCIPLINE * 0.8 * EVENTS_PER_RECORD["discipline"]
-              + P_LEAVE * EVENTS_PER_RECORD["leaving"])
+              + P_LEAVE * EVENTS_PER_RECORD["leaving"]
+              + WARD_FINDINGS_PER_OFFICER + DISTRICT_FINDINGS_PER_OFFICER)
     evaluations = (per_officer - EVENTS_PER_RECORD["officer"] - extras) / 2
     return districts, wards, max(0.0, evaluations)
 
@@ -147,13 +184,17 @@ def generate(events: int = 1_000_000, officers: int = 100_000, seed: int = 20261
 
     def emit(record: dict) -> str:
         records[record["type"]] += 1
+        if record["type"] == "inspection":
+            plan.findings += len(record["findings"])
         return dumps(record)
 
     yield emit({"type": "unit", "code": "01", "name": "Thành phố Hà Nội", "level": "city"})
     ward_codes: list[str] = []
     n = 0
+    district_officers: list[str] = []
     for w in range(wards):
         if w % WARDS_PER_DISTRICT == 0:
+            district_officers = []
             d = w // WARDS_PER_DISTRICT
             yield emit({"type": "unit", "code": f"Q{d:03d}", "name": f"Quận số {d}",
                         "level": "district", "parent_code": "01",
@@ -165,8 +206,10 @@ def generate(events: int = 1_000_000, officers: int = 100_000, seed: int = 20261
         for year in UNIT_RATING_YEARS:
             yield emit({"type": "unit_rating", "unit_code": ward, "year": year,
                         "rating": rnd.choices(("strong", "average", "weak"), (30, 60, 10))[0]})
+        ward_officers: list[str] = []
         for _ in range(min(OFFICERS_PER_WARD, officers - n)):
             code = f"HN-{n:07d}"
+            ward_officers.append(code)
             category = rnd.choices([c for c, _ in CATEGORIES], [p for _, p in CATEGORIES])[0]
             name = f"{rnd.choice(FAMILY)} {rnd.choice(MIDDLE)} {rnd.choice(GIVEN)}"
             joined = f"{rnd.randint(1995, 2018)}-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}"
@@ -209,6 +252,14 @@ def generate(events: int = 1_000_000, officers: int = 100_000, seed: int = 20261
                             "reason": "Nghỉ hưu theo chế độ"})
             n += 1
         ward_codes.append(ward)
+        district = w // WARDS_PER_DISTRICT
+        yield emit(_inspection(rnd, ward, ward_officers, WARD_FINDINGS_PER_OFFICER, 5, w + 1,
+                               district))
+        district_officers += ward_officers
+        if w % WARDS_PER_DISTRICT == WARDS_PER_DISTRICT - 1 or w == wards - 1:
+            yield emit(_inspection(rnd, f"Q{district:03d}", district_officers,
+                                   DISTRICT_FINDINGS_PER_OFFICER, 6, 100_000 + district,
+                                   district))
 
 
 def write(path: Path, events: int, officers: int, seed: int = 20261126) -> Plan:
