@@ -35,9 +35,16 @@ class CopyingApplicationRecorder(PostgresApplicationRecorder):
         self.events_of_statement = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {0}"
             " WHERE originator_id = ANY(%s)").format(table)
+        self.analyze_statement = SQL("ANALYZE {0}").format(table)
         self.ids_after_statement = SQL(
             "SELECT notification_id FROM {0} WHERE notification_id > %s"
             " ORDER BY notification_id").format(table)
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics of the events table. A bulk import calls it as
+        the log grows (autovacuum may be off, or behind a load that outruns it)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.analyze_statement)
 
     def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         """Every stored event of these aggregates, in one query (any order)."""

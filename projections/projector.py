@@ -454,6 +454,14 @@ class Projector:
                 self._shadow_commit()
                 for s in shadows:
                     s.create_indexes(self.db)
+            if self.db.kind == "postgresql":
+                # fresh tables have no statistics until autovacuum (if it runs at all) gets
+                # to them; without them the planner guesses, and a guess over millions of
+                # rows can turn a read by officer into a parallel scan of the whole table
+                with self.db.transaction():
+                    for s in shadows:
+                        for shadow_name in s.t.values():
+                            self.db.execute(f"ANALYZE {shadow_name}")
             with self.db.transaction():
                 self._locked_positions()  # the live projector waits for the swap (PostgreSQL)
                 zero = {s.name: 0 for s in shadows}

@@ -371,3 +371,64 @@ def test_an_inspection_with_a_refused_finding_leaves_nothing_and_the_rest_land(a
     assert report.imported == 5
     topics = [e.topic for e in app.recorder.select_notifications(1, 1000)]
     assert not any("Inspection" in t for t in topics)
+
+
+class _Recorder:
+    def __init__(self, head: int):
+        self.head = head
+        self.refreshes: list[int] = []
+
+    def max_notification_id(self):
+        return self.head
+
+    def analyze(self):
+        self.refreshes.append(self.head)
+
+
+@pytest.mark.parametrize("start,appended,expected", [
+    # an empty store: first at 20,000 appended, then each time the log doubled
+    (0, [5_000, 19_999, 20_000, 39_999, 40_000, 79_999, 80_000, 160_000], [20_000, 40_000,
+                                                                          80_000, 160_000]),
+    # a store of 1 M events: refreshed at the start, then once it reaches 2 M, then 4 M
+    (1_000_000, [500_000, 999_999, 1_000_000, 2_999_999, 3_000_000],
+     [1_000_000, 2_000_000, 4_000_000]),
+    # a small store: no refresh at the start
+    (19_999, [10_000], []),
+])
+def test_an_imports_statistics_are_refreshed_each_time_the_log_doubles(start, appended,
+                                                                         expected):
+    from audit_service.importing import Statistics
+
+    recorder = _Recorder(start)
+    statistics = Statistics(SimpleNamespace(recorder=recorder))
+    for count in appended:
+        recorder.head = start + count
+        statistics.grown(count)
+    assert recorder.refreshes == expected
+
+
+def test_a_store_without_statistics_is_never_asked_to_refresh_them():
+    from audit_service.importing import Statistics
+
+    statistics = Statistics(SimpleNamespace(recorder=SimpleNamespace(
+        max_notification_id=lambda: pytest.fail("not asked"))))
+    statistics.grown(10_000_000)
+    assert statistics.refreshed == 0
+
+
+def test_the_postgresql_recorder_refreshes_the_events_tables_statistics(app):
+    if app.settings.database.kind == "sqlite":
+        assert getattr(app.recorder, "analyze", None) is None  # its planner needs none
+        return
+    import_records(app, [json.dumps(CITY), *(json.dumps(o) for o in OFFICERS)])
+    datastore = app.recorder.datastore
+    sql = ("SELECT reltuples FROM pg_class WHERE oid = %s::regclass")
+    name = f"{datastore.schema}.{app.recorder.events_table_name}"
+    with datastore.get_connection() as conn, conn.cursor() as cursor:
+        cursor.execute(sql, (name,))
+        before = cursor.fetchone()["reltuples"]
+    app.recorder.analyze()
+    with datastore.get_connection() as conn, conn.cursor() as cursor:
+        cursor.execute(sql, (name,))
+        after = cursor.fetchone()["reltuples"]
+    assert before <= 0 and after == event_count(app)

@@ -333,8 +333,12 @@ class ServiceCore(Application):
                                    f" WHERE originator_id IN ({marks})", part)
                     found |= {UUID(row[0]) for row in cursor.fetchall()}
         else:
-            sql = (f"SELECT DISTINCT originator_id FROM {self.recorder.datastore.schema}.{table}"
-                   " WHERE originator_id = ANY(%s)")
+            # one index probe per id, whatever the table's statistics say: the DISTINCT ...
+            # = ANY form is planned from them, and a table never analysed (a bulk import
+            # outrunning autovacuum) made it a parallel scan of the whole log per chunk
+            sql = (f"SELECT t.id AS originator_id FROM unnest(%s::uuid[]) AS t(id) WHERE EXISTS"
+                   f" (SELECT 1 FROM {self.recorder.datastore.schema}.{table} AS e"
+                   " WHERE e.originator_id = t.id)")
             with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
                 cursor.execute(sql, (list(ids),))
                 found = {row["originator_id"] for row in cursor.fetchall()}
