@@ -293,9 +293,18 @@ class AsOf(Strict):
                                             " this log position (read-your-writes)"})
 
 
+HISTORY_ORDERS = ("asc", "desc")
+
+
 class HistoryQuery(AsOf):
     after = fields.Integer(load_default=None, validate=POSITIONS, metadata={
         "description": "only entries after this log position (the `next_after` of a page)"})
+    before = fields.Integer(load_default=None, validate=POSITIONS, metadata={
+        "description": "only entries before this log position (the `next_before` of a page"
+                       " read newest first)"})
+    order = Text(load_default="asc", validate=validate.OneOf(HISTORY_ORDERS), metadata={
+        "description": "`asc`: oldest first, the next page from `next_after`; `desc`: newest"
+                       " first, the next page from `next_before`"})
     limit = fields.Integer(load_default=500, validate=validate.Range(1, 5000),
                            metadata={"description": "at most this many entries"})
     kind = fields.List(Text(validate=validate.Length(max=100)), load_default=None,
@@ -442,7 +451,11 @@ class History(Schema):
     officer_id = fields.String()
     as_of = fields.String(allow_none=True)
     next_after = fields.Integer(allow_none=True, metadata={
-        "description": "pass as `after` for the next page; null on the last page"})
+        "description": "pass as `after` for the next page (oldest first); null on the last"
+                       " page and newest first"})
+    next_before = fields.Integer(allow_none=True, metadata={
+        "description": "pass as `before` for the next page (newest first, `order=desc`);"
+                       " null on the last page and oldest first"})
     entries = fields.List(fields.Nested(HistoryEntry))
     warnings = read_warnings()
 

@@ -7,7 +7,7 @@ only rows recorded at or before T, so the past is answered from the same tables.
 from __future__ import annotations
 
 import json
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from contextlib import contextmanager
 from functools import wraps
@@ -224,17 +224,25 @@ class ReadModels:
 
     @staticmethod
     def _page(entry: OfficerAnswers, after: int | None, limit: int | None,
-              kinds: list[str] | None) -> tuple[list[int], int | None]:
-        """The indexes of the rows on a page (those after position ``after`` of the kinds
-        asked, at most ``limit``), and the cursor of the next page."""
+              kinds: list[str] | None, before: int | None = None,
+              order: str = "asc") -> tuple[list[int], int | None]:
+        """The indexes of the rows on a page (those after position ``after`` and before
+        position ``before``, of the kinds asked, at most ``limit``; oldest first, or newest
+        first with ``order="desc"``), and the cursor of the next page: the position of the
+        page's last row when more rows remain (``after`` of the next page oldest first,
+        ``before`` of the next page newest first), else None."""
         rows = entry.rows
-        start = 0
-        if after is not None:
+        start, stop = 0, len(rows)
+        if after is not None or before is not None:
             positions = entry.get("positions", lambda: [r["position"] for r in rows])
-            start = bisect_right(positions, after)
+            if after is not None:
+                start = bisect_right(positions, after)
+            if before is not None:
+                stop = bisect_left(positions, before)
+        indexes = range(start, stop) if order != "desc" else range(stop - 1, start - 1, -1)
         wanted = set(kinds or ())
         chosen: list[int] = []
-        for i in range(start, len(rows)):
+        for i in indexes:
             kind = rows[i]["event_type"]
             if wanted and kind not in wanted and kind.split(".", 1)[0] not in wanted:
                 continue
@@ -243,14 +251,23 @@ class ReadModels:
             chosen.append(i)
         return chosen, None
 
+    @staticmethod
+    def _cursors(order: str, cursor: int | None) -> dict:
+        """A page's ``next_after`` and ``next_before`` (the one of its order set)."""
+        return {"next_after": None if order == "desc" else cursor,
+                "next_before": cursor if order == "desc" else None}
+
     @_in_one_read
     def history(self, officer_id: str, as_of: datetime | str | None = None,
                 after: int | None = None, limit: int | None = None,
                 kinds: list[str] | None = None, raw_data: bool = False,
-                rows: list[dict] | None = None) -> dict:
-        """The officer's entries in log order: those after position ``after``, of the given
-        kinds (an event type such as ``MonthlyGrade.Recorded``, or its aggregate such as
-        ``MonthlyGrade``), at most ``limit``; ``next_after`` is the cursor of the next page.
+                rows: list[dict] | None = None, before: int | None = None,
+                order: str = "asc") -> dict:
+        """The officer's entries in log order (``order="desc"``: newest first): those after
+        position ``after`` and before position ``before``, of the given kinds (an event type
+        such as ``MonthlyGrade.Recorded``, or its aggregate such as ``MonthlyGrade``), at
+        most ``limit``. The cursor of the next page is ``next_after`` oldest first,
+        ``next_before`` newest first (the other is None).
 
         Statuses and warnings are worked out over the whole timeline (a correction on a
         later page still marks an entry on this one). With ``raw_data`` each entry's ``data``
@@ -258,7 +275,7 @@ class ReadModels:
         """
         entry = self._entry(officer_id, as_of, rows)
         changes = entry.get("changes", lambda: entry_status_changes(entry.rows))
-        chosen, next_after = self._page(entry, after, limit, kinds)
+        chosen, cursor = self._page(entry, after, limit, kinds, before, order)
         entries = []
         for i in chosen:
             row = entry.rows[i]
@@ -266,20 +283,21 @@ class ReadModels:
             body["data"] = RawJSON(row["data_text"]) if raw_data else row["data"]
             entries.append(body)
         return {"officer_id": str(officer_id), "as_of": as_of_text(as_of),
-                "next_after": next_after, "entries": entries,
+                **self._cursors(order, cursor), "entries": entries,
                 "warnings": self.warnings(officer_id, entry.rows)}
 
     @_in_one_read
     def history_text(self, officer_id: str, as_of: datetime | str | None = None,
                      after: int | None = None, limit: int | None = None,
-                     kinds: list[str] | None = None) -> str:
+                     kinds: list[str] | None = None, before: int | None = None,
+                     order: str = "asc") -> str:
         """``history`` as JSON text: each entry's text made once per version of the timeline
         (its stored ``data`` spliced in as it is) and the page's entries joined."""
         entry = self.answers(officer_id, as_of)
         texts = self._entry_texts(entry)
-        chosen, next_after = self._page(entry, after, limit, kinds)
+        chosen, cursor = self._page(entry, after, limit, kinds, before, order)
         top = _DUMPS({"officer_id": str(officer_id), "as_of": as_of_text(as_of),
-                      "next_after": next_after,
+                      **self._cursors(order, cursor),
                       "warnings": self.warnings(officer_id, entry.rows)})
         return f'{top[:-1]},"entries":[{",".join(texts[i] for i in chosen)}]}}'
 
@@ -351,11 +369,13 @@ class ReadModels:
                 "warnings": self.warnings(officer_id, entry.rows)}
 
     def officer_record(self, officer_id: str, on: date, as_of: datetime | str | None = None,
-                       leadership: bool = True, post: str = "same") -> dict:
+                       leadership: bool = True, post: str = "same",
+                       **page: Any) -> dict:
         """History, standing and eligibility on ``on`` from one read of the timeline (the
-        officer page and the dossier)."""
+        officer page and the dossier); ``page`` holds ``history``'s paging arguments
+        (``before``, ``after``, ``limit``, ``kinds``, ``order``), none for every entry."""
         with self.one_read():
-            return {"history": self.history(officer_id, as_of),
+            return {"history": self.history(officer_id, as_of, **page),
                     "standing": self.standing(officer_id, as_of, on=on),
                     "eligibility": self.eligibility(officer_id, on, as_of, leadership,
                                                     post=post)}

@@ -1,5 +1,6 @@
-"""A long history comes in pages (``limit``, ``after``), can be filtered by kind, and each
-entry's ``data`` is the stored JSON, with statuses worked out over the whole timeline."""
+"""A long history comes in pages (``limit``, ``after``; newest first with ``order=desc`` and
+``before``), can be filtered by kind, and each entry's ``data`` is the stored JSON, with
+statuses worked out over the whole timeline."""
 from __future__ import annotations
 
 import json
@@ -84,8 +85,66 @@ def test_history_filtered_by_kind(long_history):
     assert none["entries"] == [] and none["next_after"] is None
 
 
+def _pages_newest_first(h, officer, **params) -> list[dict]:
+    pages, before = [], None
+    while True:
+        query = dict(params, order="desc", **({"before": before} if before is not None else {}))
+        r = h.get("board", f"/officers/{officer}/history", **query)
+        assert r.status_code == 200, r.get_json()
+        pages.append(r.get_json())
+        assert pages[-1]["next_after"] is None
+        before = pages[-1]["next_before"]
+        if before is None:
+            return pages
+
+
+def test_pages_newest_first_cover_the_whole_history_in_reverse(long_history):
+    h, w = long_history
+    rows = h.flask_app.extensions["audit_service"].readmodels.timeline_rows(str(w.officer))
+    newest = h.get("board", f"/officers/{w.officer}/history", order="desc", limit=50).get_json()
+    assert [e["position"] for e in newest["entries"]] == \
+        [r["position"] for r in reversed(rows)][:50]
+    assert newest["next_before"] == newest["entries"][-1]["position"]
+    pages = _pages_newest_first(h, w.officer, limit=200)
+    entries = [e for p in pages for e in p["entries"]]
+    assert [e["position"] for e in entries] == [r["position"] for r in reversed(rows)]
+    assert [len(p["entries"]) for p in pages][:-1] == [200] * (len(pages) - 1)
+    # Oldest first, the other cursor is unused.
+    oldest = h.get("board", f"/officers/{w.officer}/history", limit=5).get_json()
+    assert oldest["next_before"] is None and oldest["next_after"] is not None
+    # The status worked out over the whole timeline: the grade corrected last is marked
+    # on the oldest page read newest first too.
+    first_grade = next(e for e in pages[-1]["entries"][::-1]
+                       if e["event_type"] == "MonthlyGrade.Recorded")
+    assert first_grade["status"] == "corrected"
+
+
+def test_before_and_after_bound_a_page_and_kinds_filter_newest_first(long_history):
+    h, w = long_history
+    rows = h.flask_app.extensions["audit_service"].readmodels.timeline_rows(str(w.officer))
+    positions = [r["position"] for r in rows]
+    low, high = positions[10], positions[20]
+    between = h.get("board", f"/officers/{w.officer}/history", after=low,
+                    before=high).get_json()
+    assert [e["position"] for e in between["entries"]] == positions[11:20]
+    assert between["next_after"] is None
+    backwards = h.get("board", f"/officers/{w.officer}/history", after=low, before=high,
+                      order="desc", limit=4).get_json()
+    assert [e["position"] for e in backwards["entries"]] == positions[19:15:-1]
+    assert backwards["next_before"] == positions[16]
+    corrected = _pages_newest_first(h, w.officer, kind="MonthlyGrade.Corrected")
+    assert [[e["event_type"] for e in p["entries"]] for p in corrected] == \
+        [["MonthlyGrade.Corrected"]]
+    grades = _pages_newest_first(h, w.officer, kind="MonthlyGrade", limit=100)
+    grade_positions = [e["position"] for p in grades for e in p["entries"]]
+    assert grade_positions == [r["position"] for r in reversed(rows)
+                               if r["event_type"].startswith("MonthlyGrade.")]
+    assert len(grade_positions) == GRADES + 1
+
+
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 5001}, {"after": -1},
-                                    {"limit": "many"}])
+                                    {"limit": "many"}, {"before": -1}, {"order": "newest"},
+                                    {"before": "x"}])
 def test_bad_page_parameters_are_refused(long_history, params):
     h, w = long_history
     r = h.get("board", f"/officers/{w.officer}/history", **params)
@@ -98,9 +157,9 @@ def test_the_openapi_document_describes_pages(long_history):
     spec = h.client.get("/api/v1/openapi.json").get_json()
     op = spec["paths"]["/api/v1/officers/{officer_id}/history"]["get"]
     names = {p["name"] for p in op["parameters"]}
-    assert {"after", "limit", "kind", "as_of"} <= names
+    assert {"after", "before", "order", "limit", "kind", "as_of"} <= names
     body = json.dumps(spec["components"]["schemas"]["History"])
-    assert "next_after" in body
+    assert "next_after" in body and "next_before" in body
 
 
 def test_the_offline_verifier_follows_history_pages(monkeypatch):

@@ -111,6 +111,57 @@ def test_after_a_party_decision_alone_the_administrative_side_can_be_closed(stor
     app.close()
 
 
+def _offered(app, proc) -> tuple[list[str], bool, bool]:
+    o = app.proceeding_options(proc)
+    return [s["system"] for s in o["systems"]], o["dismissible"], o["awaiting_state"]
+
+
+def _refused(call) -> str:
+    with pytest.raises(RuleViolation) as e:
+        call()
+    return e.value.code
+
+
+def test_the_options_a_page_offers_are_what_the_service_then_takes(store_env):
+    """``proceeding_options`` (what the proceeding page offers) at each stage, each offer
+    then taken and each absence refused by the service."""
+    app = build_app(store_env)
+    w = build_world(app)
+    opened = [app.open_proceeding(BOARD, officer_id=w.officer, opened_on="2025-09-10",
+                                  violations=[violation(f"2025-09-0{n}")]).id for n in (1, 2, 3)]
+    party_first, state_first, dismissed = opened
+    assert _offered(app, party_first) == (["state", "party"], True, False)
+    options = app.proceeding_options(party_first)["systems"]
+    category = app.get_officer(w.officer).category
+    assert options[0]["forms"] == [f.form for f in app.reference.forms_for(category,
+                                                                          app.today())]
+    assert options[1]["forms"] == ["khien_trach", "canh_cao", "cach_chuc"]
+
+    _decide(app, party_first, "party", "51", "2025-10-01", form="khien_trach")
+    assert _offered(app, party_first) == (["state"], True, True)
+    assert _refused(lambda: _decide(app, party_first, "party", "52", "2025-10-02")) == \
+        "proceeding_party_decided"
+    app.dismiss_proceeding(BOARD, party_first, reason="Không kỷ luật hành chính",
+                           dismissed_on="2025-10-20")
+    assert _offered(app, party_first) == ([], False, False)
+    assert _refused(lambda: _decide(app, party_first, "state", "53", "2025-11-03")) == \
+        "proceeding_dismissed"
+
+    _decide(app, state_first, "state", "54", "2025-10-01")
+    assert _offered(app, state_first) == (["party"], False, False)
+    assert _refused(lambda: app.dismiss_proceeding(BOARD, state_first, reason="x",
+                                                   dismissed_on="2025-10-20")) == \
+        "proceeding_decided"
+    _decide(app, state_first, "party", "55", "2025-10-05")
+    assert _offered(app, state_first) == ([], False, False)
+
+    app.dismiss_proceeding(BOARD, dismissed, reason="Không vi phạm", dismissed_on="2025-09-20")
+    assert _offered(app, dismissed) == ([], False, False)
+    assert _refused(lambda: app.dismiss_proceeding(BOARD, dismissed, reason="again")) == \
+        "proceeding_dismissed"
+    app.close()
+
+
 def test_a_version_1_decided_event_is_read_by_its_decisions_system(store_env):
     """A Proceeding.Decided stored in its version-1 shape (no discipline_system: it closed the
     proceeding) loads; the service reads the system from the decision it names, so a stored
@@ -142,6 +193,9 @@ def test_a_version_1_decided_event_is_read_by_its_decisions_system(store_env):
     with pytest.raises(RuleViolation) as e:
         _decide(app, legacy_id, "party", "42", "2025-10-15")
     assert e.value.code == "proceeding_party_decided" and _count(app) == before
+    # the page is offered the state decision only; no dismissal (the old decision counts
+    # as both systems there, as ``dismiss`` reads it)
+    assert _offered(app, legacy_id) == (["state"], False, True)
     # the Decision aggregate names the copied proceeding's original: build the state one
     # against the copy, whose Decided names the Party decision
     state_decision = _decide(app, legacy_id, "state", "43", "2025-10-20")

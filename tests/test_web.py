@@ -402,3 +402,154 @@ def test_the_proceeding_page_links_a_party_decision_and_its_state_twin(web_lite)
     web_lite.project()
     html = c.get(f"/proceedings/{proc}").get_data(as_text=True)
     assert f'href="/decisions/{party}"' in html and f'href="/decisions/{state}"' in html
+
+
+def _grades(web, officer: str, months: int) -> None:
+    """``months`` monthly grades for the officer, the newest for October 2026."""
+    from tests.conftest import BOARD
+    for n in range(months):
+        year, month = divmod(2026 * 12 + 9 - n, 12)
+        web.service.record_monthly_grade(BOARD, officer_id=officer,
+                                         period=f"{year}-{month + 1:02d}", score=70 + n % 30)
+    web.project()
+
+
+def _rows(html: str) -> list[int]:
+    """The positions of the timeline rows on a page, top to bottom."""
+    timeline = html[html.index('id="timeline"'):]
+    return [int(p) for p in re.findall(r'<tr id="p(\d+)"', timeline)]
+
+
+def test_the_officer_page_shows_the_newest_history_page_and_links_older_ones(web_lite):
+    from web.views.officers import HISTORY_PAGE
+    leader = web_lite.ids["leader"]
+    _grades(web_lite, leader, 2 * HISTORY_PAGE + 7)
+    rows = [r["position"] for r in web_lite.app.extensions["audit_service"].readmodels
+            .timeline_rows(leader)]
+    c = web_lite.client("board")
+    html = c.get(f"/officers/{leader}?on=2026-11-20").get_data(as_text=True)
+    assert _rows(html) == rows[::-1][:HISTORY_PAGE]  # the newest page, newest first
+    verdict = re.search(r'id="eligibility-hash">([0-9a-f]{64})<', html).group(1)
+    seen, pages = _rows(html), 1
+    while 'id="older-entries"' in html:
+        older = re.search(r'id="older-entries" class="button" href="([^"]+)"', html).group(1)
+        older = older.replace("&amp;", "&")
+        assert "on=2026-11-20" in older and f"before={seen[-1]}" in older
+        html = c.get(older).get_data(as_text=True)
+        seen += _rows(html)
+        pages += 1
+        assert 'id="newest-entries"' in html
+        # the verdict, standing and forms stay those of the whole record
+        assert f'id="eligibility-hash">{verdict}<' in html and 'id="reappointment-form"' in html
+    assert seen == rows[::-1] and pages == -(-len(rows) // HISTORY_PAGE)
+    assert _rows(html)[-1] == rows[0]  # the last page ends with the oldest entry
+    # A reason's cited entry off the page is linked on the page that starts with it.
+    first = c.get(f"/officers/{leader}?on=2026-11-20").get_data(as_text=True)
+    cited = {int(p) for p in re.findall(r'href="[^"#]*#p(\d+)"', first)}
+    assert cited - set(_rows(first))  # the appointment, long before the newest page
+    for position in cited:
+        if position in _rows(first):
+            assert f'href="#p{position}"' in first
+        else:
+            link = f'before={position + 1}#p{position}'
+            assert link in first
+            target = c.get(f"/officers/{leader}?on=2026-11-20&before={position + 1}")
+            assert _rows(target.get_data(as_text=True))[0] == position
+
+
+def test_the_officer_page_filters_its_history_by_kind(web_lite):
+    leader = web_lite.ids["leader"]
+    _grades(web_lite, leader, 60)
+    timeline = web_lite.app.extensions["audit_service"].readmodels.timeline_rows(leader)
+    c = web_lite.client("board")
+    html = c.get(f"/officers/{leader}?kind=AnnualRating").get_data(as_text=True)
+    ratings = [r["position"] for r in timeline if r["event_type"].startswith("AnnualRating.")]
+    assert ratings and _rows(html) == ratings[::-1]
+    assert '<option value="AnnualRating" selected>' in html
+    assert 'id="older-entries"' not in html
+    html = c.get(f"/officers/{leader}?kind=MonthlyGrade").get_data(as_text=True)
+    grades = [r["position"] for r in timeline if r["event_type"].startswith("MonthlyGrade.")]
+    assert _rows(html) == grades[::-1][:50]
+    older = re.search(r'id="older-entries" class="button" href="([^"]+)"', html).group(1)
+    assert "kind=MonthlyGrade" in older  # the filter is kept from page to page
+    html = c.get(older.replace("&amp;", "&")).get_data(as_text=True)
+    assert _rows(html) == grades[::-1][50:]
+    assert c.get(f"/officers/{leader}?before=abc").status_code == 422
+
+
+def _decided_proceeding(web) -> str:
+    return str(web.service.get_decision(web.ids["decision"]).proceeding_id)
+
+
+def test_a_party_decision_recorded_through_the_form_then_the_administrative_side_dismissed(
+        web_lite):
+    app, proc = web_lite.service, web_lite.ids["proceeding"]
+    c = web_lite.client("board")
+    html = c.get(f"/proceedings/{proc}").get_data(as_text=True)
+    assert '<option value="party">Kỷ luật đảng</option>' in html
+    assert '<option value="state">Kỷ luật hành chính</option>' in html
+    assert 'id="awaiting-state"' not in html
+    action = f"/proceedings/{proc}/decision"
+    r = c.post(action, data={**_form(html, action), "discipline_system": "party",
+                             "form": "canh_cao", "effective_from": "2026-08-03",
+                             "ref_number": "41", "ref_symbol": "QĐ-UBKT",
+                             "ref_issuer": "Ủy ban Kiểm tra Quận ủy Tây Hồ",
+                             "ref_signed_on": "2026-08-03"})
+    assert r.status_code == 302
+    web_lite.project()
+    p = app.get_proceeding(proc)
+    assert p.decision_id is None and p.party_decision_id is not None
+    party = app.get_decision(p.party_decision_id)
+    assert party.discipline_system == "party" and party.form == "canh_cao"
+    html = c.get(r.headers["Location"]).get_data(as_text=True)
+    assert f'href="/decisions/{p.party_decision_id}"' in html
+    assert 'id="awaiting-state"' in html and "chờ quyết định kỷ luật hành chính" in html
+    # Only the state decision remains to be recorded; the administrative side may be
+    # dismissed.
+    assert '<option value="party">' not in html and '<option value="state">' in html
+    assert 'id="dismissal-form"' in html and 'id="deferral-form"' in html
+    english = c.get(f"/proceedings/{proc}?lang=en").get_data(as_text=True)
+    assert "Party decision recorded; awaiting the state decision or a dismissal of the" \
+           " administrative side" in english
+    c.get("/board?lang=vi")
+    action = f"/proceedings/{proc}/dismissal"
+    r = c.post(action, data={**_form(html, action), "reason": "Không kỷ luật hành chính",
+                             "dismissed_on": "2026-08-20"})
+    assert r.status_code == 302
+    web_lite.project()
+    assert app.get_proceeding(proc).dismissed_on.isoformat() == "2026-08-20"
+    html = c.get(r.headers["Location"]).get_data(as_text=True)
+    assert 'id="dismissed-on">20/08/2026' in html
+    # dismissed once: neither a dismissal nor a decision is offered any more
+    for form in ('id="dismissal-form"', 'id="decision-form"', 'id="awaiting-state"'):
+        assert form not in html
+
+
+def test_the_dismissal_form_is_absent_where_the_service_would_refuse_it(web_lite):
+    app, c = web_lite.service, web_lite.client("board")
+    proc = _decided_proceeding(web_lite)  # decided by a state decision
+    html = c.get(f"/proceedings/{proc}").get_data(as_text=True)
+    assert 'id="dismissal-form"' not in html and 'id="awaiting-state"' not in html
+    # only the Party decision may still follow
+    assert '<option value="party">' in html and '<option value="state">' not in html
+    action = f"/proceedings/{proc}/dismissal"
+    before = event_count(app)
+    r = c.post(action, data={"csrf_token": csrf_of(html), "reason": "x"},
+               follow_redirects=True)
+    assert "proceeding_decided" in r.get_data(as_text=True) and event_count(app) == before
+
+
+def test_a_party_form_the_party_does_not_have_is_refused_with_the_services_reason(web_lite):
+    proc, c = web_lite.ids["proceeding"], web_lite.client("board")
+    html = c.get(f"/proceedings/{proc}").get_data(as_text=True)
+    party_group = html[html.index('<optgroup label="Kỷ luật đảng">'):]
+    party_group = party_group[:party_group.index("</optgroup>")]
+    assert re.findall(r'value="(\w+)"', party_group) == ["khien_trach", "canh_cao", "cach_chuc"]
+    action = f"/proceedings/{proc}/decision"
+    before = event_count(web_lite.service)
+    r = c.post(action, data={**_form(html, action), "discipline_system": "party",
+                             "form": "buoc_thoi_viec", "effective_from": "2026-08-03",
+                             "ref_number": "42", "ref_symbol": "QĐ-UBKT", "ref_issuer": "UBKT",
+                             "ref_signed_on": "2026-08-03"}, follow_redirects=True)
+    assert "Party discipline forms" in r.get_data(as_text=True)
+    assert event_count(web_lite.service) == before

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import g
 from flask_babel import gettext as _
 
+from projections.summaries import SUMMARIZED_EVENT_TYPES
+
 BAD = {"overdue", "annulled", "overturned", "withdrawn", "not_eligible"}
 WARN = {"due", "deferred", "corrected", "needs_review", "open"}
 GOOD = {"eligible", "ok", "in_force", "closed"}
@@ -28,3 +30,13 @@ def status_badge(status: str) -> tuple[str, str]:
     tone = "bad" if status in BAD else "warn" if status in WARN else \
         "good" if status in GOOD else ""
     return tone, labels.get(status, status)
+
+
+def record_kinds() -> list[tuple[str, str]]:
+    """(record, label) of each kind of record an officer's history holds, for its filter:
+    the records of the event types the timeline summarises, in their order there."""
+    labels = {"Officer": _("Hồ sơ cán bộ"), "Inspection": _("Kết quả kiểm tra"),
+              "Proceeding": _("Vụ việc kỷ luật"), "Decision": _("Quyết định kỷ luật"),
+              "AnnualRating": _("Xếp loại hằng năm"), "MonthlyGrade": _("Đánh giá hằng tháng")}
+    records = dict.fromkeys(t.split(".", 1)[0] for t in SUMMARIZED_EVENT_TYPES)
+    return [(r, labels.get(r, r)) for r in records]

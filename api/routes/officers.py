@@ -86,10 +86,11 @@ def _audited_read(officer_id: str, what: str, as_of, min_position, query: str | 
 
 @read(blp, "/officers/<officer_id>/history", BOARD_AUDITOR, query=HistoryQuery, schema=History,
       summary="Everything on record about an officer, superseded entries marked (paged)")
-def history(officer_id, as_of=None, min_position=None, after=None, limit=500, kind=None):
+def history(officer_id, as_of=None, min_position=None, after=None, before=None, order="asc",
+            limit=500, kind=None):
     s = _audited_read(officer_id, "history", as_of, min_position)
     text = s.readmodels.history_text(officer_id, as_of=as_of, after=after, limit=limit,
-                                     kinds=kind)
+                                     kinds=kind, before=before, order=order)
     return current_app.response_class(text, mimetype="application/json")
 
 

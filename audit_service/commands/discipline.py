@@ -114,6 +114,25 @@ class DisciplineCommands(ServiceCore):
     def get_proceeding(self, proceeding_id: Any) -> Proceeding:
         return self._get(Proceeding, proceeding_id, "proceeding")
 
+    def proceeding_options(self, proceeding_id: Any, on: date | None = None) -> dict:
+        """What the service would take next on a proceeding, dates and deferral aside (a
+        page offers only these): the discipline systems whose decision may still be
+        recorded, the forms of each (state: the officer's category's on ``on``, default
+        today; Party: ``PARTY_FORMS``), whether a dismissal may be recorded, and whether a
+        Party decision alone is on record with the state side still open."""
+        proceeding = self.get_proceeding(proceeding_id)
+        unrecorded = (self.get_decision(proceeding.decision_id).discipline_system
+                      if proceeding.decided_system_unrecorded else None)
+        systems = proceeding.undecided_systems(unrecorded)
+        day = on or self.today()
+        category = self.get_officer(proceeding.officer_id).category
+        forms = {"state": [f.form for f in self.reference.forms_for(category, day)],
+                 "party": list(PARTY_FORMS)}
+        decided = proceeding.decisions(unrecorded)
+        return {"systems": [{"system": s, "forms": forms[s]} for s in systems],
+                "dismissible": proceeding.dismissible,
+                "awaiting_state": "party" in decided and "state" in systems}
+
     def defer_proceeding(self, actor: Actor, proceeding_id: Any, *, reason: Any, until: Any,
                          deferred_on: Any = None) -> CommandResult:
         c = self._checker()

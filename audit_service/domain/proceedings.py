@@ -94,13 +94,28 @@ class Proceeding(AuditAggregate):
         by Decree 71/2023: the administrative process follows a Party decision "if any")."""
         if self.dismissed_on is not None:
             raise RuleViolation("the proceeding is dismissed", code="proceeding_dismissed")
-        if not (self.status == "decided" and "state" not in self.decisions()):
+        if not self.dismissible:
             self._check_open()
-        elif dismissed_on < self.opened_on:
+        elif self.status == "decided" and dismissed_on < self.opened_on:
             raise RuleViolation("a dismissal cannot predate its proceeding",
                                 code="dismissal_before_proceeding")
         self._dismissed(reason=reason, dismissed_on=dismissed_on, actor_id=actor_id,
                         actor_role=actor_role)
+
+    @property
+    def dismissible(self) -> bool:
+        """Whether ``dismiss`` takes a dismissal (its date aside): once, on an open
+        proceeding or on one decided by a Party decision alone (no state decision on
+        record: a decision whose system was not recorded counts as both)."""
+        return self.dismissed_on is None and "state" not in self.decisions()
+
+    def undecided_systems(self, unrecorded_system: str | None = None) -> tuple[str, ...]:
+        """The discipline systems whose decision ``check_decidable`` may still take (dates
+        and deferral aside): none once dismissed, else those with no decision on record."""
+        if self.dismissed_on is not None:
+            return ()
+        taken = self.decisions(unrecorded_system)
+        return tuple(s for s in DISCIPLINE_SYSTEMS if s not in taken)
 
     @event("Dismissed")
     def _dismissed(self, reason: str, dismissed_on: date, actor_id: str, actor_role: str) -> None:

@@ -16,6 +16,7 @@ from api.access_audit import audited_read
 
 from ..auth import BOARD_AUDITOR, page, signed_in_user
 from ..forms import decision_ref, field, number, perform
+from ..labels import record_kinds
 from ..sessions import services
 from . import blp, wait_for_write
 
@@ -33,12 +34,30 @@ def _day() -> date:
     return day
 
 
-def officer_context(officer_id: str, what: str) -> dict:
+#: history entries on one officer page (the newest first; older ones a link away)
+HISTORY_PAGE = 50
+
+
+def _history_page() -> dict:
+    """The officer page's slice of the history, asked of the read models with the API's
+    paging (``GET …/history?order=desc&before=&kind=``): the newest ``HISTORY_PAGE``
+    entries before position ``?before=``, of the record or event type ``?kind=``."""
+    before = request.args.get("before", "")
+    if before and not (before.isdigit() and before.isascii()):
+        raise ValidationFailed("before: a log position", details={"before": "digits 0-9"})
+    kind = request.args.get("kind", "").strip()
+    return {"order": "desc", "limit": HISTORY_PAGE, "before": int(before) if before else None,
+            "kinds": [kind] if kind else None}
+
+
+def officer_context(officer_id: str, what: str, page: dict | None = None) -> dict:
     """Everything the officer page and the dossier show, with the reads written to the
-    access log as the API writes them (history, standing, eligibility)."""
+    access log as the API writes them (history, standing, eligibility). With ``page``
+    (``_history_page``) the history is that page, newest first; without it, every entry
+    (the dossier), newest first too."""
     s = services()
     day = _day()
-    record = s.readmodels.officer_record(officer_id, on=day)
+    record = s.readmodels.officer_record(officer_id, on=day, **(page or {}))
     for part in ("history", "standing", "eligibility"):
         audited_read(officer_id, part, None, f"{what}; on={day.isoformat()}",
                      user=signed_in_user())
@@ -48,10 +67,13 @@ def officer_context(officer_id: str, what: str) -> dict:
     rules = {r["id"]: r for r in reference["rules"]}
     forms = {f["form"]: f for f in reference["discipline_forms"]}
     checkpoint = latest_checkpoint(s.db)
-    entries = list(reversed(record["history"]["entries"]))  # newest first
+    history = record["history"]
+    entries = history["entries"] if page else list(reversed(history["entries"]))
     rested_on = {p for r in record["eligibility"]["reasons"] for p in r["positions"]}
     return {"officer_id": officer_id, "on": day, "standing": standing, "unit": unit,
-            "entries": entries, "eligibility": record["eligibility"], "rules": rules,
+            "entries": entries, "shown": {e["position"] for e in entries},
+            "next_before": history.get("next_before"),
+            "eligibility": record["eligibility"], "rules": rules,
             "forms": forms, "checkpoint": checkpoint, "rested_on": rested_on,
             "log_head": s.service.recorder.max_notification_id() or 0}
 
@@ -61,7 +83,10 @@ def officer_context(officer_id: str, what: str) -> dict:
 def officer(officer_id):
     wait_for_write()
     s = services()
-    ctx = officer_context(str(officer_id), "web officer page")
+    page = _history_page()
+    ctx = officer_context(str(officer_id), "web officer page", page)
+    ctx["page"] = {"before": page["before"], "kind": request.args.get("kind", "").strip(),
+                   "size": HISTORY_PAGE, "kinds": record_kinds()}
     ctx["proceedings"] = s.readmodels.worklists.proceedings(officer_id=str(officer_id),
                                                             limit=100)["items"]
     ctx["decisions"] = s.readmodels.worklists.decisions(officer_id=str(officer_id),
@@ -154,7 +179,7 @@ def proceeding(proceeding_id):
                  user=signed_in_user())
     row = s.readmodels.worklists.proceeding(str(proceeding_id))
     return render_template("proceeding.html", p=p, row=row,
-                           forms=s.reference_catalogues()["discipline_forms"],
+                           options=s.service.proceeding_options(proceeding_id),
                            reasons=s.reference_catalogues()["deferral_reasons"])
 
 
@@ -177,8 +202,8 @@ def proceeding_action(proceeding_id, action):
     if action == "decision":
         return perform(svc.decide_proceeding, pid, form=field("form"),
                        decision_ref=decision_ref(), effective_from=field("effective_from"),
-                       corruption_related=bool(field("corruption_related")), done=back,
-                       back=back)
+                       corruption_related=bool(field("corruption_related")),
+                       discipline_system=field("discipline_system"), done=back, back=back)
     abort(404)
 
 
