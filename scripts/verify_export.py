@@ -284,10 +284,8 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | list | None = N
 
 
 class OfficerCheck:
-    """Recomputes every officer's chain from the export's events (``projections/concerns.py``
-    says which officers an event concerns) and the officer map's root at each checkpoint
-    that signs one (``officers_root``): a service that put an event in the wrong officer's
-    chain, or left it out, signs a root this check does not reach (fault ``officer_map``)."""
+    """The officer chains and map roots of an export (``officer_map.ChainsCheck``, the same
+    computation as ``audit-service verify``), fed the export's events in order."""
 
     def __init__(self, head: dict, cps: list[dict]):
         self.skipped = (
@@ -295,61 +293,21 @@ class OfficerCheck:
             " events" if head.get("encrypted") or head.get("compressed") else
             "the export starts after position 0: officer chains start at the log's first event"
             if int((head.get("start") or {}).get("position") or 0) > 0 else None)
-        self.roots: dict[int, list[dict]] = {}
-        for cp in cps:
-            if cp.get("officers_root"):
-                self.roots.setdefault(int(cp["position"]), []).append(cp)
         self.memory = concerns.SubjectMemory()
-        self.heads: dict[str, tuple[int, bytes]] = {}
-        self.map = officer_map.MemoryMap()
-        self.checked = 0
-        self.faults: list[dict] = []
+        self.check = officer_map.ChainsCheck(cps)
 
     def feed(self, position: int, record: tuple) -> None:
         if self.skipped:
             return
         originator, _version, topic, state, _recorded = record
         officers = self.memory.assign(topic, originator, state)
-        canonical = chain.position_bytes(position) + chain.content_bytes(*record) \
-            if officers else b""
-        for officer in officers:
-            count, prev = self.heads.get(officer, (0, chain.GENESIS))
-            value = officer_map.officer_link(prev, canonical, state)
-            self.heads[officer] = (count + 1, value)
-            self.map.set(officer, value, count + 1)
-        for cp in self.roots.pop(position, ()):
-            self.checked += 1
-            root = self.map.root().hex()
-            if root != cp["officers_root"]:
-                self.faults.append({
-                    "position": position, "kind": chain.OFFICER_MAP,
-                    "detail": f"the checkpoint signs officer map root {cp['officers_root'][:16]}…;"
-                              f" the export's events give {root[:16]}…: an event is in the"
-                              " wrong officer's chain, or missing from one"})
+        if officers:
+            self.check.extend(officers, chain.position_bytes(position)
+                              + chain.content_bytes(*record), state)
+        self.check.checkpoint(position)
 
     def merge(self, report: dict) -> None:
-        """Add the officer map's faults to the chain's report. A root after a fault of the
-        log itself follows from that fault (the events differ from what was signed), so it
-        is not listed as a fault of its own."""
-        report["officer_map"] = {"checked_roots": self.checked, "officers": len(self.heads),
-                                 "skipped": self.skipped}
-        if self.skipped:
-            report["notes"].append(f"officer chains not checked: {self.skipped}")
-        log_fault = min((f["position"] for f in report["faults"]), default=None)
-        if log_fault is not None:
-            after = [f for f in self.faults if f["position"] >= log_fault]
-            self.faults = [f for f in self.faults if f["position"] < log_fault]
-            if after:
-                report["notes"].append(f"{len(after)} officer map root(s) from position"
-                                       f" {log_fault} on were not judged: the log has a fault"
-                                       " there")
-        if self.faults:
-            report["faults"] = sorted(report["faults"] + self.faults,
-                                      key=lambda f: f["position"])
-            report["fault_count"] += len(self.faults)
-            report["ok"] = False
-            report["first_fault"] = next(f for f in report["faults"]
-                                         if f["kind"] != chain.SHIFTED)
+        self.check.merge(report, self.skipped)
 
 
 def _checker(head: dict, keys: dict, rotations: list, cps: list, trusted: dict | list | None,

@@ -568,3 +568,106 @@ def test_init_db_chains_an_access_log_made_before_it_was_chained(tmp_path):
     db.execute("UPDATE access_log SET what = 'eligibility' WHERE id = 2")
     assert check_access(iter_access(db), [], {})["first_fault"]["reason"] == "altered"
     db.close()
+
+
+# --------------------------------------------------------------------------- officer chains
+
+def officer_fault(report: dict) -> tuple:
+    f = next(f for f in report["faults"] if f["kind"] == chain.OFFICER_MAP)
+    return f["position"], f["kind"], f["reason"]
+
+
+def test_both_verifiers_recompute_every_officer_chain_of_a_sound_store(store, monkeypatch,
+                                                                      capsys):
+    rooted = [cp for cp in checkpoints(store.db) if cp["officers_root"]]
+    officers = store.db.fetchone("SELECT COUNT(DISTINCT officer_id) FROM"
+                                 " integrity_officer_chain")[0]
+    assert rooted and officers
+    for report in (live(store, monkeypatch, *pinned(store)),
+                   offline(store, capsys, *pinned(store))):
+        assert report["ok"], report["faults"][:3]
+        assert report["officer_map"]["checked_roots"] == len(rooted)
+        assert report["officer_map"]["officers"] == officers
+        assert report["officer_map"]["skipped"] is None
+
+
+def test_an_altered_officer_chain_row_is_caught_in_place(store, monkeypatch, capsys):
+    """The rows a dossier is built from: one hash changed is a fault at its position (the
+    export does not carry these rows: the dossier verifier checks a dossier's own)."""
+    officer, seq, position = store.db.fetchone(
+        "SELECT officer_id, seq, position FROM integrity_officer_chain ORDER BY position"
+        " LIMIT 1 OFFSET 40")
+    store.db.execute("UPDATE integrity_officer_chain SET hash = ? WHERE officer_id = ? AND"
+                     " seq = ?", ("ab" * 32, officer, seq))
+    report = live(store, monkeypatch, *pinned(store))
+    assert first(report) == (position, chain.OFFICER_MAP, "chain_row"), report["faults"][:3]
+    assert offline(store, capsys, *pinned(store))["ok"]
+    # a row deleted, and a row added for an officer the event does not concern
+    store.db.execute("UPDATE integrity_officer_chain SET hash = ? WHERE officer_id = ? AND"
+                     " seq = ?", ("cd" * 32, officer, seq))
+    store.db.execute("DELETE FROM integrity_officer_chain WHERE officer_id = ? AND seq = ?",
+                     (officer, seq))
+    assert first(live(store, monkeypatch)) == (position, chain.OFFICER_MAP, "chain_row")
+
+
+def test_an_altered_map_leaf_or_node_is_caught_in_place(store, monkeypatch):
+    at = max(cp["position"] for cp in checkpoints(store.db) if cp["officers_root"])
+    key, count = store.db.fetchone("SELECT officer_key, event_count FROM integrity_officers"
+                                   " ORDER BY officer_key LIMIT 1")
+    store.db.execute("UPDATE integrity_officers SET event_count = ? WHERE officer_key = ?",
+                     (int(count) + 1, key))
+    report = live(store, monkeypatch)
+    assert first(report) == (at, chain.OFFICER_MAP, "map_leaf"), report["faults"][:3]
+    store.db.execute("UPDATE integrity_officers SET event_count = ? WHERE officer_key = ?",
+                     (count, key))
+    assert live(store, monkeypatch)["ok"]
+    node = store.db.fetchone("SELECT node FROM integrity_officer_nodes ORDER BY node DESC")[0]
+    store.db.execute("UPDATE integrity_officer_nodes SET hash = ? WHERE node = ?",
+                     ("ef" * 32, node))
+    assert first(live(store, monkeypatch)) == (at, chain.OFFICER_MAP, "map_node")
+
+
+def test_a_signed_map_root_the_log_does_not_give_is_caught_by_both(store, monkeypatch, capsys):
+    """A service that put an event in the wrong officer's chain signs a root the events do
+    not give (made here by signing another root with the real key)."""
+    cp = next(cp for cp in checkpoints(store.db) if cp["officers_root"]
+              and cp["officers_root"] != "00" * 32)  # the first with an officer in the map
+    cp["officers_root"] = "00" * 32
+    cp["signature"] = store.signer.sign(cp)
+    store.db.execute("UPDATE integrity_checkpoints SET officers_root = ?, signature = ? WHERE"
+                     " checkpoint_id = ?", (cp["officers_root"], cp["signature"],
+                                            cp["checkpoint_id"]))
+    expected = (cp["position"], chain.OFFICER_MAP, "root_mismatch")
+    for report in (live(store, monkeypatch, *pinned(store)),
+                   offline(store, capsys, *pinned(store))):
+        assert first(report) == expected, report["faults"][:3]
+
+
+def test_the_in_place_officer_check_stops_with_the_log_at_the_deadline(store):
+    """Out of time (``verify --max-seconds``), the officer chains are judged only as far as
+    the log was read: the roots after it are not checked, and nothing is a fault."""
+    from types import SimpleNamespace
+
+    import auditing.verify as verify
+
+    rooted = [cp["position"] for cp in checkpoints(store.db) if cp["officers_root"]]
+    assert store.head > 501 and len([p for p in rooted if p <= 500]) < len(rooted)
+    clock = SimpleNamespace(now=10.0)
+    real_merged = verify.merged
+
+    def merged(*streams):
+        for item in real_merged(*streams):
+            if item[0] > 10:
+                clock.now = 11.0
+            yield item
+
+    patch = pytest.MonkeyPatch()
+    try:
+        patch.setattr(verify, "time", SimpleNamespace(monotonic=lambda: clock.now))
+        patch.setattr(verify, "merged", merged)
+        report = verify.verify_store(store.app, store.db, deadline=10.0)
+    finally:
+        patch.undo()
+    assert (report["status"], report["last_position"]) == ("incomplete", 500)
+    assert report["officer_map"]["checked_roots"] == len([p for p in rooted if p <= 500])
+    assert report["faults"] == []
