@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from audit_service.bootstrap import EVENT_POSITION, EVENTS_TABLE
 from projections.queries import ReadModels
 
-from .board import BOARD_TOPICS, Corrections, check_decision, decision_of, merge_board
+from .board import LINK_TOPICS, Corrections, check_decision, decision_of, merge_board
 from .dossier import check_quoted, merge_quoted, quoted_dossier
 from .access import iter_access
 from .chain import ChainChecker, check_access, merge_access, trust_closure
@@ -75,12 +75,12 @@ def verify_store(app: Any, db: Any, deadline: float | None = None, *,
         event = record_of(n, mapper) if n is not None else None
         checker.feed(position, event, c[1:] if c else None)
         officers.feed(position, n, event)
-        if check_board and n is not None and n.topic in BOARD_TOPICS:
+        if check_board and n is not None and n.topic in LINK_TOPICS:
             try:
                 domain_event = mapper.to_domain_event(n)
             except Exception:  # noqa: BLE001 - an unreadable event is already a chain fault
                 continue
-            corrections.feed(domain_event, position)
+            corrections.feed(domain_event, position, n.topic.rsplit(":", 1)[-1])
             decision = decision_of(domain_event, position)
             if decision:
                 decisions.append(decision)
