@@ -671,3 +671,155 @@ def test_the_in_place_officer_check_stops_with_the_log_at_the_deadline(store):
     assert (report["status"], report["last_position"]) == ("incomplete", 500)
     assert report["officer_map"]["checked_roots"] == len([p for p in rooted if p <= 500])
     assert report["faults"] == []
+
+
+# --------------------------------------------------------------------------- the board's record
+
+CORRECTED = "audit_service.domain.officers:Officer.ReappointmentDecisionCorrected"
+DECIDED = "audit_service.domain.officers:Officer.ReappointmentDecided"
+
+
+def day(text: str) -> dict:
+    return {"_type_": "date_iso", "_data_": text}
+
+
+def the_decision(store: Store) -> tuple[str, dict]:
+    """The demo's reappointment decision: its officer and its stored state."""
+    from uuid import UUID
+
+    row = store.db.fetchone(f"SELECT originator_id, state FROM {store.table} WHERE topic = ?",
+                            (DECIDED,))
+    return str(UUID(str(row[0]))), json.loads(bytes(row[1]))
+
+
+def top_version(store: Store, officer: str) -> int:
+    from uuid import UUID
+
+    return store.app.recorder.select_events(UUID(officer), desc=True,
+                                            limit=1)[0].originator_version
+
+
+def forge(store: Store, officer: str, events: list[tuple[str, dict]]) -> list[int]:
+    """Officer events written straight to the log, past the service's rules (``(topic,
+    state)`` each), then chained and signed by the service's follower; their positions."""
+    from uuid import UUID
+
+    from eventsourcing.persistence import StoredEvent
+
+    version = top_version(store, officer)
+    head = store.head
+    store.app.recorder.insert_events([
+        StoredEvent(originator_id=UUID(officer), originator_version=version + i + 1,
+                    topic=topic, state=json.dumps(
+                        {**state, "timestamp": {"_type_": "datetime_iso",
+                                                "_data_": "2026-12-01T00:00:00+00:00"}},
+                        ensure_ascii=False).encode())
+        for i, (topic, state) in enumerate(events)])
+    store.follower.catch_up()
+    store.follower.checkpoint_now()
+    return list(range(head + 1, store.head + 1))
+
+
+def decision(original: dict, decided_on: str, **changes) -> tuple[str, dict]:
+    """Another reappointment decision like the demo's, quoting no eligibility hash."""
+    state = {**original, "decided_on": day(decided_on), "eligibility_hash": None,
+             "eligibility_verdict": None, "override_reason": None, "dossier_hash": None,
+             **changes}
+    state.pop("timestamp")
+    return DECIDED, state
+
+
+def correction(original: dict, corrects_version: int, outcome: str,
+               corrected_on: str = "2026-11-20") -> tuple[str, dict]:
+    ref = {**original["decision_ref"], "number": f"C{corrects_version}-{outcome[:3]}"}
+    return CORRECTED, {
+        "corrects_version": corrects_version, "corrects_decision_ref": original["decision_ref"],
+        "outcome": outcome, "decided_on": original["decided_on"],
+        "corrected_on": day(corrected_on), "reason": "Nhầm kết quả", "decision_ref": ref,
+        "term": None, "eligibility_hash": None, "eligibility_verdict": None,
+        "override_reason": None, "actor_id": "board-x", "actor_role": "board"}
+
+
+def bad_correction(report: dict) -> tuple:
+    f = report["first_fault"]
+    return f["position"], f["kind"], f["detail"]
+
+
+def version_of(store: Store, position: int) -> int:
+    return store.app.recorder.select_notifications(start=position, limit=1)[0].originator_version
+
+
+@pytest.mark.parametrize("case", ["no_decision", "later_decision", "second", "changes_nothing"])
+def test_a_correction_the_service_refuses_is_caught_by_both(store, monkeypatch, capsys, case):
+    officer, original = the_decision(store)
+    mine = decision(original, "2026-11-10")
+    top = top_version(store, officer)
+    if case == "no_decision":  # version 1 is the officer's registration
+        forged = [correction(mine[1], 1, "not_reappointed")]
+        said = "corrects version 1 of officer"
+    elif case == "later_decision":  # names the decision recorded after it
+        forged = [correction(mine[1], top + 2, "not_reappointed"), mine]
+        said = f"corrects version {top + 2} of officer"
+    elif case == "second":
+        forged = [mine, correction(mine[1], top + 1, "not_reappointed"),
+                  correction(mine[1], top + 1, "reappointed")]
+        said = "already corrected at position"
+    else:
+        forged = [mine, correction(mine[1], top + 1, mine[1]["outcome"])]
+        said = "changes nothing"
+    positions = forge(store, officer, forged)
+    bad = positions[-1] if case in ("second", "changes_nothing") else positions[0]
+    assert version_of(store, positions[0]) == top + 1
+    for report in (offline(store, capsys, *pinned(store)), live(store, monkeypatch,
+                                                                  *pinned(store))):
+        position, kind, detail = bad_correction(report)
+        assert (position, kind) == (bad, chain.BOARD), report["faults"][:3]
+        assert said in detail and len(report["faults"]) == 1, report["faults"]
+    assert offline(store, capsys)["corrections"]["bad"] == 1
+
+
+def test_a_valid_correction_and_a_clean_log_verify_ok_with_both(store, monkeypatch, capsys):
+    officer, original = the_decision(store)
+    mine = decision(original, "2026-11-10")
+    top = top_version(store, officer)
+    forge(store, officer, [mine, correction(mine[1], top + 1, "not_reappointed")])
+    for report in (offline(store, capsys, *pinned(store)), live(store, monkeypatch,
+                                                                  *pinned(store))):
+        assert report["ok"], report["faults"][:3]
+    assert offline(store, capsys)["corrections"] == {"corrections": 1, "bad": 0,
+                                                     "problems": [], "skipped": None}
+
+
+def test_a_quoted_dossier_is_rebuilt_from_the_export_by_the_offline_verifier(store, monkeypatch,
+                                                                           capsys):
+    """One decision quotes the dossier the service built, another a hash no dossier has:
+    the export alone (with the service installed) gives the first and not the second."""
+    from datetime import date
+
+    from auditing.dossier import build_dossier
+    from auditing.officer_map import dossier_digest
+
+    officer, original = the_decision(store)
+    quoted = dossier_digest(build_dossier(store.app, store.db, officer, date(2026, 11, 10)))
+    good, wrong = forge(store, officer, [
+        decision(original, "2026-11-10", dossier_hash=quoted),
+        decision(original, "2026-11-11", dossier_hash="ab" * 32)])
+    path = store.export(store.folder / "quoted.ndjson")
+    capsys.readouterr()
+    code = verify_export.main([str(path), "--json", *pinned(store)])
+    out = capsys.readouterr().out
+    report = json.loads(out[out.index("{"):])
+    live_report = live(store, monkeypatch, *pinned(store))
+    for r in (report, live_report):
+        checks = {c["position"]: c["status"] for c in r["dossiers"]["checks"]}
+        assert checks == {good: "match", wrong: "mismatch"}, r["dossiers"]
+        assert [(f["position"], f["kind"]) for f in r["faults"]] == [(wrong, "dossier_hash")]
+    assert code == 1
+    # without the service, the offline verifier says it did not rebuild them
+    monkeypatch.setattr(verify_export, "replay_available", lambda: "no service here")
+    capsys.readouterr()
+    code = verify_export.main([str(path), "--json", *pinned(store)])
+    out = capsys.readouterr().out
+    report = json.loads(out[out.index("{"):])
+    assert code == 0 and report["dossiers"]["status"] == "not_checked"
+    assert [c["position"] for c in report["dossiers"]["checks"]] == [good, wrong]
