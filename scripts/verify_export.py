@@ -7,9 +7,10 @@
                             [--no-replay] [--officer ID ...] [--on YYYY-MM-DD]
                             [--compare-url URL --token TOKEN]
 
-The chain and signature check needs only Python 3.11+ and the ``cryptography`` package, and
-this file with ``auditing/chain.py`` (found in the installed package, next to this
-file, or in the repository layout). Replay (board hashes, histories, eligibility, comparison
+The chain, signature, officer-map and correction checks need only Python 3.11+ and the
+``cryptography`` package, and this file with ``auditing/chain.py``,
+``auditing/officer_map.py``, ``auditing/corrections.py`` and ``projections/concerns.py``
+(found in the installed package, next to this file, or in the repository layout). Replay (board hashes, histories, eligibility, comparison
 with a running service) needs the audit-service package installed; without it, replay is
 skipped and the report says so.
 
@@ -633,8 +634,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"verify_export: {reason}", file=sys.stderr)
             return 2
         if reason:
-            report["notes"].append(f"board hashes and quoted dossiers not checked: {reason}")
-            echo(f"note: board hashes and quoted dossiers not checked: {reason}")
+            report["notes"].append(f"board hashes not checked (nor quoted dossiers): {reason}")
+            echo(f"note: board hashes not checked (nor quoted dossiers): {reason}")
             not_checked(report, reason)
         else:
             run_replay(args, report, echo=echo)

@@ -304,7 +304,7 @@ def test_without_the_service_installed_replay_is_skipped_and_said_so(bundle, cap
                                                                      monkeypatch):
     monkeypatch.setattr(verify_export, "replay_available", lambda: "no service here")
     code, report, text = run(capsys, str(bundle.path), "--json")
-    said = "board hashes and quoted dossiers not checked: no service here"
+    said = "board hashes not checked (nor quoted dossiers): no service here"
     assert code == 0 and said in report["notes"]
     assert "replay" not in report
     assert f"note: {said}" in text
