@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from auditing import chain
 from auditing.integrity import (ChainRestartRefused, IntegrityFollower, chain_position,
-                                checkpoints, recreate_chain)
+                                checkpoints)
 from auditing.signing import AuditSettings, Signer
 from auditing.witness import read_checkpoints
 from projections.db import ReadModelDB
