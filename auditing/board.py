@@ -18,8 +18,9 @@ A mistaken decision is corrected by an ``Officer.ReappointmentDecisionCorrected`
 naming it (``corrects_version``, the decision's version in the officer's stream). Nothing is
 rewritten: the original is still checked against the rows before it (what the board saw
 then) and reported as corrected; the correction's own hash is checked the same way against
-the rows before the correction. A correction that names no earlier reappointment decision
-of its officer, or a decision already corrected, is a fault.
+the rows before the correction. A correction the service would have refused (see
+``corrections``: not the officer's latest decision, already corrected, dated before it, or
+changing nothing) is a fault.
 """
 from __future__ import annotations
 
@@ -31,10 +32,14 @@ from projections.eligibility import evaluate
 from projections.readmodels import iso_ts
 
 from .chain import BOARD, add_faults
+from .corrections import CORRECTED, DECIDED, KINDS, CorrectionLinks, facts_of_event
 
 REAPPOINTMENT_TOPIC = "audit_service.domain.officers:Officer.ReappointmentDecided"
 CORRECTION_TOPIC = "audit_service.domain.officers:Officer.ReappointmentDecisionCorrected"
 BOARD_TOPICS = (REAPPOINTMENT_TOPIC, CORRECTION_TOPIC)
+#: what a correction's check follows: the board's events and those after which no earlier
+#: decision may be corrected (an appointment, leaving service)
+LINK_TOPICS = tuple(f"audit_service.domain.officers:{kind}" for kind in sorted(KINDS))
 
 
 def decision_of(event: Any, position: int) -> dict | None:
@@ -54,43 +59,16 @@ def decision_of(event: Any, position: int) -> dict | None:
     return found
 
 
-class Corrections:
-    """Follows corrections of reappointment decisions through the log, in position order."""
+class Corrections(CorrectionLinks):
+    """``corrections.CorrectionLinks`` fed decoded domain events (in position order)."""
 
-    def __init__(self) -> None:
-        self.decided: dict[tuple[str, int], int] = {}    # (officer, version) -> position
-        self.corrected: dict[tuple[str, int], int] = {}  # the same -> correcting position
-        self.problems: list[dict] = []
-
-    def feed(self, event: Any, position: int) -> None:
-        officer = str(event.originator_id)
-        corrects = getattr(event, "corrects_version", None)
-        if corrects is None:
-            self.decided[(officer, event.originator_version)] = position
-            return
-        target = (officer, int(corrects))
-        if target not in self.decided:
-            reason = (f"corrects version {corrects} of officer {officer}, which is no"
-                      " earlier reappointment decision")
-        elif target in self.corrected:
-            reason = (f"corrects the decision at position {self.decided[target]}, already"
-                      f" corrected at position {self.corrected[target]}")
-        else:
-            self.corrected[target] = position
-            return
-        self.problems.append({"position": position, "officer_id": officer,
-                              "status": "bad_correction", "reason": reason})
-
-    def annotate(self, checks: list[dict]) -> list[dict]:
-        """Each check says which decision it corrects, or by which it was corrected; the
-        corrections that name no decision to correct are added as faulty checks."""
-        for c in checks:
-            officer = c["officer_id"]
-            if "corrects_version" in c:
-                c["corrects_position"] = self.decided.get((officer, c["corrects_version"]))
-            elif (officer, c.get("version")) in self.corrected:
-                c["corrected_by"] = self.corrected[(officer, c["version"])]
-        return sorted(checks + self.problems, key=lambda c: c["position"])
+    def feed(self, event: Any, position: int, kind: str | None = None) -> None:
+        """``kind``: ``Aggregate.Event`` of the event (``projections.concerns.kind_of``);
+        by default a decision, or a correction when the event names the one it corrects."""
+        if kind is None:
+            kind = CORRECTED if getattr(event, "corrects_version", None) is not None else DECIDED
+        self.add(kind, str(event.originator_id), event.originator_version, position,
+                 facts_of_event(event) if kind in (DECIDED, CORRECTED) else {})
 
 
 def check_decision(read_models: Any, decision: dict) -> dict:

@@ -250,3 +250,82 @@ def merge_quoted(report: dict, checks: list[dict]) -> dict:
               for c in checks if c["status"] == "mismatch"]
     add_faults(report, faults)
     return report
+
+
+def check_quoted_export(path: Any, quoted: list[dict]) -> list[dict]:
+    """The dossiers decisions quote, rebuilt from an export (``scripts/verify_export.py``):
+    one more pass over its events recomputes the officer chains and the map, and keeps, at
+    each checkpoint a quote may rest on (``candidates``: the newest ones before the decision
+    that sign the map, newest first), the quoted officers' events, leaves and proofs. Memory:
+    the quoted officers' events, one head per officer and the map."""
+    from projections.concerns import SubjectMemory
+
+    from .chain import open_export
+
+    wanted: dict[int, set[str]] = {}
+    for q in quoted:
+        for cp in q["candidates"]:
+            wanted.setdefault(int(cp["position"]), set()).add(q["officer_id"])
+    officers = {q["officer_id"] for q in quoted}
+    memory = SubjectMemory()
+    heads: dict[str, tuple[int, bytes]] = {}
+    chains = MemoryMap()
+    lines: dict[str, list[dict]] = {o: [] for o in officers}
+    taken: dict[tuple[int, str], tuple[dict, list[dict]]] = {}
+    with open_export(path) as f:
+        for raw in f:
+            obj = json.loads(raw)
+            if obj.get("type") != "event":
+                continue
+            position = obj["position"]
+            state = base64.b64decode(obj["state"])
+            record = (obj["originator_id"], obj["originator_version"], obj["topic"], state,
+                      obj["recorded_at"])
+            concerned = memory.assign(obj["topic"], obj["originator_id"], state)
+            if concerned:
+                canonical = position_bytes(position) + content_bytes(*record)
+            for officer in concerned:
+                count, prev = heads.get(officer, (0, GENESIS))
+                value = officer_link(prev, canonical, state)
+                heads[officer] = (count + 1, value)
+                chains.set(officer, value, count + 1)
+                if officer in lines:
+                    lines[officer].append({
+                        "position": position, "originator_id": obj["originator_id"],
+                        "originator_version": obj["originator_version"], "topic": obj["topic"],
+                        "recorded_at": obj["recorded_at"],
+                        "state": base64.b64encode(state).decode("ascii"),
+                        "officer_hash": value.hex()})
+            if position in wanted:
+                chains.root()
+                for officer in wanted.pop(position):
+                    key = key_of(officer)
+                    count, head = heads.get(officer, (0, GENESIS))
+                    taken[(position, officer)] = (
+                        {"key": key.hex(), "head": head.hex(), "count": count,
+                         "proof": prove(chains, key)}, list(lines[officer]))
+    checks = []
+    for q in quoted:
+        candidates = q.pop("candidates")
+        result = {**q, "status": "mismatch", "checkpoint_id": None}
+        if not candidates:
+            result.update(status="skipped", reason="no checkpoint before the decision signs the"
+                          " officer map")
+        for cp in candidates:
+            found = taken.get((int(cp["position"]), q["officer_id"]))
+            if found is None:  # the export ends before it: the chain check says why
+                continue
+            proof, events = found
+            bundle = {
+                "format": FORMAT, "format_version": FORMAT_VERSION,
+                "officer_id": q["officer_id"], "on": q["decided_on"], "checkpoint": dict(cp),
+                "officer": {"key": proof["key"], "head": proof["head"],
+                            "count": proof["count"]},
+                "proof": proof_json(proof["proof"]), "events": events,
+                "eligibility": eligibility_from_events(events, q["officer_id"],
+                                                      q["decided_on"])}
+            if dossier_digest(bundle) == q["dossier_hash"]:
+                result.update(status="match", checkpoint_id=cp["checkpoint_id"])
+                break
+        checks.append(result)
+    return checks

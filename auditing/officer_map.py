@@ -249,3 +249,75 @@ class MemoryMap:
 
     def put_node(self, depth: int, prefix: int, value: bytes) -> None:
         self.nodes[(depth, prefix)] = value
+
+
+OFFICER_MAP = "officer_map"  # the fault kind (``chain.OFFICER_MAP``)
+
+
+class ChainsCheck:
+    """Recomputes every officer chain from the log, event by event, and the map root at each
+    checkpoint that signs one (``officers_root``): a service that put an event in the wrong
+    officer's chain, or left it out, signs a root this check does not reach. Shared by the
+    offline verifier and ``audit-service verify``; the caller says which officers an event
+    concerns (``projections.concerns``). Memory: one head and count per officer, and the map.
+    """
+
+    def __init__(self, checkpoints: Iterable[dict]):
+        self.roots: dict[int, list[dict]] = {}
+        for cp in checkpoints:
+            if cp.get("officers_root"):
+                self.roots.setdefault(int(cp["position"]), []).append(cp)
+        self.heads: dict[str, tuple[int, bytes]] = {}
+        self.map = MemoryMap()
+        self.checked = 0
+        self.faults: list[dict] = []
+
+    def extend(self, officers: list[str], canonical: bytes,
+               plain: bytes | None) -> list[tuple[str, int, bytes]]:
+        """Extend the chains of ``officers`` by one event; ``(officer, count, hash)`` each."""
+        links = []
+        for officer in officers:
+            count, prev = self.heads.get(officer, (0, ZERO))
+            value = officer_link(prev, canonical, plain)
+            self.heads[officer] = (count + 1, value)
+            self.map.set(officer, value, count + 1)
+            links.append((officer, count + 1, value))
+        return links
+
+    def checkpoint(self, position: int) -> None:
+        """Check the roots signed at ``position`` (call once the event there was fed)."""
+        for cp in self.roots.pop(position, ()):
+            self.checked += 1
+            root = self.map.root().hex()
+            if root != cp["officers_root"]:
+                self.fault(position, f"the checkpoint signs officer map root"
+                           f" {cp['officers_root'][:16]}…; the log's events give {root[:16]}…:"
+                           " an event is in the wrong officer's chain, or missing from one",
+                           "root_mismatch")
+
+    def fault(self, position: int, detail: str, reason: str) -> None:
+        self.faults.append({"position": position, "kind": OFFICER_MAP, "reason": reason,
+                            "detail": detail})
+
+    def merge(self, report: dict, skipped: str | None = None) -> None:
+        """Add the officer chains' faults to a chain report (``chain.ChainChecker.finish``).
+        A fault after a fault of the log itself follows from that one (the events differ
+        from what was chained and signed), so it is not listed as a fault of its own."""
+        report["officer_map"] = {"checked_roots": self.checked, "officers": len(self.heads),
+                                 "skipped": skipped}
+        if skipped:
+            report["notes"].append(f"officer chains not checked: {skipped}")
+        log_fault = min((f["position"] for f in report["faults"]), default=None)
+        if log_fault is not None:
+            after = [f for f in self.faults if f["position"] >= log_fault]
+            self.faults = [f for f in self.faults if f["position"] < log_fault]
+            if after:
+                report["notes"].append(f"{len(after)} officer chain or map fault(s) from"
+                                       f" position {log_fault} on were not judged: the log has"
+                                       " a fault there")
+        if self.faults:
+            report["faults"] = sorted(report["faults"] + self.faults,
+                                      key=lambda f: f["position"])
+            report["fault_count"] += len(self.faults)
+            report["ok"] = False
+            report["first_fault"] = next(f for f in report["faults"] if f["kind"] != "shifted")

@@ -25,7 +25,7 @@ from projections.db import ReadModelDB
 from projections.projector import Projector
 from projections.queries import ReadModels, as_of_text
 
-from .board import BOARD_TOPICS, Corrections, decision_of
+from .board import LINK_TOPICS, Corrections, decision_of
 from .bootstrap import init_database
 from .chain import normalize_timestamp, open_export
 from .records import record_of
@@ -94,11 +94,11 @@ class ReplayStore:
         start = None
         while True:
             batch = recorder.select_notifications(start=start, limit=1000,
-                                                  topics=list(BOARD_TOPICS),
+                                                  topics=list(LINK_TOPICS),
                                                   inclusive_of_start=start is None)
             for n in batch:
                 event = self.app.mapper.to_domain_event(n)
-                corrections.feed(event, n.id)
+                corrections.feed(event, n.id, n.topic.rsplit(":", 1)[-1])
                 d = decision_of(event, n.id)
                 if d:
                     out.append(d)

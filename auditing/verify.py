@@ -2,6 +2,7 @@
 
 ``verify_store(app, db)`` reads the log and the chain in batches (memory stays flat), checks
 every position with ``chain.ChainChecker``, checks every checkpoint's signature and head,
+recomputes every officer chain and each signed officer map root (``officer_verify``),
 recomputes the eligibility hash of every reappointment decision that quotes one, and
 rebuilds every board dossier a decision quotes (``dossier.check_quoted``). With a
 ``deadline`` (a ``time.monotonic()`` value) it stops when time is up and says how far it got
@@ -17,13 +18,14 @@ from typing import Any, Mapping
 from audit_service.bootstrap import EVENT_POSITION, EVENTS_TABLE
 from projections.queries import ReadModels
 
-from .board import BOARD_TOPICS, Corrections, check_decision, decision_of, merge_board
+from .board import LINK_TOPICS, Corrections, check_decision, decision_of, merge_board
 from .dossier import check_quoted, merge_quoted, quoted_dossier
 from .access import iter_access
 from .chain import ChainChecker, check_access, merge_access, trust_closure
 from .export import iter_chain, iter_notifications, merged
 from .integrity import access_checkpoints, chain_position, checkpoints, public_keys, rotations
 from .lifecycle import recreations
+from .officer_verify import OfficerChainsCheck
 from .records import record_of
 from .witness import newest
 
@@ -52,7 +54,9 @@ def verify_store(app: Any, db: Any, deadline: float | None = None, *,
     if isinstance(trusted_checkpoint, list):  # a mirror: the newest one it holds
         trusted_checkpoint = newest(trusted_checkpoint,
                                     keys if trusted_keys is not None else None)
-    checker = ChainChecker(checkpoints=checkpoints(db), keys=keys,
+    cps = checkpoints(db)
+    officers = OfficerChainsCheck(db, app.mapper, cps, batch_size)
+    checker = ChainChecker(checkpoints=cps, keys=keys,
                            chain_head=chain_position(db), trusted=trusted_checkpoint,
                            require_signatures=require_signatures,
                            stored_keys=stored if trusted_keys is not None else None)
@@ -70,12 +74,13 @@ def verify_store(app: Any, db: Any, deadline: float | None = None, *,
         seen += 1
         event = record_of(n, mapper) if n is not None else None
         checker.feed(position, event, c[1:] if c else None)
-        if check_board and n is not None and n.topic in BOARD_TOPICS:
+        officers.feed(position, n, event)
+        if check_board and n is not None and n.topic in LINK_TOPICS:
             try:
                 domain_event = mapper.to_domain_event(n)
             except Exception:  # noqa: BLE001 - an unreadable event is already a chain fault
                 continue
-            corrections.feed(domain_event, position)
+            corrections.feed(domain_event, position, n.topic.rsplit(":", 1)[-1])
             decision = decision_of(domain_event, position)
             if decision:
                 decisions.append(decision)
@@ -83,6 +88,7 @@ def verify_store(app: Any, db: Any, deadline: float | None = None, *,
             if quoted:
                 dossiers.append(quoted)
     report = checker.finish(complete=complete, log_head=head)
+    officers.merge(report, complete)
     report["log_head"] = head
     report["seconds"] = round(time.monotonic() - started, 3)
     if not keys and not trusted_keys:

@@ -7,9 +7,10 @@
                             [--no-replay] [--officer ID ...] [--on YYYY-MM-DD]
                             [--compare-url URL --token TOKEN]
 
-The chain and signature check needs only Python 3.11+ and the ``cryptography`` package, and
-this file with ``auditing/chain.py`` (found in the installed package, next to this
-file, or in the repository layout). Replay (board hashes, histories, eligibility, comparison
+The chain, signature, officer-map and correction checks need only Python 3.11+ and the
+``cryptography`` package, and this file with ``auditing/chain.py``,
+``auditing/officer_map.py``, ``auditing/corrections.py`` and ``projections/concerns.py``
+(found in the installed package, next to this file, or in the repository layout). Replay (board hashes, histories, eligibility, comparison
 with a running service) needs the audit-service package installed; without it, replay is
 skipped and the report says so.
 
@@ -66,6 +67,7 @@ def load_chain_module():
 chain = load_chain_module()
 officer_map = load_module("auditing", "officer_map")
 concerns = load_module("projections", "concerns")
+corrections = load_module("auditing", "corrections")
 
 
 class ExportError(Exception):
@@ -178,6 +180,7 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | list | None = N
         cps: list[dict] = []
         checker = None
         officers = None
+        links = None
         end = None
         event_count = chain_lines = 0
         start = head["start"]
@@ -202,6 +205,9 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | list | None = N
                 checker.feed(obj["position"], record,
                              (c["seq"], c["prev"], c["digest"], c["hash"]) if c else None)
                 officers.feed(obj["position"], record)
+                if links is None:
+                    links = BoardLinks(head, cps)
+                links.feed(obj["position"], record)
                 event_count += 1
                 if recorded_at > latest:
                     latest = recorded_at
@@ -255,6 +261,7 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | list | None = N
     report = checker.finish(complete=True, range_end=head.get("to_position"),
                             log_head=head.get("log_head"))
     (officers or OfficerCheck(head, cps)).merge(report)
+    (links or BoardLinks(head, cps)).merge(report)
     for problem in file_faults:
         after = (report["last_position"] or 0) + 1
         fault = {"position": after, "kind": chain.TRUNCATED if end is None else "file",
@@ -284,10 +291,8 @@ def check_export(path: str | Path, *, trusted_checkpoint: dict | list | None = N
 
 
 class OfficerCheck:
-    """Recomputes every officer's chain from the export's events (``projections/concerns.py``
-    says which officers an event concerns) and the officer map's root at each checkpoint
-    that signs one (``officers_root``): a service that put an event in the wrong officer's
-    chain, or left it out, signs a root this check does not reach (fault ``officer_map``)."""
+    """The officer chains and map roots of an export (``officer_map.ChainsCheck``, the same
+    computation as ``audit-service verify``), fed the export's events in order."""
 
     def __init__(self, head: dict, cps: list[dict]):
         self.skipped = (
@@ -295,61 +300,68 @@ class OfficerCheck:
             " events" if head.get("encrypted") or head.get("compressed") else
             "the export starts after position 0: officer chains start at the log's first event"
             if int((head.get("start") or {}).get("position") or 0) > 0 else None)
-        self.roots: dict[int, list[dict]] = {}
-        for cp in cps:
-            if cp.get("officers_root"):
-                self.roots.setdefault(int(cp["position"]), []).append(cp)
         self.memory = concerns.SubjectMemory()
-        self.heads: dict[str, tuple[int, bytes]] = {}
-        self.map = officer_map.MemoryMap()
-        self.checked = 0
-        self.faults: list[dict] = []
+        self.check = officer_map.ChainsCheck(cps)
 
     def feed(self, position: int, record: tuple) -> None:
         if self.skipped:
             return
         originator, _version, topic, state, _recorded = record
         officers = self.memory.assign(topic, originator, state)
-        canonical = chain.position_bytes(position) + chain.content_bytes(*record) \
-            if officers else b""
-        for officer in officers:
-            count, prev = self.heads.get(officer, (0, chain.GENESIS))
-            value = officer_map.officer_link(prev, canonical, state)
-            self.heads[officer] = (count + 1, value)
-            self.map.set(officer, value, count + 1)
-        for cp in self.roots.pop(position, ()):
-            self.checked += 1
-            root = self.map.root().hex()
-            if root != cp["officers_root"]:
-                self.faults.append({
-                    "position": position, "kind": chain.OFFICER_MAP,
-                    "detail": f"the checkpoint signs officer map root {cp['officers_root'][:16]}…;"
-                              f" the export's events give {root[:16]}…: an event is in the"
-                              " wrong officer's chain, or missing from one"})
+        if officers:
+            self.check.extend(officers, chain.position_bytes(position)
+                              + chain.content_bytes(*record), state)
+        self.check.checkpoint(position)
 
     def merge(self, report: dict) -> None:
-        """Add the officer map's faults to the chain's report. A root after a fault of the
-        log itself follows from that fault (the events differ from what was signed), so it
-        is not listed as a fault of its own."""
-        report["officer_map"] = {"checked_roots": self.checked, "officers": len(self.heads),
-                                 "skipped": self.skipped}
+        self.check.merge(report, self.skipped)
+
+
+class BoardLinks:
+    """Reappointment corrections checked from the export's events alone
+    (``corrections.CorrectionLinks``, the rules ``audit-service verify`` applies), and the
+    decisions that quote a dossier, with the checkpoints it may rest on (rebuilt by replay,
+    which needs the service)."""
+
+    def __init__(self, head: dict, cps: list[dict]):
+        self.skipped = (
+            "the export's states are encrypted or compressed" if head.get("encrypted")
+            or head.get("compressed") else
+            "the export starts after position 0: a correction may name a decision before it"
+            if int((head.get("start") or {}).get("position") or 0) > 0 else None)
+        self.links = corrections.CorrectionLinks()
+        self.rooted = sorted(({k: v for k, v in cp.items() if k != "type"} for cp in cps
+                              if cp.get("officers_root")),
+                             key=lambda cp: (int(cp["position"]), int(cp["checkpoint_id"])))
+        self.quoted: list[dict] = []
+
+    def feed(self, position: int, record: tuple) -> None:
+        originator, version, topic, state, _recorded = record
+        kind = concerns.kind_of(topic)
+        if self.skipped or kind not in corrections.KINDS:
+            return
+        facts = corrections.facts_of(state) if kind in (corrections.DECIDED,
+                                                         corrections.CORRECTED) else {}
+        self.links.add(kind, originator, version, position, facts)
+        if kind == corrections.DECIDED and facts.get("dossier_hash"):
+            before = [cp for cp in self.rooted if int(cp["position"]) < position]
+            self.quoted.append({"position": position, "officer_id": originator,
+                                "decided_on": facts.get("decided_on"),
+                                "dossier_hash": facts["dossier_hash"],
+                                "candidates": before[::-1][:CANDIDATES]})
+
+    def merge(self, report: dict) -> None:
+        report["corrections"] = {"corrections": self.links.corrections,
+                                 "bad": len(self.links.problems),
+                                 "problems": self.links.problems, "skipped": self.skipped}
         if self.skipped:
-            report["notes"].append(f"officer chains not checked: {self.skipped}")
-        log_fault = min((f["position"] for f in report["faults"]), default=None)
-        if log_fault is not None:
-            after = [f for f in self.faults if f["position"] >= log_fault]
-            self.faults = [f for f in self.faults if f["position"] < log_fault]
-            if after:
-                report["notes"].append(f"{len(after)} officer map root(s) from position"
-                                       f" {log_fault} on were not judged: the log has a fault"
-                                       " there")
-        if self.faults:
-            report["faults"] = sorted(report["faults"] + self.faults,
-                                      key=lambda f: f["position"])
-            report["fault_count"] += len(self.faults)
-            report["ok"] = False
-            report["first_fault"] = next(f for f in report["faults"]
-                                         if f["kind"] != chain.SHIFTED)
+            report["notes"].append(f"reappointment corrections and quoted dossiers not checked:"
+                                   f" {self.skipped}")
+        chain.add_faults(report, self.links.faults())
+        report["quoted_dossiers"] = self.quoted
+
+
+CANDIDATES = 5  # checkpoints a quoted dossier may rest on (``auditing.dossier.CANDIDATES``)
 
 
 def _checker(head: dict, keys: dict, rotations: list, cps: list, trusted: dict | list | None,
@@ -502,11 +514,13 @@ def run_replay(args: argparse.Namespace, report: dict, echo=print) -> dict:
     if report["manifest"].get("encrypted") and not key:
         report["notes"].append("the export's events are encrypted: replay needs"
                                " AUDIT_CIPHER_KEY; skipped")
+        not_checked(report, "the export's events are encrypted (AUDIT_CIPHER_KEY not set)")
         return report
     result: dict = {}
     with replay_export(args.export, cipher_key=key) as store:
         models = store.build()
         merge_board(report, [check_decision(models, d) for d in store.decisions()])
+        report["board"]["bad_corrections"] = report["corrections"]["bad"]
         for line in describe_board(report):
             echo(line)
         as_of = args.as_of or report["latest_recorded_at"]
@@ -532,8 +546,27 @@ def run_replay(args: argparse.Namespace, report: dict, echo=print) -> dict:
                  f" difference(s)")
             if count:
                 report["ok"] = False
+    quoted = report.pop("quoted_dossiers", [])
+    if quoted:
+        from auditing.dossier import check_quoted_export, merge_quoted  # noqa: PLC0415
+
+        merge_quoted(report, check_quoted_export(args.export, quoted))
+        for c in report["dossiers"]["checks"]:
+            echo(f"quoted dossier at position {c['position']}: officer {c['officer_id']}:"
+                 f" {c['status']}")
     report["replay"] = result
     return report
+
+
+def not_checked(report: dict, reason: str) -> None:
+    """Say that the board's hashes and the quoted dossiers were not recomputed, and why."""
+    report["board"] = {"status": "not_checked", "reason": reason,
+                       "decisions": len(report["decision_positions"]),
+                       "bad_corrections": report["corrections"]["bad"]}
+    quoted = report.pop("quoted_dossiers", [])
+    report["dossiers"] = {"status": "not_checked", "reason": reason, "decisions": len(quoted),
+                          "checks": [{k: v for k, v in q.items() if k != "candidates"}
+                                     for q in quoted]}
 
 
 # --------------------------------------------------------------------------- command line
@@ -601,10 +634,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"verify_export: {reason}", file=sys.stderr)
             return 2
         if reason:
-            report["notes"].append(f"board hashes not checked: {reason}")
-            echo(f"note: board hashes not checked: {reason}")
+            report["notes"].append(f"board hashes not checked (nor quoted dossiers): {reason}")
+            echo(f"note: board hashes not checked (nor quoted dossiers): {reason}")
+            not_checked(report, reason)
         else:
             run_replay(args, report, echo=echo)
+    else:
+        not_checked(report, "--no-replay")
     if args.save_checkpoint:
         last = report["checkpoints"]["last_valid"]
         if report["ok"] and last:

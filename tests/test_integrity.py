@@ -361,6 +361,33 @@ def test_tampered_row_is_found_in_place_and_offline(store, tamper, tmp_path):
         assert len([f for f in report["faults"] if f["kind"] == kind]) == 2
 
 
+def trim_officer_tables(store: Store, cut: int) -> None:
+    """The officer chains cut at ``cut`` and the map's tables set back to the map's last
+    remaining checkpoint, as the follower would have left them there."""
+    from auditing.officer_chains import TableMap, map_position
+    from auditing.officer_map import key_of, update_root
+
+    db = store.db
+    db.execute("DELETE FROM integrity_officer_chain WHERE position >= ?", (cut,))
+    db.execute("UPDATE projection_positions SET position = ? WHERE name ="
+               " 'integrity_officers'", (cut - 1,))
+    at = map_position(db)
+    db.execute("DELETE FROM integrity_officers")
+    db.execute("DELETE FROM integrity_officer_nodes")
+    rows = db.fetchall(
+        "SELECT c.officer_id, c.seq, c.hash FROM integrity_officer_chain c JOIN"
+        " (SELECT officer_id, MAX(seq) AS seq FROM integrity_officer_chain WHERE position <= ?"
+        " GROUP BY officer_id) last ON last.officer_id = c.officer_id AND last.seq = c.seq",
+        (at,))
+    for officer, seq, head in rows:
+        db.execute("INSERT INTO integrity_officers (officer_key, officer_id, head, event_count,"
+                   " position) VALUES (?, ?, ?, ?, ?)",
+                   (key_of(officer).hex(), officer, head, int(seq), at))
+    table = TableMap(db)
+    update_root(table, [key_of(r[0]) for r in rows])
+    table.flush()
+
+
 def test_truncated_tail_behind_a_held_checkpoint(store, tmp_path):
     held = store.held
     assert held["signature"] and held["position"] == store.head
@@ -371,7 +398,15 @@ def test_truncated_tail_behind_a_held_checkpoint(store, tmp_path):
     store.db.execute("DELETE FROM integrity_checkpoints WHERE position >= ?", (cut,))
     store.db.execute("UPDATE projection_positions SET position = ? WHERE name = 'integrity'",
                      (cut - 1,))
-    assert store.verify()["ok"]  # consistent in itself: only a held checkpoint shows the cut
+    # the log and its chain are consistent in themselves; the officer chains' rows past the
+    # cut, and the map's tables, still show the events that were there
+    report = store.verify()
+    assert {(f["kind"], f["reason"]) for f in report["faults"]} == {
+        (chain.OFFICER_MAP, "chain_row"), (chain.OFFICER_MAP, "map_leaf"),
+        (chain.OFFICER_MAP, "map_node")}, report["faults"]
+    assert any(f["position"] >= cut and f["reason"] == "chain_row" for f in report["faults"])
+    trim_officer_tables(store, cut)
+    assert store.verify()["ok"]  # those trimmed too: only a held checkpoint shows the cut
     report = store.verify(trusted_checkpoint=held)
     assert first(report) == (cut, chain.TRUNCATED), report["faults"]
     path = store.export(tmp_path / "cut.ndjson")

@@ -249,7 +249,8 @@ def crypto_only_python(tmp_path_factory) -> Path:
     names = {p["name"].lower() for p in json.loads(listed.stdout)}
     assert "audit-service" not in names and "eventsourcing" not in names
     shutil.copy(ROOT / "scripts" / "verify_export.py", root / "verify_export.py")
-    for module in ("auditing/chain.py", "auditing/officer_map.py", "projections/concerns.py"):
+    for module in ("auditing/chain.py", "auditing/officer_map.py", "auditing/corrections.py",
+                   "projections/concerns.py"):
         shutil.copy(ROOT / module, root / Path(module).name)
     shutil.copy(ROOT / "scripts" / "verify_dossier.py", root / "verify_dossier.py")
     return python
@@ -298,6 +299,9 @@ def test_offline_sound_bundle_verifies_with_cryptography_only(crypto_only_python
     assert code == 0, err
     assert report["ok"] and report["events"] == store.head
     assert "board hashes not checked" in " ".join(report["notes"])  # no service installed
+    assert report["board"]["status"] == "not_checked"
+    # the corrections' links are checked from the events alone, without the service
+    assert report["corrections"]["skipped"] is None and report["corrections"]["bad"] == 0
 
 
 def test_offline_sha256_check_a_touched_manifest(crypto_only_python, bundle, store):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import pytest
 
@@ -304,9 +303,13 @@ def test_without_the_service_installed_replay_is_skipped_and_said_so(bundle, cap
                                                                      monkeypatch):
     monkeypatch.setattr(verify_export, "replay_available", lambda: "no service here")
     code, report, text = run(capsys, str(bundle.path), "--json")
-    assert code == 0 and "board hashes not checked: no service here" in report["notes"]
+    said = "board hashes not checked (nor quoted dossiers): no service here"
+    assert code == 0 and said in report["notes"]
     assert "replay" not in report
-    assert "note: board hashes not checked: no service here" in text
+    assert f"note: {said}" in text
+    assert (report["board"]["status"], report["board"]["reason"]) == ("not_checked",
+                                                                     "no service here")
+    assert report["dossiers"]["status"] == "not_checked"
     # asking for an officer's replayed answers cannot be done: exit 2
     code, report, text = run(capsys, str(bundle.path), "--officer", "x")
     assert code == 2 and "verify_export: no service here" in text

@@ -152,8 +152,10 @@ def test_verify_reports_a_correction_that_names_no_decision(h):
 
 
 class _Event:
-    def __init__(self, officer: str, version: int, corrects: int | None = None):
+    def __init__(self, officer: str, version: int, corrects: int | None = None,
+                 outcome: str = "reappointed"):
         self.originator_id, self.originator_version = officer, version
+        self.outcome = outcome
         if corrects is not None:
             self.corrects_version = corrects
 
@@ -161,9 +163,9 @@ class _Event:
 def test_corrections_link_each_decision_and_refuse_a_second_correction():
     c = Corrections()
     c.feed(_Event("a", 3), 10)
-    c.feed(_Event("a", 4, corrects=3), 11)
-    c.feed(_Event("a", 5, corrects=3), 12)   # already corrected
-    c.feed(_Event("b", 2, corrects=2), 13)   # names no decision
+    c.feed(_Event("a", 4, corrects=3, outcome="not_reappointed"), 11)
+    c.feed(_Event("a", 5, corrects=3, outcome="reappointed"), 12)   # already corrected
+    c.feed(_Event("b", 2, corrects=2, outcome="not_reappointed"), 13)   # names no decision
     checks = c.annotate([{"position": 10, "officer_id": "a", "version": 3},
                          {"position": 11, "officer_id": "a", "version": 4,
                           "corrects_version": 3}])

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from auditing import chain
 from auditing.integrity import (ChainRestartRefused, IntegrityFollower, chain_position,
-                                checkpoints, recreate_chain)
+                                checkpoints)
 from auditing.signing import AuditSettings, Signer
 from auditing.witness import read_checkpoints
 from projections.db import ReadModelDB
@@ -568,3 +568,258 @@ def test_init_db_chains_an_access_log_made_before_it_was_chained(tmp_path):
     db.execute("UPDATE access_log SET what = 'eligibility' WHERE id = 2")
     assert check_access(iter_access(db), [], {})["first_fault"]["reason"] == "altered"
     db.close()
+
+
+# --------------------------------------------------------------------------- officer chains
+
+def officer_fault(report: dict) -> tuple:
+    f = next(f for f in report["faults"] if f["kind"] == chain.OFFICER_MAP)
+    return f["position"], f["kind"], f["reason"]
+
+
+def test_both_verifiers_recompute_every_officer_chain_of_a_sound_store(store, monkeypatch,
+                                                                      capsys):
+    rooted = [cp for cp in checkpoints(store.db) if cp["officers_root"]]
+    officers = store.db.fetchone("SELECT COUNT(DISTINCT officer_id) FROM"
+                                 " integrity_officer_chain")[0]
+    assert rooted and officers
+    for report in (live(store, monkeypatch, *pinned(store)),
+                   offline(store, capsys, *pinned(store))):
+        assert report["ok"], report["faults"][:3]
+        assert report["officer_map"]["checked_roots"] == len(rooted)
+        assert report["officer_map"]["officers"] == officers
+        assert report["officer_map"]["skipped"] is None
+
+
+def test_an_altered_officer_chain_row_is_caught_in_place(store, monkeypatch, capsys):
+    """The rows a dossier is built from: one hash changed is a fault at its position (the
+    export does not carry these rows: the dossier verifier checks a dossier's own)."""
+    officer, seq, position = store.db.fetchone(
+        "SELECT officer_id, seq, position FROM integrity_officer_chain ORDER BY position"
+        " LIMIT 1 OFFSET 40")
+    store.db.execute("UPDATE integrity_officer_chain SET hash = ? WHERE officer_id = ? AND"
+                     " seq = ?", ("ab" * 32, officer, seq))
+    report = live(store, monkeypatch, *pinned(store))
+    assert first(report) == (position, chain.OFFICER_MAP, "chain_row"), report["faults"][:3]
+    assert offline(store, capsys, *pinned(store))["ok"]
+    # a row deleted, and a row added for an officer the event does not concern
+    store.db.execute("UPDATE integrity_officer_chain SET hash = ? WHERE officer_id = ? AND"
+                     " seq = ?", ("cd" * 32, officer, seq))
+    store.db.execute("DELETE FROM integrity_officer_chain WHERE officer_id = ? AND seq = ?",
+                     (officer, seq))
+    assert first(live(store, monkeypatch)) == (position, chain.OFFICER_MAP, "chain_row")
+
+
+def test_an_altered_map_leaf_or_node_is_caught_in_place(store, monkeypatch):
+    at = max(cp["position"] for cp in checkpoints(store.db) if cp["officers_root"])
+    key, count = store.db.fetchone("SELECT officer_key, event_count FROM integrity_officers"
+                                   " ORDER BY officer_key LIMIT 1")
+    store.db.execute("UPDATE integrity_officers SET event_count = ? WHERE officer_key = ?",
+                     (int(count) + 1, key))
+    report = live(store, monkeypatch)
+    assert first(report) == (at, chain.OFFICER_MAP, "map_leaf"), report["faults"][:3]
+    store.db.execute("UPDATE integrity_officers SET event_count = ? WHERE officer_key = ?",
+                     (count, key))
+    assert live(store, monkeypatch)["ok"]
+    node = store.db.fetchone("SELECT node FROM integrity_officer_nodes ORDER BY node DESC")[0]
+    store.db.execute("UPDATE integrity_officer_nodes SET hash = ? WHERE node = ?",
+                     ("ef" * 32, node))
+    assert first(live(store, monkeypatch)) == (at, chain.OFFICER_MAP, "map_node")
+
+
+def test_a_signed_map_root_the_log_does_not_give_is_caught_by_both(store, monkeypatch, capsys):
+    """A service that put an event in the wrong officer's chain signs a root the events do
+    not give (made here by signing another root with the real key)."""
+    cp = next(cp for cp in checkpoints(store.db) if cp["officers_root"]
+              and cp["officers_root"] != "00" * 32)  # the first with an officer in the map
+    cp["officers_root"] = "00" * 32
+    cp["signature"] = store.signer.sign(cp)
+    store.db.execute("UPDATE integrity_checkpoints SET officers_root = ?, signature = ? WHERE"
+                     " checkpoint_id = ?", (cp["officers_root"], cp["signature"],
+                                            cp["checkpoint_id"]))
+    expected = (cp["position"], chain.OFFICER_MAP, "root_mismatch")
+    for report in (live(store, monkeypatch, *pinned(store)),
+                   offline(store, capsys, *pinned(store))):
+        assert first(report) == expected, report["faults"][:3]
+
+
+def test_the_in_place_officer_check_stops_with_the_log_at_the_deadline(store):
+    """Out of time (``verify --max-seconds``), the officer chains are judged only as far as
+    the log was read: the roots after it are not checked, and nothing is a fault."""
+    from types import SimpleNamespace
+
+    import auditing.verify as verify
+
+    rooted = [cp["position"] for cp in checkpoints(store.db) if cp["officers_root"]]
+    assert store.head > 501 and len([p for p in rooted if p <= 500]) < len(rooted)
+    clock = SimpleNamespace(now=10.0)
+    real_merged = verify.merged
+
+    def merged(*streams):
+        for item in real_merged(*streams):
+            if item[0] > 10:
+                clock.now = 11.0
+            yield item
+
+    patch = pytest.MonkeyPatch()
+    try:
+        patch.setattr(verify, "time", SimpleNamespace(monotonic=lambda: clock.now))
+        patch.setattr(verify, "merged", merged)
+        report = verify.verify_store(store.app, store.db, deadline=10.0)
+    finally:
+        patch.undo()
+    assert (report["status"], report["last_position"]) == ("incomplete", 500)
+    assert report["officer_map"]["checked_roots"] == len([p for p in rooted if p <= 500])
+    assert report["faults"] == []
+
+
+# --------------------------------------------------------------------------- the board's record
+
+CORRECTED = "audit_service.domain.officers:Officer.ReappointmentDecisionCorrected"
+DECIDED = "audit_service.domain.officers:Officer.ReappointmentDecided"
+
+
+def day(text: str) -> dict:
+    return {"_type_": "date_iso", "_data_": text}
+
+
+def the_decision(store: Store) -> tuple[str, dict]:
+    """The demo's reappointment decision: its officer and its stored state."""
+    from uuid import UUID
+
+    row = store.db.fetchone(f"SELECT originator_id, state FROM {store.table} WHERE topic = ?",
+                            (DECIDED,))
+    return str(UUID(str(row[0]))), json.loads(bytes(row[1]))
+
+
+def top_version(store: Store, officer: str) -> int:
+    from uuid import UUID
+
+    return store.app.recorder.select_events(UUID(officer), desc=True,
+                                            limit=1)[0].originator_version
+
+
+def forge(store: Store, officer: str, events: list[tuple[str, dict]]) -> list[int]:
+    """Officer events written straight to the log, past the service's rules (``(topic,
+    state)`` each), then chained and signed by the service's follower; their positions."""
+    from uuid import UUID
+
+    from eventsourcing.persistence import StoredEvent
+
+    version = top_version(store, officer)
+    head = store.head
+    store.app.recorder.insert_events([
+        StoredEvent(originator_id=UUID(officer), originator_version=version + i + 1,
+                    topic=topic, state=json.dumps(
+                        {**state, "timestamp": {"_type_": "datetime_iso",
+                                                "_data_": "2026-12-01T00:00:00+00:00"}},
+                        ensure_ascii=False).encode())
+        for i, (topic, state) in enumerate(events)])
+    store.follower.catch_up()
+    store.follower.checkpoint_now()
+    return list(range(head + 1, store.head + 1))
+
+
+def decision(original: dict, decided_on: str, **changes) -> tuple[str, dict]:
+    """Another reappointment decision like the demo's, quoting no eligibility hash."""
+    state = {**original, "decided_on": day(decided_on), "eligibility_hash": None,
+             "eligibility_verdict": None, "override_reason": None, "dossier_hash": None,
+             **changes}
+    state.pop("timestamp")
+    return DECIDED, state
+
+
+def correction(original: dict, corrects_version: int, outcome: str,
+               corrected_on: str = "2026-11-20") -> tuple[str, dict]:
+    ref = {**original["decision_ref"], "number": f"C{corrects_version}-{outcome[:3]}"}
+    return CORRECTED, {
+        "corrects_version": corrects_version, "corrects_decision_ref": original["decision_ref"],
+        "outcome": outcome, "decided_on": original["decided_on"],
+        "corrected_on": day(corrected_on), "reason": "Nhầm kết quả", "decision_ref": ref,
+        "term": None, "eligibility_hash": None, "eligibility_verdict": None,
+        "override_reason": None, "actor_id": "board-x", "actor_role": "board"}
+
+
+def bad_correction(report: dict) -> tuple:
+    f = report["first_fault"]
+    return f["position"], f["kind"], f["detail"]
+
+
+def version_of(store: Store, position: int) -> int:
+    return store.app.recorder.select_notifications(start=position, limit=1)[0].originator_version
+
+
+@pytest.mark.parametrize("case", ["no_decision", "later_decision", "second", "changes_nothing"])
+def test_a_correction_the_service_refuses_is_caught_by_both(store, monkeypatch, capsys, case):
+    officer, original = the_decision(store)
+    mine = decision(original, "2026-11-10")
+    top = top_version(store, officer)
+    if case == "no_decision":  # version 1 is the officer's registration
+        forged = [correction(mine[1], 1, "not_reappointed")]
+        said = "corrects version 1 of officer"
+    elif case == "later_decision":  # names the decision recorded after it
+        forged = [correction(mine[1], top + 2, "not_reappointed"), mine]
+        said = f"corrects version {top + 2} of officer"
+    elif case == "second":
+        forged = [mine, correction(mine[1], top + 1, "not_reappointed"),
+                  correction(mine[1], top + 1, "reappointed")]
+        said = "already corrected at position"
+    else:
+        forged = [mine, correction(mine[1], top + 1, mine[1]["outcome"])]
+        said = "changes nothing"
+    positions = forge(store, officer, forged)
+    bad = positions[-1] if case in ("second", "changes_nothing") else positions[0]
+    assert version_of(store, positions[0]) == top + 1
+    for report in (offline(store, capsys, *pinned(store)), live(store, monkeypatch,
+                                                                  *pinned(store))):
+        position, kind, detail = bad_correction(report)
+        assert (position, kind) == (bad, chain.BOARD), report["faults"][:3]
+        assert said in detail and len(report["faults"]) == 1, report["faults"]
+    assert offline(store, capsys)["corrections"]["bad"] == 1
+
+
+def test_a_valid_correction_and_a_clean_log_verify_ok_with_both(store, monkeypatch, capsys):
+    officer, original = the_decision(store)
+    mine = decision(original, "2026-11-10")
+    top = top_version(store, officer)
+    forge(store, officer, [mine, correction(mine[1], top + 1, "not_reappointed")])
+    for report in (offline(store, capsys, *pinned(store)), live(store, monkeypatch,
+                                                                  *pinned(store))):
+        assert report["ok"], report["faults"][:3]
+    assert offline(store, capsys)["corrections"] == {"corrections": 1, "bad": 0,
+                                                     "problems": [], "skipped": None}
+
+
+def test_a_quoted_dossier_is_rebuilt_from_the_export_by_the_offline_verifier(store, monkeypatch,
+                                                                           capsys):
+    """One decision quotes the dossier the service built, another a hash no dossier has:
+    the export alone (with the service installed) gives the first and not the second."""
+    from datetime import date
+
+    from auditing.dossier import build_dossier
+    from auditing.officer_map import dossier_digest
+
+    officer, original = the_decision(store)
+    quoted = dossier_digest(build_dossier(store.app, store.db, officer, date(2026, 11, 10)))
+    good, wrong = forge(store, officer, [
+        decision(original, "2026-11-10", dossier_hash=quoted),
+        decision(original, "2026-11-11", dossier_hash="ab" * 32)])
+    path = store.export(store.folder / "quoted.ndjson")
+    capsys.readouterr()
+    code = verify_export.main([str(path), "--json", *pinned(store)])
+    out = capsys.readouterr().out
+    report = json.loads(out[out.index("{"):])
+    live_report = live(store, monkeypatch, *pinned(store))
+    for r in (report, live_report):
+        checks = {c["position"]: c["status"] for c in r["dossiers"]["checks"]}
+        assert checks == {good: "match", wrong: "mismatch"}, r["dossiers"]
+        assert [(f["position"], f["kind"]) for f in r["faults"]] == [(wrong, "dossier_hash")]
+    assert code == 1
+    # without the service, the offline verifier says it did not rebuild them
+    monkeypatch.setattr(verify_export, "replay_available", lambda: "no service here")
+    capsys.readouterr()
+    code = verify_export.main([str(path), "--json", *pinned(store)])
+    out = capsys.readouterr().out
+    report = json.loads(out[out.index("{"):])
+    assert code == 0 and report["dossiers"]["status"] == "not_checked"
+    assert [c["position"] for c in report["dossiers"]["checks"]] == [good, wrong]
