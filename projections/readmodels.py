@@ -836,19 +836,22 @@ class Casework(Projection):
 
     def _change_decision(self, out: WriteBatch, decision_id: str, position: int,
                          changes: dict[str, Any]) -> None:
-        """A decision's row changed by its own event, its effects' span worked out again, and
-        then the spans of the state decisions of the same act when it is a Party decision."""
+        """A decision's row changed by its own event (its span worked out again when its form
+        changed), then the spans of the state decisions of the same act when it is a Party
+        decision (one annulled or overturned no longer sets their start)."""
         d = self.decisions.get(out, decision_id)
         if d is None:  # not in this read model: the row's own columns only, as ever
             self._set(out, "work_decisions", "decision_id", decision_id, position, **changes)
             return
-        d = self._span(out, d._replace(**{k: v for k, v in changes.items()
-                                          if k in WorkDecision._fields}), decision_id)
-        self._set(out, "work_decisions", "decision_id", decision_id, position, **changes,
-                  effect_from=d.effect_from, effect_until=d.effect_until)
-        self.decisions.put(decision_id, d)
-        if d.discipline_system == "party":
-            self._respan_act(out, d.proceeding_id, decision_id, position)
+        new = d._replace(**{k: v for k, v in changes.items() if k in WorkDecision._fields})
+        if new.form != d.form:
+            new = self._span(out, new, decision_id)
+            changes = {**changes, "effect_from": new.effect_from,
+                       "effect_until": new.effect_until}
+        self._set(out, "work_decisions", "decision_id", decision_id, position, **changes)
+        self.decisions.put(decision_id, new)
+        if new.discipline_system == "party":
+            self._respan_act(out, new.proceeding_id, decision_id, position)
 
     def _respan_act(self, out: WriteBatch, proceeding_id: str, party_id: str,
                     position: int) -> None:
@@ -902,6 +905,7 @@ class Casework(Projection):
                 (opened + timedelta(days=ref.handling_max_days)).isoformat(),
                 (opened + timedelta(days=ref.handling_max_days_complex)).isoformat(),
                 None, position, position))
+            self.acts.put(oid, ())  # no decision yet: nothing to read back when one comes
         elif kind == "Proceeding.Deferred":
             self._set(out, "work_proceedings", "proceeding_id", oid, position,
                       status="deferred", deferred_until=event.until.isoformat())
