@@ -739,7 +739,12 @@ class WorkDecision(NamedTuple):
 
 class Casework(Projection):
     """What the board and the inspectors work through: inspections, proceedings, decisions
-    and appeals, and leadership terms, one current row each (for worklists and filters)."""
+    and appeals, and leadership terms, one current row each (for worklists and filters).
+
+    A decision's ``effect_from`` / ``effect_until`` follow the start rule the verdict and the
+    standing use (``effects.effect_span``): a state decision's depend on the Party decision
+    for the same act (its proceeding), so they are worked out again whenever either is
+    issued, changed on appeal or annulled (``acts``: proceeding -> its decisions)."""
 
     name = "casework"
     tables = {
@@ -905,7 +910,8 @@ class Casework(Projection):
                 (opened + timedelta(days=ref.handling_max_days)).isoformat(),
                 (opened + timedelta(days=ref.handling_max_days_complex)).isoformat(),
                 None, position, position))
-            self.acts.put(oid, ())  # no decision yet: nothing to read back when one comes
+            if not self.acts.complete:  # (a rebuild's miss means "none" without a read)
+                self.acts.put(oid, ())  # no decision yet: nothing to read back when one comes
         elif kind == "Proceeding.Deferred":
             self._set(out, "work_proceedings", "proceeding_id", oid, position,
                       status="deferred", deferred_until=event.until.isoformat())
