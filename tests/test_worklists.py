@@ -312,7 +312,7 @@ def test_effect_until_runs_from_the_party_decision_as_the_standing_does(h):
     _assert_listed_as_the_standing(h, officer, state_id, own_start, max(own, alt))
     _assert_rebuild_gives_the_same_rows(h)
 
-    # the Party decision annulled: back to the decision's own date; the state dismissal
+    # a Party decision annulled: back to the decision's own date; the state dismissal
     # changed on appeal to a reprimand: its months change, still from the Party decision
     h.service.annul_decision(BOARD, ids["annulled"]["party"], reason="Sai thẩm quyền",
                              decision_ref=ref(str(next(_NUMBERS)), "2024-06-01", symbol="QĐ-UBKT"))
@@ -322,8 +322,15 @@ def test_effect_until_runs_from_the_party_decision_as_the_standing_does(h):
     h.service.resolve_appeal(BOARD, dismissal, appeal, outcome="form_changed",
                              new_form="khien_trach", resolved_on="2024-03-15",
                              decision_ref=ref(str(next(_NUMBERS)), "2024-03-15"))
+    # the later Party decision overturned on appeal: the state decision's own date again
+    party = ids["state_first"]["party"]
+    appeal = h.service.lodge_appeal(BOARD, party, lodged_on="2024-05-10",
+                                    grounds="Không đồng ý").id
+    h.service.resolve_appeal(BOARD, party, appeal, outcome="overturned",
+                             resolved_on="2024-06-10")
     h.project()
-    for name, expected in (("annulled", "2024-04-01"), ("party_first", "2023-11-01")):
+    for name, expected in (("annulled", "2024-04-01"), ("party_first", "2023-11-01"),
+                           ("state_first", "2024-03-01")):
         start, until = span(name)
         assert start.isoformat() == expected
         _assert_listed_as_the_standing(h, acts[name][0], ids[name]["state"], start, until)
