@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Mapping
 from audit_service.errors import NotFound
 from audit_service.workdays import default_calendar
 
+from .effects import effect_starts, start_rules
 from .summaries import decision_ref_text, deferral_titles, form_titles, rating_titles
 from .timeline import (DecisionState, OfficerState, ProceedingState, add_months, fold,
                        parse_date, parse_instant)
@@ -329,11 +330,6 @@ def _party_awaits_state(ctx: _Ctx, rule: Any) -> list[dict]:
 
 # -- where an administrative decision's effect period starts -------------------------------
 
-#: The rules (rules.toml) that say, by the state decision's signing date, from which date its
-#: effect runs when a Party decision exists for the same act (the same proceeding).
-START_RULES = ("party-decision-start", "party-decision-start-nd172")
-
-
 def _party_twin(ctx: _Ctx, d: DecisionState) -> DecisionState | None:
     """The in-force Party decision on the state decision ``d``'s proceeding (the same act)."""
     if d.discipline_system != "state" or not d.proceeding_id:
@@ -353,29 +349,28 @@ def _effect_start(ctx: _Ctx, d: DecisionState
     if twin is None:
         return eff, None, "", "", []
     signed = ctx.regime_date(d)
+    start, alt, rule = effect_starts(ctx.ref, eff, signed, twin.effective_from)
     t_vi, t_en = ctx.decision_label(twin)
     t_vi = t_vi[:1].lower() + t_vi[1:]
     p_eff = twin.effective_from.isoformat()
     rows = twin.positions[:1]
-    rules = [ctx.ref.rules[r] for r in START_RULES if r in ctx.ref.rules]
-    for rule in rules:
-        if signed is None or not rule.valid_on(signed):
-            continue
-        if rule.params.get("start_from") == "party_effective":
-            return twin.effective_from, None, (
-                f" Thời hạn tính từ ngày {p_eff}, ngày {t_vi} (kỷ luật đảng về cùng hành vi) có"
-                f" hiệu lực, không từ ngày {eff.isoformat()}: quyết định ký ngày"
-                f" {signed.isoformat()}, theo {rule.citation}."), (
-                f" The period runs from {p_eff}, the day the {t_en} (Party discipline for the"
-                f" same act) took effect, not from {eff.isoformat()}: the decision was signed"
-                f" on {signed.isoformat()}, under {rule.citation}."), rows
-        return eff, twin.effective_from, (
+    if rule is not None and alt is None:
+        return start, None, (
+            f" Thời hạn tính từ ngày {p_eff}, ngày {t_vi} (kỷ luật đảng về cùng hành vi) có"
+            f" hiệu lực, không từ ngày {eff.isoformat()}: quyết định ký ngày"
+            f" {signed.isoformat()}, theo {rule.citation}."), (
+            f" The period runs from {p_eff}, the day the {t_en} (Party discipline for the"
+            f" same act) took effect, not from {eff.isoformat()}: the decision was signed"
+            f" on {signed.isoformat()}, under {rule.citation}."), rows
+    if rule is not None:
+        return start, alt, (
             f" Có {t_vi} (kỷ luật đảng về cùng hành vi, hiệu lực {p_eff}); quyết định ký ngày"
             f" {signed.isoformat()} theo {rule.citation}. Câu hỏi còn mở:"
             f" {rule.params.get('open_question', '')}"), (
             f" A {t_en} (Party discipline for the same act, effective {p_eff}) exists; the"
             f" decision was signed on {signed.isoformat()}, under {rule.citation}. Open question:"
             f" {rule.params.get('open_question', '')}"), rows
+    rules = start_rules(ctx.ref)
     first = min(rules, key=lambda r: r.valid_from, default=None)
     since = f" {first.valid_from.isoformat()} ({first.citation})" if first else ""
     return eff, None, (

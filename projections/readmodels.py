@@ -16,14 +16,14 @@ import pickle
 import sqlite3
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 from uuid import UUID
 
 from audit_service.clock import local_date
 
 from .concerns import IGNORED_AGGREGATES, concerned
 from .db import ReadModelDB, WriteBatch
-from .effects import effect_until
+from .effects import effect_span
 from .summaries import summarize, summary_key
 from .timeline import add_years, jsonable
 
@@ -723,9 +723,28 @@ class UnitStatistics(Projection):
                          event.rating)
 
 
+class WorkDecision(NamedTuple):
+    """What the casework read model reads back about a decision (its row's columns) to work
+    out the span of its effects and of the state decision of the same act."""
+
+    effective_from: str
+    regime_on: str | None
+    discipline_system: str
+    proceeding_id: str
+    form: str
+    status: str
+    effect_from: str | None = None
+    effect_until: str | None = None
+
+
 class Casework(Projection):
     """What the board and the inspectors work through: inspections, proceedings, decisions
-    and appeals, and leadership terms, one current row each (for worklists and filters)."""
+    and appeals, and leadership terms, one current row each (for worklists and filters).
+
+    A decision's ``effect_from`` / ``effect_until`` follow the start rule the verdict and the
+    standing use (``effects.effect_span``): a state decision's depend on the Party decision
+    for the same act (its proceeding), so they are worked out again whenever either is
+    issued, changed on appeal or annulled (``acts``: proceeding -> its decisions)."""
 
     name = "casework"
     tables = {
@@ -744,7 +763,7 @@ class Casework(Projection):
             " proceeding_id TEXT NOT NULL, officer_id TEXT NOT NULL, form TEXT NOT NULL,"
             " effective_from TEXT NOT NULL, status TEXT NOT NULL, appeal_id TEXT,"
             " appeal_lodged_on TEXT, issued_position {big} NOT NULL, position {big} NOT NULL,"
-            " regime_on TEXT, discipline_system TEXT, effect_until TEXT)"),
+            " regime_on TEXT, discipline_system TEXT, effect_until TEXT, effect_from TEXT)"),
         "work_terms": (
             "CREATE TABLE IF NOT EXISTS {t} (officer_id TEXT PRIMARY KEY,"
             " job_position TEXT, term_start TEXT NOT NULL, term_years INTEGER NOT NULL,"
@@ -756,7 +775,9 @@ class Casework(Projection):
         "work_decisions": ["CREATE INDEX IF NOT EXISTS ix_{t}_officer_{token} ON {t}"
                            " (officer_id)",
                            "CREATE INDEX IF NOT EXISTS ix_{t}_until_{token} ON {t}"
-                           " (effect_until, issued_position)"],
+                           " (effect_until, issued_position)",
+                           "CREATE INDEX IF NOT EXISTS ix_{t}_proceeding_{token} ON {t}"
+                           " (proceeding_id)"],
         "work_terms": ["CREATE INDEX IF NOT EXISTS ix_{t}_end_{token} ON {t} (term_end)"],
     }
     updated_tables = frozenset({"work_inspections", "work_proceedings", "work_decisions",
@@ -771,28 +792,87 @@ class Casework(Projection):
 
     #: columns added since the first version of a table: a store made before them gets
     #: them and the projection is applied again from the start (``upgrade``)
-    added_columns = {"work_decisions": ("regime_on", "discipline_system", "effect_until")}
+    added_columns = {"work_decisions": ("regime_on", "discipline_system", "effect_until",
+                                        "effect_from")}
 
     def __init__(self, reference: Any, suffix: str = ""):
         self.terms = Lookup(self._load_term)
         self.decisions = Lookup(self._load_decision)
+        self.acts = Lookup(self._load_act)
         super().__init__(reference, suffix)
 
     def _lookups(self) -> list:
-        return [self.terms, self.decisions]
+        return [self.terms, self.decisions, self.acts]
 
-    def _load_decision(self, out: WriteBatch, decision_id: str) -> tuple | None:
-        rows = self._read(out, f"SELECT effective_from, regime_on, discipline_system FROM"
+    def _load_decision(self, out: WriteBatch, decision_id: str) -> WorkDecision | None:
+        rows = self._read(out, f"SELECT {', '.join(WorkDecision._fields)} FROM"
                                f" {self.t['work_decisions']} WHERE decision_id = ?",
                           (decision_id,))
-        return tuple(rows[0]) if rows else None
+        return WorkDecision(*rows[0]) if rows else None
 
-    def _effect_until(self, form: str, decision: tuple) -> str | None:
-        """The first day free of the decision's effects, by the rule standing uses."""
-        effective_from, regime_on, system = decision
-        until = effect_until(self.reference, form, date.fromisoformat(effective_from),
-                             date.fromisoformat(regime_on) if regime_on else None, system)
-        return until.isoformat() if until else None
+    def _load_act(self, out: WriteBatch, proceeding_id: str) -> tuple[str, ...]:
+        rows = self._read(out, f"SELECT decision_id FROM {self.t['work_decisions']} WHERE"
+                               " proceeding_id = ? ORDER BY issued_position", (proceeding_id,))
+        return tuple(r[0] for r in rows)
+
+    def _party_effective(self, out: WriteBatch, d: WorkDecision, decision_id: str
+                         ) -> date | None:
+        """The effective date of the in-force Party decision for the state decision's act
+        (its proceeding), the first issued, as the verdict finds it (``_party_twin``)."""
+        if d.discipline_system != "state":
+            return None
+        for other in self.acts.get(out, d.proceeding_id) or ():
+            if other == decision_id:
+                continue
+            x = self.decisions.get(out, other)
+            if x is not None and x.discipline_system == "party" and x.status == "in_force":
+                return date.fromisoformat(x.effective_from)
+        return None
+
+    def _span(self, out: WriteBatch, d: WorkDecision, decision_id: str) -> WorkDecision:
+        """``d`` with the span of its effects worked out again (``effects.effect_span``, the
+        rule the verdict and the standing use, the Party decision for the act included)."""
+        start, until = effect_span(
+            self.reference, d.form, date.fromisoformat(d.effective_from),
+            date.fromisoformat(d.regime_on) if d.regime_on else None, d.discipline_system,
+            self._party_effective(out, d, decision_id))
+        return d._replace(effect_from=start.isoformat(),
+                          effect_until=until.isoformat() if until else None)
+
+    def _change_decision(self, out: WriteBatch, decision_id: str, position: int,
+                         changes: dict[str, Any]) -> None:
+        """A decision's row changed by its own event (its span worked out again when its form
+        changed), then the spans of the state decisions of the same act when it is a Party
+        decision (one annulled or overturned no longer sets their start)."""
+        d = self.decisions.get(out, decision_id)
+        if d is None:  # not in this read model: the row's own columns only, as ever
+            self._set(out, "work_decisions", "decision_id", decision_id, position, **changes)
+            return
+        new = d._replace(**{k: v for k, v in changes.items() if k in WorkDecision._fields})
+        if new.form != d.form:
+            new = self._span(out, new, decision_id)
+            changes = {**changes, "effect_from": new.effect_from,
+                       "effect_until": new.effect_until}
+        self._set(out, "work_decisions", "decision_id", decision_id, position, **changes)
+        self.decisions.put(decision_id, new)
+        if new.discipline_system == "party":
+            self._respan_act(out, new.proceeding_id, decision_id, position)
+
+    def _respan_act(self, out: WriteBatch, proceeding_id: str, party_id: str,
+                    position: int) -> None:
+        """After a Party decision is issued or changed: the state decisions of its act whose
+        span that changes get it written (Decree 71/2023 runs them from its date)."""
+        for other in self.acts.get(out, proceeding_id) or ():
+            if other == party_id:
+                continue
+            d = self.decisions.get(out, other)
+            if d is None or d.discipline_system != "state":
+                continue
+            new = self._span(out, d, other)
+            if new != d:
+                self._set(out, "work_decisions", "decision_id", other, position,
+                          effect_from=new.effect_from, effect_until=new.effect_until)
+                self.decisions.put(other, new)
 
     def _load_term(self, out: WriteBatch, officer_id: str) -> tuple | None:
         rows = self._read(out, f"SELECT term_end, term_years FROM {self.t['work_terms']}"
@@ -830,6 +910,8 @@ class Casework(Projection):
                 (opened + timedelta(days=ref.handling_max_days)).isoformat(),
                 (opened + timedelta(days=ref.handling_max_days_complex)).isoformat(),
                 None, position, position))
+            if not self.acts.complete:  # (a rebuild's miss means "none" without a read)
+                self.acts.put(oid, ())  # no decision yet: nothing to read back when one comes
         elif kind == "Proceeding.Deferred":
             self._set(out, "work_proceedings", "proceeding_id", oid, position,
                       status="deferred", deferred_until=event.until.isoformat())
@@ -848,12 +930,17 @@ class Casework(Projection):
             signed = (event.decision_ref or {}).get("signed_on")
             regime_on = str(signed) if signed else event.effective_from.isoformat()
             system = getattr(event, "discipline_system", None) or "state"
-            decision = (event.effective_from.isoformat(), regime_on, system)
+            proceeding = str(event.proceeding_id)
+            d = self._span(out, WorkDecision(event.effective_from.isoformat(), regime_on,
+                                             system, proceeding, event.form, "in_force"), oid)
             out.insert(t["work_decisions"], (
-                oid, str(event.proceeding_id), str(event.officer_id), event.form,
+                oid, proceeding, str(event.officer_id), event.form,
                 event.effective_from.isoformat(), "in_force", None, None, position, position,
-                regime_on, system, self._effect_until(event.form, decision)))
-            self.decisions.put(oid, decision)
+                regime_on, system, d.effect_until, d.effect_from))
+            self.decisions.put(oid, d)
+            self.acts.put(proceeding, (*(self.acts.get(out, proceeding) or ()), oid))
+            if system == "party":
+                self._respan_act(out, proceeding, oid, position)
         elif kind == "Decision.AppealLodged":
             self._set(out, "work_decisions", "decision_id", oid, position,
                       appeal_id=str(event.appeal_id),
@@ -864,12 +951,12 @@ class Casework(Projection):
                 changes["status"] = "overturned"
             elif event.outcome == "form_changed" and event.new_form:
                 changes["form"] = event.new_form
-                decision = self.decisions.get(out, oid)
-                if decision is not None:
-                    changes["effect_until"] = self._effect_until(event.new_form, decision)
-            self._set(out, "work_decisions", "decision_id", oid, position, **changes)
+            if set(changes) == {"appeal_id", "appeal_lodged_on"}:  # nothing the span reads
+                self._set(out, "work_decisions", "decision_id", oid, position, **changes)
+            else:
+                self._change_decision(out, oid, position, changes)
         elif kind == "Decision.Annulled":
-            self._set(out, "work_decisions", "decision_id", oid, position, status="annulled")
+            self._change_decision(out, oid, position, {"status": "annulled"})
         elif kind == "Officer.Appointed":
             if event.term_start is None:
                 return

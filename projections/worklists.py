@@ -154,9 +154,12 @@ class Worklists:
                   unit_id: str | None = None, after: str | None = None,
                   limit: int = 50) -> dict:
         """Decisions, latest effective first, each with ``effect_until`` (the first day free
-        of its effects, stored by the read model: ``effects.effect_until``); ``in_force_on``:
-        only those in force with an effect still running on that day, the soonest to end
-        first."""
+        of its effects, stored by the read model: ``effects.effect_span``, by the start rule
+        the verdict and the standing use: Decree 71/2023 runs a state decision's effects from
+        the Party decision's effective date for the same act); ``in_force_on``: only those in
+        force, taken effect, with an effect running on that day, the soonest to end first.
+        Where the start is open (Decree 172/2025) a decision is listed while either start
+        would have its effect run, until the later end, never dropped early."""
         where, params = "1 = 1", []
         for column, value in (("d.officer_id", officer_id), ("o.unit_id", unit_id)):
             if value:
@@ -169,8 +172,10 @@ class Worklists:
             return _page(rows, offset, limit)
         day = in_force_on.isoformat()
         where += (" AND d.status = 'in_force' AND d.effective_from <= ?"
-                  " AND d.effect_until IS NOT NULL AND d.effect_until > ?")
-        rows = self._decisions(where, [*params, day, day], "d.effect_until, d.issued_position",
+                  " AND d.effect_from <= ? AND d.effect_until IS NOT NULL"
+                  " AND d.effect_until > ?")
+        rows = self._decisions(where, [*params, day, day, day],
+                               "d.effect_until, d.issued_position",
                                offset, limit)
         return _page(rows, offset, limit)
 
