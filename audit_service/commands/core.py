@@ -21,11 +21,13 @@ from uuid import UUID
 from eventsourcing.application import (AggregateNotFoundError, Application, ProcessingEvent,
                                        project_aggregate)
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.utils import strtobool
 
 from ..clock import Clock
 from ..config import Settings
 from ..domain import AnnualRating, IdempotencyRecord, Index, MonthlyGrade, index_id
 from ..errors import AuditError, Conflict, NotFound, RuleViolation, ValidationFailed
+from ..loading import OneReadRepository
 from ..reference import ReferenceData, load_reference
 from ..transcodings import DateAsISO
 from ..validation import Checker, decision_ref_key, decision_ref_text
@@ -147,6 +149,18 @@ class ServiceCore(Application):
         except Exception:  # noqa: BLE001 - a snapshot is only a shortcut for loading
             logger.warning("snapshot of %s at version %s not taken", aggregate_id, version,
                            exc_info=True)
+
+    def construct_repository(self) -> OneReadRepository:
+        """The library's repository and settings, loading current state in one query."""
+        env = self.env
+        cache_maxsize = env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return OneReadRepository(
+            event_store=self.events, snapshot_store=self.snapshots,
+            cache_maxsize=int(cache_maxsize) if cache_maxsize else None,
+            fastforward=strtobool(env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING,
+                                                   "n")),
+            deepcopy_from_cache=strtobool(env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")))
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
