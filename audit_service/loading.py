@@ -79,7 +79,7 @@ def _postgres_reader(recorder: PostgresAggregateRecorder, snapshots_table: str) 
     statement = SQL(_LATEST).format(
         snapshots=SQL("{0}.{1}").format(schema, Identifier(snapshots_table)),
         events=SQL("{0}.{1}").format(schema, Identifier(recorder.events_table_name)),
-        id=SQL("%(id)s"))
+        id=SQL("%(id)s")).as_bytes(None)  # composed once, not on every load
 
     def read(aggregate_id: UUID) -> list[tuple[int, StoredEvent]]:
         with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
