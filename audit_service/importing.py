@@ -418,7 +418,9 @@ def _stage(app: AuditService, chunk: list[tuple[int, dict]], actor: Actor,
         keys = _unique_keys(chunk)
         # one query per chunk: which records are imported already, which keys are taken
         asked = [*stored_ids, *keys]
-        found = app.existing_ids(asked) | (written & set(asked))
+        found = app.existing_ids(asked)
+        if written:
+            found |= written.intersection(asked)
         stored = stored_ids & found
         absent = set(keys) - found
     while True:
