@@ -1,5 +1,6 @@
-"""The import writes one chunk while it builds the next as if the first were stored. When
-that guess fails (the chunk written meets a duplicate in the store, the next one a bad
+"""On PostgreSQL the import writes one chunk while it builds the next as if the first were
+stored (on SQLite one after the other: the same expectations hold there). When that guess
+fails (the chunk written meets a duplicate in the store, the next one a bad
 record) the chunks are built again from the store, and the outcome is the one chunk after
 the other would give: the same bad lines, the same records imported, nothing twice."""
 from __future__ import annotations
