@@ -24,7 +24,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 from .application import Actor, AuditService, IdempotencyClaim
-from .domain import AnnualRating, IdempotencyRecord, MonthlyGrade
+from .domain import AnnualRating, IdempotencyRecord, MonthlyGrade, Officer
 from .errors import AuditError
 
 logger = logging.getLogger(__name__)
@@ -67,8 +67,7 @@ def _template(encode: Callable[[Any], str], state: dict, fields: int) -> str:
     return text
 
 
-def _text(value: str) -> str:
-    return encode_basestring(value)
+_text: Callable[[str], str] = encode_basestring  # a JSON string literal, as the encoder writes it
 
 
 class FastLane:
@@ -98,8 +97,7 @@ class FastLane:
             data = self._compressor.compress(data)
         if self._cipher:
             data = self._cipher.encrypt(data)
-        return StoredEvent(originator_id=originator_id, originator_version=1, topic=topic,
-                           state=data)
+        return StoredEvent(originator_id, 1, topic, data)
 
     def monthly_state(self, officer_id: Any, period: Any, score: Any, grade: Any,
                       timestamp: dict) -> dict:
@@ -144,7 +142,7 @@ class FastLane:
     def _prepare(self, batch: Any, claim: IdempotencyClaim, result_id: UUID, topic: str,
                  text: str, ts: str) -> bool:
         """Put the record's two events in the batch, where the commands' aggregates go."""
-        if claim.actor != self.actor:
+        if claim.actor is not self.actor and claim.actor != self.actor:
             return False
         batch.aggregates[result_id] = Prepared(result_id, [self._stored(result_id, topic, text)])
         record = self._stored(claim.record_id, _IR_TOPIC, self.record_text(claim, result_id, ts))
@@ -152,7 +150,7 @@ class FastLane:
         return True
 
     # -------------------------------------------------------------- the records
-    def _officer(self, code: Any) -> Any:
+    def _officer(self, code: Any, batch: Any) -> Any:
         """The officer a record names, as the batch holds it; None if the command should
         say why not."""
         if not isinstance(code, str):
@@ -160,6 +158,10 @@ class FastLane:
         officer_id = self._officer_ids.get(code)
         try:
             if officer_id is not None:
+                # what get_officer finds first, without its checks of the id's form
+                found = batch.aggregates.get(officer_id)
+                if type(found) is Officer:
+                    return found
                 return self.app.get_officer(officer_id)
         except AuditError:
             del self._officer_ids[code]
@@ -178,7 +180,7 @@ class FastLane:
 
     def monthly_grade(self, batch: Any, record: dict, claim: IdempotencyClaim) -> bool:
         """``record_monthly_grade``'s checks; True when the record's events are prepared."""
-        officer = self._officer(record.get("personnel_code"))
+        officer = self._officer(record.get("personnel_code"), batch)
         if officer is None:
             return False
         app = self.app
@@ -204,7 +206,7 @@ class FastLane:
 
     def annual_rating(self, batch: Any, record: dict, claim: IdempotencyClaim) -> bool:
         """``record_annual_rating``'s checks; True when the record's events are prepared."""
-        officer = self._officer(record.get("personnel_code"))
+        officer = self._officer(record.get("personnel_code"), batch)
         if officer is None:
             return False
         app = self.app

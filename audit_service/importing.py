@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from . import safejson
 from .application import Actor, AuditService, Batch, IdempotencyClaim
@@ -237,25 +238,26 @@ def import_records(app: AuditService, lines: Iterable[str | bytes], *, batch_siz
     report = ImportReport()
     lane = FastLane(app, actor) if lanes_agree(app, actor) else None
     statistics = Statistics(app)
-    chunk: list[tuple[int, dict]] = []
-    for number, item in parse_lines(lines):
-        report.records += 1
-        if isinstance(item, BadRecord):
-            report.bad.append(item)
-            if progress:
-                progress(1)
-            continue
-        chunk.append((number, item))
-        if len(chunk) >= batch_size:
-            _apply_batch(app, chunk, actor, report, lane)
-            statistics.grown(report.events_appended)
+    with Pipeline(app, actor, report, lane) as pipeline:
+        chunk: list[tuple[int, dict]] = []
+        for number, item in parse_lines(lines):
+            report.records += 1
+            if isinstance(item, BadRecord):
+                report.bad.append(item)
+                if progress:
+                    progress(1)
+                continue
+            chunk.append((number, item))
+            if len(chunk) >= batch_size:
+                pipeline.apply(chunk)
+                statistics.grown(report.events_appended)  # the chunks written so far
+                if progress:
+                    progress(len(chunk))
+                chunk = []
+        if chunk:
+            pipeline.apply(chunk)
             if progress:
                 progress(len(chunk))
-            chunk = []
-    if chunk:
-        _apply_batch(app, chunk, actor, report, lane)
-        if progress:
-            progress(len(chunk))
     report.bad.sort(key=lambda b: b.line)
     return report
 
@@ -287,28 +289,156 @@ class Statistics:
         self.refreshed += 1
 
 
+@dataclass
+class Staged:
+    """A chunk whose every record passed (bar those excluded): the events to write."""
+    chunk: list[tuple[int, dict]]
+    excluded: dict[int, BadRecord]
+    imported: int
+    skipped: int
+    stored: list[StoredEvent]
+    processing: ProcessingEvent
+    #: the command aggregates the chunk changed, as they stand once it is written
+    changed: dict[UUID, Any]
+
+    @property
+    def written_ids(self) -> set[UUID]:
+        return {e.originator_id for e in self.stored}
+
+
+class Pipeline:
+    """Writes chunk n (in a writer thread: the database does that work, on its own CPU)
+    while chunk n+1 is checked and built as if chunk n were stored already: its look-ups
+    see chunk n's changed aggregates and written ids. That guess only stands when nothing
+    unusual happens: if chunk n+1 meets a bad record, or chunk n's write is refused, chunk
+    n+1 is built again from the store once chunk n is settled, exactly as one chunk after
+    the other would be. Writes stay in file order, one transaction per chunk.
+
+    On SQLite the library writes in this process, releasing the GIL around each row, so a
+    writer thread would only trade places with this one (measured slower): there each chunk
+    is written before the next is built."""
+
+    def __init__(self, app: AuditService, actor: Actor, report: ImportReport,
+                 lane: FastLane | None):
+        self.app, self.actor, self.report, self.lane = app, actor, report, lane
+        self.writer = (None if app.settings.database.kind == "sqlite" else
+                       ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer"))
+        self.pending: tuple[Staged, Future] | None = None
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        try:
+            if kind is None:
+                self._settle()
+        finally:
+            if self.writer is not None:
+                self.writer.shutdown(wait=True)
+
+    def apply(self, chunk: list[tuple[int, dict]]) -> None:
+        if self.writer is None:
+            _apply_batch(self.app, chunk, self.actor, self.report, self.lane)
+            return
+        staged = None
+        if self.pending is not None:
+            ahead = self.pending[0]
+            staged = _stage(self.app, chunk, self.actor, self.lane, careful=False,
+                            excluded={}, seed=ahead.changed, written=ahead.written_ids,
+                            give_up=True)
+            if staged is None and self.lane is not None:
+                self.lane.forget()
+            if not self._settle():
+                staged = None  # it was built on a chunk that had to be built again
+        if staged is None:
+            staged = _stage(self.app, chunk, self.actor, self.lane, careful=False,
+                            excluded={})
+        self.pending = (staged, self.writer.submit(_insert, self.app, staged.stored))
+
+    def _settle(self) -> bool:
+        """Wait for the pending write; False if it was refused and its chunk re-run."""
+        if self.pending is None:
+            return True
+        staged, future = self.pending
+        self.pending = None
+        try:
+            positions = future.result()
+        except Conflict:
+            # someone else wrote meanwhile: ask the store again, key by key
+            if self.lane is not None:
+                self.lane.forget()
+            _apply_batch(self.app, staged.chunk, self.actor, self.report, self.lane,
+                         careful=True, excluded=staged.excluded)
+            return False
+        self.app._take_snapshots(staged.processing)
+        _account(self.report, staged, positions)
+        return True
+
+
+def _account(report: ImportReport, staged: Staged, positions: list[int]) -> None:
+    report.batches += 1 if positions else 0
+    report.imported += staged.imported
+    report.already_imported += staged.skipped
+    report.events_appended += len(positions)
+    report.bad.extend(staged.excluded.values())
+
+
 def _apply_batch(app: AuditService, chunk: list[tuple[int, dict]], actor: Actor,
-                 report: ImportReport, lane: FastLane | None = None) -> None:
-    """Run the chunk in one batch; on a bad record, drop it and run the batch again.
+                 report: ImportReport, lane: FastLane | None = None, *,
+                 careful: bool = False, excluded: dict[int, BadRecord] | None = None) -> None:
+    """Run the chunk in one batch and write it; a duplicate refused at the write (another
+    writer) runs it again carefully."""
+    excluded = dict(excluded or {})
+    while True:
+        staged = _stage(app, chunk, actor, lane, careful=careful, excluded=excluded)
+        try:
+            positions = _insert(app, staged.stored)
+        except Conflict:
+            if careful:
+                raise
+            careful = True
+            excluded = staged.excluded
+            if lane is not None:
+                lane.forget()
+            continue
+        app._take_snapshots(staged.processing)
+        _account(report, staged, positions)
+        return
+
+
+def _stage(app: AuditService, chunk: list[tuple[int, dict]], actor: Actor,
+           lane: FastLane | None, *, careful: bool, excluded: dict[int, BadRecord],
+           seed: dict[UUID, Any] | None = None, written: set[UUID] = frozenset(),
+           give_up: bool = False) -> Staged | None:
+    """Run the chunk in one batch; on a bad record, drop it and run the batch again (or,
+    with ``give_up``, return None). ``seed`` and ``written``: a chunk being written ahead
+    of this one, whose changed aggregates and ids count as stored.
 
     Grades and ratings go through ``lane`` (their events built directly) unless it hands
     a record back; every other record, and those, run their command."""
     fast = lane.handlers if lane is not None else {}
-    excluded: dict[int, BadRecord] = {}
+    excluded = dict(excluded)
     claims = {number: record_claim(record, actor) for number, record in chunk}
-    keys = _unique_keys(chunk)
-    # one query per chunk: which records are imported already, which keys are taken
-    found = app.existing_ids([*(c.record_id for c in claims.values()), *keys])
     stored_ids = {c.record_id for c in claims.values()}
-    stored = stored_ids & found
-    absent = set(keys) - found
-    careful = False  # first optimistic; a duplicate refused at commit → run it carefully
+    if careful:
+        stored = app.existing_ids(list(stored_ids)) if stored_ids else set()
+        absent: set[UUID] = set()
+    else:
+        keys = _unique_keys(chunk)
+        # one query per chunk: which records are imported already, which keys are taken
+        asked = [*stored_ids, *keys]
+        found = app.existing_ids(asked)
+        if written:
+            found |= written.intersection(asked)
+        stored = stored_ids & found
+        absent = set(keys) - found
     while True:
         imported = skipped = 0
         failed = None
-        positions: list[int] = []
         with app.batch(careful=careful) as batch:
             batch.absent = absent
+            if seed:
+                batch.aggregates.update(seed)
             _preload(app, batch, chunk)
             for number, record in chunk:
                 if number in excluded:
@@ -332,29 +462,14 @@ def _apply_batch(app: AuditService, chunk: list[tuple[int, dict]], actor: Actor,
                     failed = BadRecord(number, "invalid_record", f"malformed record: {exc}")
                     break
             if failed is None:
-                try:
-                    positions = commit(app, batch)
-                except Conflict:
-                    if careful:
-                        raise
-                    # someone else wrote meanwhile: ask the store again, key by key
-                    careful = True
-                    stored = app.existing_ids(list(stored_ids)) if stored_ids else set()
-                    absent = set()
-                    if lane is not None:
-                        lane.forget()
-                    continue
-        if failed is not None:
-            excluded[failed.line] = failed
-            if lane is not None:
-                lane.forget()
-            continue
-        report.batches += 1 if positions else 0
-        report.imported += imported
-        report.already_imported += skipped
-        report.events_appended += len(positions)
-        report.bad.extend(excluded.values())
-        return
+                stored_events, processing, changed = _collect(app, batch)
+                return Staged(chunk, excluded, imported, skipped, stored_events, processing,
+                              changed)
+        if give_up:
+            return None
+        excluded[failed.line] = failed
+        if lane is not None:
+            lane.forget()
 
 
 #: The unique keys (index kinds) a record type's command claims, and the field holding each.
@@ -434,14 +549,14 @@ def _prepared(handler: Callable | None, batch: Batch, record: dict,
         return False
 
 
-def commit(app: AuditService, batch: Batch) -> list[int]:
-    """``AuditService.commit_batch`` for a batch that also holds prepared events: every
-    event in one transaction (COPY on PostgreSQL, one executemany on SQLite), in the order
-    the batch met its aggregates; snapshots as the commands would take them."""
-    if not any(isinstance(a, Prepared) for a in batch.aggregates.values()):
-        return app.commit_batch(batch)
-    stored = []
+def _collect(app: AuditService, batch: Batch
+             ) -> tuple[list[StoredEvent], ProcessingEvent, dict[UUID, Any]]:
+    """The batch's events to store, in the order the batch met its aggregates (prepared
+    ones as they are), the processing event its snapshots are taken from, and the
+    aggregates that changed."""
+    stored: list[StoredEvent] = []
     processing = ProcessingEvent()
+    changed = {}
     to_stored = app.mapper.to_stored_event
     for aggregate in batch.aggregates.values():
         if type(aggregate) is Prepared:
@@ -451,7 +566,13 @@ def commit(app: AuditService, batch: Batch) -> list[int]:
         if events:
             processing.events.extend(events)
             processing.aggregates[aggregate.id] = aggregate
+            changed[aggregate.id] = aggregate
             stored += [to_stored(e) for e in events]
+    return stored, processing, changed
+
+
+def _insert(app: AuditService, stored: list[StoredEvent]) -> list[int]:
+    """Every event in one transaction (COPY on PostgreSQL, one executemany on SQLite)."""
     if not stored:
         return []
     try:
@@ -459,5 +580,13 @@ def commit(app: AuditService, batch: Batch) -> list[int]:
     except IntegrityError:
         raise Conflict("another writer changed records of this batch first; re-run it",
                        code="stale_write") from None
-    app._take_snapshots(processing)
     return list(positions or [])
+
+
+def commit(app: AuditService, batch: Batch) -> list[int]:
+    """``AuditService.commit_batch`` for a batch that may also hold prepared events;
+    snapshots as the commands would take them."""
+    stored, processing, _ = _collect(app, batch)
+    positions = _insert(app, stored)
+    app._take_snapshots(processing)
+    return positions

@@ -95,3 +95,18 @@ def test_single_appends_during_copies_interleave_cleanly(pg_app):
     assert all(stored[(gid, 1)] == pos for gid, pos in singles)
     ids = sorted(stored.values())
     assert len(ids) == len(set(ids)) == 6 * COPY_THRESHOLD * 2 + 40
+
+
+def test_positions_with_gaps_between_them_are_read_one_by_one(pg_app):
+    """The ids of a copied batch are normally one run (read as its span); should the
+    sequence leave gaps, each id is read back instead, still matched to its event."""
+    recorder = pg_app.recorder
+    table = f"{recorder.datastore.schema}.{recorder.events_table_name}"
+    with recorder.datastore.get_connection() as conn:
+        conn.execute(f"ALTER SEQUENCE {table}_notification_id_seq INCREMENT BY 3")
+        conn.commit()
+    grades = _grades(COPY_THRESHOLD * 2)
+    positions = [r.notification.id for r in pg_app.save(*grades)]
+    assert positions == list(range(positions[0], positions[0] + 3 * len(grades), 3))
+    stored = _stored_positions(pg_app)
+    assert [stored[(g.id, 1)] for g in grades] == positions
