@@ -61,7 +61,8 @@ def clean(tmp_path_factory) -> tuple[int, list]:
     return stored(tmp), digest(tmp)
 
 
-# Runs the CLI with the library's save wrapped: once this process has stored ``argv[1]``
+# Runs the CLI with the library's ``_record`` wrapped (``save()`` and the service's own
+# ``_store()`` both write through it): once this process has stored ``argv[1]``
 # events, it sends itself signal ``argv[2]`` (SIGKILL: a crash; SIGINT: Ctrl-C).
 INTERRUPTED = """
 import os, signal, sys
@@ -72,17 +73,17 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 
 threshold, signum = int(sys.argv[1]), int(sys.argv[2])
 stored = 0
-real_save = Application.save
+real_record = Application._record
 
-def save(self, *args, **kwargs):
+def record(self, *args, **kwargs):
     global stored
-    recordings = real_save(self, *args, **kwargs)
+    recordings = real_record(self, *args, **kwargs)
     stored += len(recordings)
     if stored >= threshold:
         os.kill(os.getpid(), signum)
     return recordings
 
-Application.save = save
+Application._record = record
 sys.argv = ["audit-service", *sys.argv[3:]]
 from scripts.cli import main
 main()
