@@ -52,10 +52,18 @@ def cli(env: dict, *args: str) -> str:
     return out.stdout
 
 
-def pg_cluster() -> tuple[str, str]:
+def pg_cluster(database_url: str) -> tuple[str, str]:
+    """The local cluster (version, name) that serves ``database_url``: the one listening on
+    its port, so a machine with several clusters restarts the one under test only."""
+    from urllib.parse import urlsplit
+
+    port = urlsplit(database_url).port or 5432
     out = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, check=True)
-    version, name = out.stdout.split()[:2]
-    return version, name
+    for line in out.stdout.splitlines():
+        version, name, listening = line.split()[:3]
+        if listening == str(port):
+            return version, name
+    raise RuntimeError(f"no local PostgreSQL cluster listens on port {port}")
 
 
 @dataclass
@@ -285,7 +293,7 @@ def run_load(database_url: str, seconds: float = 60, clients: int = 8,
                                       "fault": "SIGKILL projector (restarted after 1 s)"})
                 stack.kill_projector()
             else:
-                version, cluster = pg_cluster()
+                version, cluster = pg_cluster(database_url)
                 report.faults.append({"at": round(time.monotonic() - started, 1),
                                       "fault": f"PostgreSQL stopped for {postgres_down_for} s"})
                 outage.set()

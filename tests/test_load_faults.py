@@ -37,3 +37,19 @@ def test_postgres_restarted_mid_load_loses_nothing(pg_reason, tmp_path):
     assert result["server_errors"] == {} and result["unexpected"] == [], result
     assert result["lost_acknowledged_positions"] == [], result
     assert result["projections_converged"] and result["projections_equal_rebuild"], result
+
+
+def test_the_restart_picks_the_cluster_on_the_urls_port(monkeypatch):
+    """On a machine with several clusters, the restart test stops only the one under test."""
+    import subprocess
+
+    from scripts import load_test
+
+    listing = ("15 main 5432 online postgres /var/lib/postgresql/15/main log\n"
+               "15 ci   5433 online postgres /var/lib/postgresql/15/ci   log\n")
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
+        a, 0, stdout=listing, stderr=""))
+    assert load_test.pg_cluster("postgresql://root@127.0.0.1:5433/test") == ("15", "ci")
+    assert load_test.pg_cluster("postgresql://root@127.0.0.1/test") == ("15", "main")
+    with pytest.raises(RuntimeError, match="port 5434"):
+        load_test.pg_cluster("postgresql://root@127.0.0.1:5434/test")
