@@ -184,6 +184,13 @@ def verdicts(r: dict) -> list[dict]:
                                  "≥ 50,000 events/s", ok and v >= 50_000, None,
                                  f"exit {ex[name]['exit']}, peak RSS {ex[name]['peak_rss_mb']:.0f} MB"
                                  + ("" if name == "export" else f", verdict ok={ex[name].get('ok')}")))
+            live = ex.get("verify_in_place")
+            if live and live.get("events_per_s"):
+                rows.append(_row(f"in-place verify ({live['events_checked']:,} of"
+                                 f" {ex['events']:,} events checked)", live["events_per_s"],
+                                 "events/s", None, "", "(reported)", None, None,
+                                 f"status {live['status']}, exit {live['exit']}, peak RSS"
+                                 f" {live['peak_rss_mb']:.0f} MB"))
         else:
             rows.append(_row("export / verify", None, "events/s", None, "", "≥ 50,000 events/s",
                              None, None, "not available: " + ", ".join(ex["missing"])))
@@ -380,6 +387,15 @@ def markdown(r: dict) -> str:
                 x = ex[key]
                 lines.append(f"| {label} | {x['seconds']:.1f} | {x['events_per_s']:,.0f} |"
                              f" {x['peak_rss_mb']:.0f} | {x['exit']} |")
+            live = ex.get("verify_in_place")
+            if live:
+                budget = (f" --max-seconds {live['budget_seconds']:g}"
+                          if live.get("budget_seconds") else "")
+                lines.append(f"| `audit-service verify{budget}` (in place: log chain, officer chains,"
+                             f" map roots, board hashes): {live['events_checked']:,} events checked,"
+                             f" {live['status']} | {live['seconds']:.1f} |"
+                             f" {_num(live['events_per_s'])} | {live['peak_rss_mb']:.0f} |"
+                             f" {live['exit']} |")
             inner = ex["export"].get("reported_events_per_s")
             lines.append(f"\n{ex['events']:,} events; export file {ex['export'].get('file_mb') or 0:.0f} MB;"
                          " times are wall time of the whole process (start-up included)"
