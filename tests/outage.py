@@ -16,7 +16,13 @@ import threading
 
 
 class SilentProxy:
-    def __init__(self, target: tuple[str, int] = ("127.0.0.1", 5432)):
+    def __init__(self, target: tuple[str, int] | str = ("127.0.0.1", 5432)):
+        """``target``: (host, port), or a database URL whose host and port are taken."""
+        if isinstance(target, str):
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(target)
+            target = (parts.hostname or "127.0.0.1", parts.port or 5432)
         self.target = target
         self.server = socket.create_server(("127.0.0.1", 0), backlog=256)
         self.port = self.server.getsockname()[1]

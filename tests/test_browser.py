@@ -107,6 +107,7 @@ def test_inspector_records_a_finding_with_hashed_evidence_and_closes(site, tmp_p
         _shot(page, "inspector-my-inspections")
         page.click("#inspection-list a")
         assert "/inspections/" + site["ids"]["inspection"] in page.url
+        page.wait_for_load_state("load")  # the filter's script is deferred
         page.fill("#code-filter", "di muon")  # accent-insensitive: "Đi muộn, về sớm"
         visible = page.locator("#codes label:not(.hidden)")
         assert visible.count() >= 1

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from scripts.load_test import CLI, Stack
+from tests.conftest import PG_URL
 from tests.outage import SilentProxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -32,7 +33,7 @@ def _timed_get(url: str) -> tuple[float, int | str, str]:
 
 @pytest.fixture
 def proxy():
-    p = SilentProxy()
+    p = SilentProxy(PG_URL)  # in front of the server the tests use, whatever its port
     yield p
     p.close()
 

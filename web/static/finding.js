@@ -7,14 +7,16 @@
   }
   document.querySelectorAll("input[data-filter]").forEach(function (box) {
     var list = document.getElementById(box.dataset.filter);
-    box.addEventListener("input", function () {
+    function apply() {
       var words = fold(box.value).split(/\s+/).filter(Boolean);
       list.querySelectorAll("label[data-search]").forEach(function (item) {
         var hay = item.dataset.search;
         var show = words.every(function (w) { return hay.indexOf(w) >= 0; });
         item.classList.toggle("hidden", !show);
       });
-    });
+    }
+    box.addEventListener("input", apply);
+    apply();  // what was typed before this script ran (a slow phone), or kept by the browser
   });
   function hex(buffer) {
     return Array.from(new Uint8Array(buffer)).map(function (b) {
