@@ -3,6 +3,7 @@ however long the aggregate's history, snapshots never enter the log, and two ser
 instances on one store (two workers or hosts) see each other's writes."""
 from __future__ import annotations
 
+from datetime import date, timedelta
 from uuid import UUID
 
 import pytest
@@ -207,11 +208,28 @@ def test_two_instances_on_one_store_see_each_others_writes(store_env):
         second.close()
 
 
+def _periods_one_per_appointment(periods: list, starts: list) -> list:
+    """The rule before periods were merged: each appointment closes the open period at its
+    start and opens its own. The oracle for which days an officer led."""
+    periods = [list(p) for p in periods]
+    for start in starts:
+        if periods and periods[-1][1] is None:
+            periods[-1][1] = max(start, periods[-1][0])
+        periods.append([start, None])
+    return periods
+
+
+def _led(periods: list, day: date) -> bool:
+    return any(s <= day and (e is None or day < e) for s, e in periods)
+
+
 def test_an_officer_appointed_many_times_keeps_its_leadership_periods(app):
     w = build_world(app)
-    for n in range(55):
+    before = app.get_officer(w.leader).leadership
+    starts = [date(1990 + n % 30, 3, 1) for n in range(55)]
+    for n, start in enumerate(starts):
         app.appoint_officer(BOARD, w.leader, position="Phó Chủ tịch UBND phường",
-                            term_start=f"{1990 + n % 30}-03-01", decision_ref=ref(f"A{n}", "2021-02-20"))
+                            term_start=start.isoformat(), decision_ref=ref(f"A{n}", "2021-02-20"))
     assert _events_read(app, w.leader) < INTERVAL
     plain = NoSnapshots(app.settings, today=app.today)
     try:
@@ -219,9 +237,49 @@ def test_an_officer_appointed_many_times_keeps_its_leadership_periods(app):
     finally:
         plain.close()
     fast = app.get_officer(w.leader)
-    assert fast.leadership == slow.leadership and len(fast.leadership) == 56
-    assert fast.leadership[-1][1] is None and fast.term == slow.term
-    assert fast.led_on(slow.leadership[3][0]) is True
+    assert fast.leadership == slow.leadership and fast.term == slow.term
+    # 55 terms without a gap are one period (a snapshot that does not grow with them) ...
+    assert len(fast.leadership) <= len(before) + 1 and fast.leadership[-1][1] is None
+    # ... covering exactly the days one period per appointment covered
+    oracle = _periods_one_per_appointment(before, starts)
+    days = [date(1989, 1, 1) + timedelta(days=d) for d in range(0, 40 * 366, 17)]
+    days += [s for s in starts] + [s - timedelta(days=1) for s in starts]
+    assert [fast.led_on(d) for d in days] == [_led(oracle, d) for d in days]
+    assert fast.led_on(date(1990, 3, 1)) and not fast.led_on(date(1990, 2, 28))
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_merged_leadership_periods_cover_the_same_days(seed):
+    """Appointments, ends of leadership (a refused reappointment, leaving) and reopenings (a
+    corrected refusal) in any order and on any dates: the merged periods answer ``led_on``
+    as one period per appointment did."""
+    import random
+
+    from audit_service.domain.officers import Officer
+
+    rnd = random.Random(seed)
+    officer = Officer(personnel_code="P1", full_name="Nguyễn Văn An", category="cong_chuc",
+                      unit_id=UUID(int=1), position="Chuyên viên", national_id=None,
+                      national_id_hash=None, joined_on=date(1990, 1, 1), actor_id="t",
+                      actor_role="admin")
+    oracle: list = []
+    for _ in range(40):
+        day = date(1990, 1, 1) + timedelta(days=rnd.randrange(0, 30 * 365))
+        if rnd.random() < 0.7:
+            officer.appoint(position="Phó Chủ tịch", term_start=day, term_years=5,
+                            decision_ref=ref(f"A{rnd.random()}", "2021-02-20"),
+                            actor_id="t", actor_role="board")
+            oracle = _periods_one_per_appointment(oracle, [day])
+        elif rnd.random() < 0.8:
+            officer._end_leadership(day)
+            if oracle and oracle[-1][1] is None:
+                oracle[-1][1] = max(day, oracle[-1][0])
+        elif officer.leadership:  # a corrected refusal reopens the last period
+            officer._reopen_leadership()
+            oracle[-1][1] = None
+    assert len(officer.leadership) <= len(oracle)
+    days = [date(1989, 1, 1) + timedelta(days=d) for d in range(0, 32 * 366, 3)]
+    assert [officer.led_on(d) for d in days] == [_led(oracle, d) for d in days]
 
 
 def test_one_query_loads_the_state_the_library_loads(app):

@@ -25,7 +25,9 @@ class Officer(AuditAggregate):
         self.joined_on = joined_on
         self.left_on: date | None = None
         self.term: dict | None = None  # current leadership term
-        self.leadership: list[list] = []  # [start, end or None] of each time in a leading post
+        # [start, end or None] of each time in a leading post; periods without a gap between
+        # them are one period
+        self.leadership: list[list] = []
 
     @classmethod
     def pack_state(cls, state: dict) -> None:
@@ -98,12 +100,34 @@ class Officer(AuditAggregate):
         self.position = position
         self.last_reappointment = None
         self.term = {"position": position, "term_start": term_start, "term_years": term_years}
-        self._end_leadership(term_start)
-        self.leadership.append([term_start, None])
+        last = self.leadership[-1] if self.leadership else None
+        if last is not None and last[0] <= term_start and (last[1] is None
+                                                           or term_start <= last[1]):
+            # Leadership without a gap: the period goes on, so an officer appointed term
+            # after term keeps one period (a snapshot that does not grow with the terms).
+            # Its floor is where one period per appointment would have closed it at the
+            # least: ending leadership earlier than that ends it there, as before.
+            self.leadership_floor = max(self._floor(last), last[1] or term_start, term_start)
+            last[1] = None
+        else:
+            self._end_leadership(term_start)
+            self.leadership.append([term_start, None])
+            self.leadership_floor = term_start
+
+    #: The least end of the last leadership period (see ``_appointed``); None: its start
+    #: (snapshots taken before periods were merged have no floor, and need none).
+    leadership_floor: date | None = None
+
+    def _floor(self, last: list) -> date:
+        return self.leadership_floor if self.leadership_floor is not None else last[0]
 
     def _end_leadership(self, day: date) -> None:
         if self.leadership and self.leadership[-1][1] is None:
-            self.leadership[-1][1] = max(day, self.leadership[-1][0])
+            self.leadership[-1][1] = max(day, self._floor(self.leadership[-1]))
+
+    def _reopen_leadership(self) -> None:
+        """Undo the end of the last period (a corrected refusal): its floor still holds."""
+        self.leadership[-1][1] = None
 
     def led_on(self, day: date) -> bool:
         """Whether the officer held a leadership post (an appointment on record) on ``day``."""
@@ -238,7 +262,7 @@ class Officer(AuditAggregate):
         # the event alone (an officer loaded from an older snapshot has no record of the
         # decision): nothing changed the term since, so no term now means it was refused.
         if self.term is None and term is not None and self.leadership:
-            self.leadership[-1][1] = None
+            self._reopen_leadership()
         self.term = dict(term) if term else None
         self._apply_reappointment(outcome, decided_on)
         self.last_reappointment = {
