@@ -91,6 +91,17 @@ def test_doc_section_is_rewritten_between_its_markers_only(tmp_path):
     last = doc.read_text(encoding="utf-8")
     assert "lag p50 70 ms" not in last and "lag p50 80 ms" in last and "lag p50 60 ms" in last
     assert last.count("### The same suite on SQLite") == 1
+    # the section may be renamed and moved by hand: the markers still say where it is
+    moved = "# Benchmarks\n\n## Summary\n\n" + last.replace(
+        report.SECTION, "## The 10 M-event run (benchmark suite)").replace(
+        "# Benchmarks\n\nearlier sections\n", "")
+    doc.write_text(moved, encoding="utf-8")
+    result["lag"]["lag_ms_p50"] = 65.0
+    report.update_doc(doc, result)
+    renamed = doc.read_text(encoding="utf-8")
+    assert report.SECTION not in renamed and renamed.count("lag p50 65 ms") == 1
+    assert renamed.startswith(moved[:moved.index("<!--")])  # what came before is untouched
+    assert "lag p50 60 ms" not in renamed and "lag p50 80 ms" in renamed
 
 
 def test_rebuild_measure_reports_the_rebuild_the_command_runs(tmp_path):

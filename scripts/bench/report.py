@@ -421,10 +421,10 @@ def update_doc(path: Path, r: dict) -> None:
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     body = markdown(r)
     begin, end = markers(r)
-    if SECTION in text and begin in text and end in text:
+    if begin in text and end in text:  # wherever the section sits, whatever its heading
         start, stop = text.index(begin), text.index(end) + len(end)
         text = text[:start] + body + text[stop:]
-    elif SECTION in text and (END in text or SQLITE_END in text):
+    elif END in text or SQLITE_END in text:
         after = max(text.rfind(m) + len(m) for m in (END, SQLITE_END) if m in text)
         text = text[:after] + "\n\n" + body + text[after:]
     else:
