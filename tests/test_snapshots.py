@@ -238,6 +238,7 @@ def test_an_officer_appointed_many_times_keeps_its_leadership_periods(app):
         plain.close()
     fast = app.get_officer(w.leader)
     assert fast.leadership == slow.leadership and fast.term == slow.term
+    assert fast.leadership_floor == slow.leadership_floor == starts[-1 - 25]  # 2019-03-01
     # 55 terms without a gap are one period (a snapshot that does not grow with them) ...
     assert len(fast.leadership) <= len(before) + 1 and fast.leadership[-1][1] is None
     # ... covering exactly the days one period per appointment covered
@@ -246,6 +247,37 @@ def test_an_officer_appointed_many_times_keeps_its_leadership_periods(app):
     days += [s for s in starts] + [s - timedelta(days=1) for s in starts]
     assert [fast.led_on(d) for d in days] == [_led(oracle, d) for d in days]
     assert fast.led_on(date(1990, 3, 1)) and not fast.led_on(date(1990, 2, 28))
+
+
+def test_an_officer_snapshot_from_before_merged_periods_loads_and_ends_as_it_did():
+    """A snapshot taken by the earlier code holds one period per appointment and no floor:
+    it loads, and a later end of leadership or appointment covers the days it covered."""
+    from audit_service.domain.officers import Officer
+
+    officer = Officer(personnel_code="P1", full_name="Nguyễn Văn An", category="cong_chuc",
+                      unit_id=UUID(int=1), position="Chuyên viên", national_id=None,
+                      national_id_hash=None, joined_on=date(1990, 1, 1), actor_id="t",
+                      actor_role="admin")
+    officer.appoint(position="Phó Chủ tịch", term_start=date(2011, 3, 1), term_years=5,
+                    decision_ref=ref("A1", "2011-02-20"), actor_id="t", actor_role="board")
+    snapshot = Officer.Snapshot.take(officer)
+    old = [[date(2001, 3, 1), date(2006, 3, 1)], [date(2006, 3, 1), date(2011, 3, 1)],
+           [date(2011, 3, 1), None]]
+    snapshot.state["leadership"] = "2001-03-01/2006-03-01;2006-03-01/2011-03-01;2011-03-01/"
+    del snapshot.state["leadership_floor"]
+    loaded = snapshot.mutate(None)
+    assert loaded.leadership == old and loaded.leadership_floor is None
+    loaded._end_leadership(date(2010, 1, 1))  # before the last term's start: ends at it
+    oracle = [list(p) for p in old]
+    oracle[-1][1] = date(2011, 3, 1)
+    loaded.appoint(position="Chủ tịch", term_start=date(2011, 3, 1), term_years=5,
+                   decision_ref=ref("A2", "2011-02-20"), actor_id="t", actor_role="board")
+    oracle = _periods_one_per_appointment(oracle, [date(2011, 3, 1)])
+    loaded._end_leadership(date(2009, 6, 1))
+    oracle[-1][1] = max(date(2009, 6, 1), oracle[-1][0])
+    days = [date(2000, 1, 1) + timedelta(days=d) for d in range(0, 14 * 366, 5)]
+    assert [loaded.led_on(d) for d in days] == [_led(oracle, d) for d in days]
+    assert loaded.led_on(date(2011, 2, 28)) and not loaded.led_on(date(2011, 3, 1))
 
 
 @pytest.mark.parametrize("seed", range(200))
